@@ -1,0 +1,35 @@
+#pragma once
+// IdVector<Id, T>: a flat array indexed by a dense id, grown on first write.
+// The state layout of every user-keyed and item-keyed operator.
+
+#include <algorithm>
+#include <vector>
+
+namespace streamrec {
+
+template <typename Id, typename T>
+class IdVector {
+ public:
+  // Returns the slot for `id`, value-initialized if it was never written.
+  T& At(Id id) {
+    if (id.value >= values_.size()) Grow(id.value + 1);
+    return values_[id.value];
+  }
+  // nullptr if `id` lies beyond every slot written so far.
+  const T* Find(Id id) const { return id.value < values_.size() ? &values_[id.value] : nullptr; }
+  // The value for `id`, or a value-initialized T.
+  T Get(Id id) const { return id.value < values_.size() ? values_[id.value] : T{}; }
+
+  size_t size() const { return values_.size(); }
+  size_t MemoryBytes() const { return values_.capacity() * sizeof(T); }
+  void Reserve(size_t n) { values_.reserve(n); }
+
+ private:
+  void Grow(size_t n) {
+    if (n > values_.capacity()) values_.reserve(std::max(n, values_.capacity() * 2));
+    values_.resize(n);
+  }
+  std::vector<T> values_;
+};
+
+}  // namespace streamrec

@@ -1,0 +1,78 @@
+#pragma once
+// Interns external string ids to dense ids 0, 1, 2, ... in first-seen order.
+//
+// Thread safety: none; the engine's single writer owns each interner. Names are
+// stored in an arena that never moves, so views returned by Name() stay valid for
+// the interner's lifetime.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "common/ids.h"
+
+namespace streamrec {
+
+class StringArena {
+ public:
+  // Copies `s` into stable storage and returns a view of the copy.
+  std::string_view Store(std::string_view s);
+  size_t bytes_used() const { return bytes_used_; }
+
+ private:
+  static constexpr size_t kBlockSize = 1 << 20;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  char* cursor_ = nullptr;
+  size_t left_ = 0;
+  size_t bytes_used_ = 0;
+};
+
+template <typename Id>
+class Interner {
+ public:
+  // Returns the id of `name`, assigning the next dense id the first time.
+  Id Intern(std::string_view name) {
+    if (auto it = ids_.find(name); it != ids_.end()) return it->second;
+    // Key on the arena copy: the caller's buffer may not outlive this call.
+    const Id id(static_cast<uint32_t>(names_.size()));
+    std::string_view stored = arena_.Store(name);
+    ids_.emplace(stored, id);
+    names_.push_back(stored);
+    return id;
+  }
+
+  std::optional<Id> Find(std::string_view name) const {
+    auto it = ids_.find(name);
+    if (it == ids_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  // REQUIRES: id was returned by this interner.
+  std::string_view Name(Id id) const { return names_[id.value]; }
+  size_t size() const { return names_.size(); }
+  // Approximate heap bytes held: the hash table, the name index and the arena.
+  size_t MemoryBytes() const {
+    return ids_.capacity() * (sizeof(std::string_view) + sizeof(Id) + 1) +
+           names_.capacity() * sizeof(std::string_view) + arena_.bytes_used();
+  }
+
+ private:
+  absl::flat_hash_map<std::string_view, Id> ids_;
+  std::vector<std::string_view> names_;
+  StringArena arena_;
+};
+
+}  // namespace streamrec
+
+namespace streamrec {
+
+// The two id spaces of the engine. User-keyed and item-keyed state index by these.
+struct IdDictionary {
+  Interner<UserIdx> users;
+  Interner<ItemIdx> items;
+};
+
+}  // namespace streamrec

@@ -1,0 +1,89 @@
+#pragma once
+// FeatureOperators: the incremental operators behind the six feature tables, applied
+// to the merged record stream in micro-batches. `streamrec pipeline` replays files
+// through them; the live engine applies each ingested micro-batch the same way.
+//
+// Operation: Apply() takes records in stream order (StreamOrderLess) and appends what
+// the batch emits (one enriched event per event record, one session per session
+// that the batch completed) to a FeatureOutput. The state tables (user_profiles,
+// user_item_matrix, user_features, item_features) are views of the state at any time.
+//
+// Concurrency: single writer. Nothing here locks; the engine serializes access.
+//
+// User-keyed state (PurchaseHistory, Sessionizer, UserProfiles, UserEngagement,
+// UserItemMatrix) and item-keyed state (ItemFeatures) are kept apart, so that a user
+// partition owns the former and item aggregates merge across partitions.
+
+#include <span>
+#include <vector>
+
+#include "common/event.h"
+#include "features/counters.h"
+#include "features/purchase_history.h"
+#include "features/sessionizer.h"
+#include "features/user_item_matrix.h"
+#include "features/user_profiles.h"
+
+namespace streamrec {
+
+struct FeatureConfig {
+  int64_t session_gap_micros = Sessionizer::kDefaultGapMicros;
+  InteractionWeights weights;
+};
+
+// An event with the purchase history as of its time (the enriched_events row).
+struct EnrichedEvent {
+  EventTime time;
+  PurchaseTotals history;
+  UserIdx user;
+  ItemIdx item;
+  EventType type;
+};
+
+struct CompletedSession {
+  UserIdx user;
+  Session session;
+};
+
+struct FeatureOutput {
+  std::vector<EnrichedEvent> enriched;
+  std::vector<CompletedSession> sessions;
+  void Clear() {
+    enriched.clear();
+    sessions.clear();
+  }
+};
+
+class FeatureOperators {
+ public:
+  explicit FeatureOperators(FeatureConfig config = {});
+
+  // REQUIRES: `batch` is in stream order and follows every record applied before.
+  void Apply(std::span<const Record> batch, FeatureOutput* out);
+
+  // Appends every user's open session (end of a batch run: they are complete).
+  // `users` bounds the user ids to visit.
+  void EmitOpenSessions(size_t users, FeatureOutput* out) const;
+
+  const PurchaseHistory& purchase_history() const { return purchases_; }
+  const Sessionizer& sessionizer() const { return sessions_; }
+  const UserProfiles& user_profiles() const { return profiles_; }
+  const UserItemMatrix& user_item_matrix() const { return matrix_; }
+  const UserEngagement& user_engagement() const { return engagement_; }
+  const ItemFeatures& item_features() const { return items_; }
+
+  int64_t records_applied() const { return records_applied_; }
+  // Heap bytes held by the operators' state (ids and names excluded).
+  size_t MemoryBytes() const;
+
+ private:
+  PurchaseHistory purchases_;
+  Sessionizer sessions_;
+  UserProfiles profiles_;
+  UserItemMatrix matrix_;
+  UserEngagement engagement_;
+  ItemFeatures items_;
+  int64_t records_applied_ = 0;
+};
+
+}  // namespace streamrec

@@ -1,0 +1,43 @@
+#pragma once
+// Point-in-time purchase history: per user, the count and sum of purchase amounts
+// applied so far. Because the stream applies records in event-time order with a
+// timestamp's purchases before its events (StreamOrderLess), the totals seen by an
+// event are exactly "this user's purchases at or before the event's time".
+// User-keyed state; 16 bytes per user.
+
+#include <cstdint>
+#include <optional>
+
+#include "common/id_vector.h"
+#include "common/ids.h"
+
+namespace streamrec {
+
+struct PurchaseTotals {
+  uint32_t count = 0;
+  double amount = 0;
+
+  // The mean purchase amount; nullopt without purchases.
+  std::optional<double> Average() const {
+    if (count == 0) return std::nullopt;
+    return amount / count;
+  }
+};
+
+class PurchaseHistory {
+ public:
+  // REQUIRES: amount is finite and >= 0 (the decoder guarantees it).
+  void Add(UserIdx user, double amount) {
+    PurchaseTotals& t = by_user_.At(user);
+    ++t.count;
+    t.amount += amount;
+  }
+  // Totals so far; zero for a user without purchases.
+  PurchaseTotals Totals(UserIdx user) const { return by_user_.Get(user); }
+  size_t MemoryBytes() const { return by_user_.MemoryBytes(); }
+
+ private:
+  IdVector<UserIdx, PurchaseTotals> by_user_;
+};
+
+}  // namespace streamrec

@@ -1,0 +1,197 @@
+#include "features/tables.h"
+
+#include "common/check.h"
+
+namespace streamrec {
+namespace {
+
+using enum ColumnType;
+
+void WriteUserProfiles(const FeatureOperators& ops, const IdDictionary& ids, TableWriter* out) {
+  for (uint32_t u = 0; u < ids.users.size(); ++u) {
+    const UserIdx user(u);
+    const Session* open = ops.sessionizer().Current(user);
+    if (open == nullptr) continue;  // purchases only: no session, no profile
+    const UserProfile p = ops.user_profiles().Profile(user, *open);
+    out->Text(ids.users.Name(user));
+    out->Int(p.total_sessions);
+    out->Double(p.avg_clicks_per_session);
+    out->Double(p.avg_views_per_session);
+    out->Double(p.avg_session_length);
+    out->Double(p.avg_time_gap);
+    out->NullableDouble(p.avg_purchase_amount);
+    out->Int(p.max_past_purchases);
+    out->Int(p.last_session_clicks);
+    out->Int(p.last_session_views);
+    out->Double(p.last_session_length);
+    out->Text(EventTypeName(p.last_session_event));
+    out->EndRow();
+  }
+}
+
+void WriteUserItemMatrix(const FeatureOperators& ops, const IdDictionary& ids, TableWriter* out) {
+  const UserItemMatrix& m = ops.user_item_matrix();
+  m.ForEachSorted([&](UserIdx user, ItemIdx item, const Interaction& c) {
+    out->Text(ids.users.Name(user));
+    out->Text(ids.items.Name(item));
+    out->Int(c.purchase_count);
+    out->Double(c.total_spent);
+    out->Int(c.engagement.views);
+    out->Int(c.engagement.clicks);
+    out->Int(c.engagement.add_to_cart);
+    out->Double(m.Score(c));
+    out->EndRow();
+  });
+}
+
+void WriteUserFeatures(const FeatureOperators& ops, const IdDictionary& ids, TableWriter* out) {
+  for (uint32_t u = 0; u < ids.users.size(); ++u) {
+    const UserIdx user(u);
+    const PurchaseTotals p = ops.purchase_history().Totals(user);
+    const EngagementCounts e = ops.user_engagement().Get(user);
+    out->Text(ids.users.Name(user));
+    out->Int(p.count);
+    out->Double(p.amount);
+    out->NullableDouble(p.Average());
+    out->Int(e.views);
+    out->Int(e.clicks);
+    out->Int(e.add_to_cart);
+    out->EndRow();
+  }
+}
+
+void WriteItemFeatures(const FeatureOperators& ops, const IdDictionary& ids, TableWriter* out) {
+  for (uint32_t i = 0; i < ids.items.size(); ++i) {
+    const ItemIdx item(i);
+    const ItemAggregate a = ops.item_features().Get(item);
+    out->Text(ids.items.Name(item));
+    out->Int(a.sales);
+    out->Double(a.revenue);
+    out->NullableDouble(a.sales > 0 ? std::optional<double>(a.revenue / a.sales) : std::nullopt);
+    out->Int(a.engagement.views);
+    out->Int(a.engagement.clicks);
+    out->Int(a.engagement.add_to_cart);
+    out->EndRow();
+  }
+}
+
+}  // namespace
+
+std::string_view FeatureTableName(FeatureTable table) {
+  switch (table) {
+    case FeatureTable::kEnrichedEvents:
+      return "enriched_events";
+    case FeatureTable::kSessions:
+      return "sessions";
+    case FeatureTable::kUserProfiles:
+      return "user_profiles";
+    case FeatureTable::kUserItemMatrix:
+      return "user_item_matrix";
+    case FeatureTable::kUserFeatures:
+      return "user_features";
+    case FeatureTable::kItemFeatures:
+      return "item_features";
+  }
+  return "?";
+}
+
+const Schema& FeatureTableSchema(FeatureTable table) {
+  static const Schema kEnriched = {{"user_id", kText},   {"item_id", kText},
+                                   {"event_type", kText}, {"timestamp", kTime},
+                                   {"avg_purchase_amount", kDouble}, {"past_purchases", kInt}};
+  static const Schema kSessions = {
+      {"user_id", kText},         {"session_index", kInt},   {"session_start", kTime},
+      {"session_end", kTime},     {"num_events", kInt},      {"num_views", kInt},
+      {"num_clicks", kInt},       {"num_add_to_cart", kInt}, {"num_purchases", kInt},
+      {"session_length", kDouble}, {"avg_time_gap", kDouble}, {"last_event", kText},
+      {"avg_purchase_amount", kDouble}, {"past_purchases", kInt}};
+  static const Schema kProfiles = {
+      {"user_id", kText},
+      {"total_sessions", kInt},
+      {"avg_clicks_per_session", kDouble},
+      {"avg_views_per_session", kDouble},
+      {"avg_session_length", kDouble},
+      {"avg_time_gap", kDouble},
+      {"avg_purchase_amount", kDouble},
+      {"max_past_purchases", kInt},
+      {"last_session_clicks", kInt},
+      {"last_session_views", kInt},
+      {"last_session_length", kDouble},
+      {"last_session_event", kText}};
+  static const Schema kMatrix = {{"user_id", kText},         {"item_id", kText},
+                                 {"purchase_count", kInt},   {"total_spent", kDouble},
+                                 {"num_views", kInt},        {"num_clicks", kInt},
+                                 {"num_add_to_cart", kInt},  {"interaction_score", kDouble}};
+  static const Schema kUsers = {{"user_id", kText},   {"total_purchases", kInt},
+                                {"total_spent", kDouble}, {"avg_spent", kDouble},
+                                {"num_views", kInt},  {"num_clicks", kInt},
+                                {"num_add_to_cart", kInt}};
+  static const Schema kItems = {{"item_id", kText},   {"total_sales", kInt},
+                                {"revenue", kDouble}, {"avg_price", kDouble},
+                                {"num_views", kInt},  {"num_clicks", kInt},
+                                {"num_add_to_cart", kInt}};
+  switch (table) {
+    case FeatureTable::kEnrichedEvents:
+      return kEnriched;
+    case FeatureTable::kSessions:
+      return kSessions;
+    case FeatureTable::kUserProfiles:
+      return kProfiles;
+    case FeatureTable::kUserItemMatrix:
+      return kMatrix;
+    case FeatureTable::kUserFeatures:
+      return kUsers;
+    case FeatureTable::kItemFeatures:
+      return kItems;
+  }
+  return kItems;
+}
+
+void WriteEnrichedEvent(const EnrichedEvent& e, const IdDictionary& ids, TableWriter* out) {
+  out->Text(ids.users.Name(e.user));
+  out->Text(ids.items.Name(e.item));
+  out->Text(EventTypeName(e.type));
+  out->Time(e.time);
+  out->NullableDouble(e.history.Average());
+  out->Int(e.history.count);
+  out->EndRow();
+}
+
+void WriteSession(const CompletedSession& cs, const IdDictionary& ids, TableWriter* out) {
+  const Session& s = cs.session;
+  out->Text(ids.users.Name(cs.user));
+  out->Int(s.index);
+  out->Time(s.start);
+  out->Time(s.end);
+  out->Int(s.num_events);
+  out->Int(s.count(EventType::kView));
+  out->Int(s.count(EventType::kClick));
+  out->Int(s.count(EventType::kAddToCart));
+  out->Int(s.count(EventType::kPurchase));
+  out->Double(s.LengthSeconds());
+  out->Double(s.AverageGapSeconds());
+  out->Text(EventTypeName(s.last_event));
+  out->NullableDouble(s.history_at_end.Average());
+  out->Int(s.history_at_end.count);
+  out->EndRow();
+}
+
+void WriteStateTable(FeatureTable table, const FeatureOperators& ops, const IdDictionary& ids,
+                     TableWriter* out) {
+  switch (table) {
+    case FeatureTable::kUserProfiles:
+      return WriteUserProfiles(ops, ids, out);
+    case FeatureTable::kUserItemMatrix:
+      return WriteUserItemMatrix(ops, ids, out);
+    case FeatureTable::kUserFeatures:
+      return WriteUserFeatures(ops, ids, out);
+    case FeatureTable::kItemFeatures:
+      return WriteItemFeatures(ops, ids, out);
+    case FeatureTable::kEnrichedEvents:
+    case FeatureTable::kSessions:
+      break;
+  }
+  STREAMREC_CHECK(false) << "not a state table: " << FeatureTableName(table);
+}
+
+}  // namespace streamrec

@@ -1,0 +1,39 @@
+#pragma once
+// The table views: the six feature tables of spec/seed-tables.md, their schemas, and
+// how rows of the operators' output and state are written with external ids.
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "common/interner.h"
+#include "features/feature_operators.h"
+#include "io/table_writer.h"
+
+namespace streamrec {
+
+enum class FeatureTable {
+  kEnrichedEvents,
+  kSessions,
+  kUserProfiles,
+  kUserItemMatrix,
+  kUserFeatures,
+  kItemFeatures,
+};
+constexpr FeatureTable kAllFeatureTables[] = {
+    FeatureTable::kEnrichedEvents, FeatureTable::kSessions,     FeatureTable::kUserProfiles,
+    FeatureTable::kUserItemMatrix, FeatureTable::kUserFeatures, FeatureTable::kItemFeatures};
+
+std::string_view FeatureTableName(FeatureTable table);  // e.g. "enriched_events"
+const Schema& FeatureTableSchema(FeatureTable table);
+
+// Stream tables: rows as the operators emit them.
+void WriteEnrichedEvent(const EnrichedEvent& e, const IdDictionary& ids, TableWriter* out);
+void WriteSession(const CompletedSession& s, const IdDictionary& ids, TableWriter* out);
+
+// State tables: every row of the table as of now, in id order.
+// REQUIRES: `table` is one of kUserProfiles, kUserItemMatrix, kUserFeatures, kItemFeatures.
+void WriteStateTable(FeatureTable table, const FeatureOperators& ops, const IdDictionary& ids,
+                     TableWriter* out);
+
+}  // namespace streamrec

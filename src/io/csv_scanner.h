@@ -1,0 +1,43 @@
+#pragma once
+// Splits RFC 4180 CSV held in memory into rows of fields.
+//
+// Fields may be quoted with '"'; inside quotes the delimiter and line breaks are data
+// and '""' is one quote. Lines end in LF or CRLF. Blank lines are skipped. Unquoted
+// fields are views into the input; quoted fields with doubled quotes are unescaped
+// into scratch space owned by the scanner (valid until the next call).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace streamrec {
+
+class CsvScanner {
+ public:
+  enum class Result { kRow, kBad, kEnd };
+
+  CsvScanner(std::string_view data, char delimiter) : data_(data), delimiter_(delimiter) {}
+
+  // Reads the next row into `fields`. kBad: the row is malformed (`error()` says how)
+  // and has been skipped up to the end of its line; the next call goes on after it.
+  Result Next(std::vector<std::string_view>* fields);
+
+  // 1-based line number where the last returned row starts.
+  int64_t line() const { return row_line_; }
+  size_t offset() const { return pos_; }
+  const char* error() const { return error_; }
+
+ private:
+  Result SkipBadRow(const char* why);
+
+  std::string_view data_;
+  char delimiter_;
+  size_t pos_ = 0;
+  int64_t next_line_ = 1;
+  int64_t row_line_ = 0;
+  const char* error_ = "";
+  std::string scratch_;
+};
+
+}  // namespace streamrec

@@ -1,0 +1,66 @@
+#pragma once
+// RecordLoader: reads whole input files (any format) into records, reporting every
+// refused row to a callback. The shared front half of `pipeline` and of a server's
+// bootstrap from files.
+//
+// Records get `seq` numbers in load order across every file of one loader, so load the
+// files in the order their ties should break (the order given on the command line).
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/event.h"
+#include "common/interner.h"
+#include "io/mapping.h"
+#include "io/row_decoder.h"
+
+namespace streamrec {
+
+struct InputFile {
+  std::string path;
+  SourceKind kind;
+};
+
+struct RejectedRow {
+  std::string_view source;
+  int64_t line;
+  std::string_view reason;
+};
+
+struct LoadStats {
+  int64_t rows_read = 0;  // rows seen, accepted or not
+  int64_t rows_accepted = 0;
+  int64_t rows_rejected = 0;
+  int64_t duplicates = 0;  // events with an event_id seen before; ignored
+};
+
+class RecordLoader {
+ public:
+  using RejectFn = std::function<absl::Status(const RejectedRow&)>;
+  using ProgressFn = std::function<void(int64_t bytes_done, int64_t bytes_total)>;
+
+  // `ids` must outlive the loader. With `strict`, the first refused row ends Load()
+  // with an Aborted error naming source, line and reason.
+  RecordLoader(const Mapping& mapping, IdDictionary* ids, bool strict, RejectFn on_reject)
+      : mapping_(mapping), ids_(ids), strict_(strict), on_reject_(std::move(on_reject)) {}
+
+  // Appends the file's records to `out`. A missing or unreadable file, a header that
+  // the mapping cannot resolve, or an error from the reject callback is an error status.
+  absl::Status Load(const InputFile& file, std::vector<Record>* out, const ProgressFn& progress = {});
+
+  const LoadStats& stats() const { return stats_; }
+
+ private:
+  const Mapping& mapping_;
+  IdDictionary* ids_;
+  bool strict_;
+  RejectFn on_reject_;
+  EventIdSet seen_event_ids_;
+  uint32_t next_seq_ = 0;
+  LoadStats stats_;
+};
+
+}  // namespace streamrec

@@ -1,0 +1,67 @@
+#pragma once
+// Turns rows of text fields into validated records, with a precise reason for every
+// row it refuses. The one place where input is checked, whatever the file format.
+//
+// Contract: a refused row changes nothing (no id is interned, no event id is
+// remembered). An accepted clickstream row becomes one kEvent record, and a purchase
+// event becomes a kPurchase record (its amount) plus a kEvent record of type purchase,
+// both with the same time and seq. An accepted purchase row becomes one kPurchase.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/strings.h"
+#include "absl/status/statusor.h"
+#include "common/event.h"
+#include "common/interner.h"
+#include "io/mapping.h"
+#include "io/row_source.h"
+
+namespace streamrec {
+
+enum class DecodeOutcome {
+  kAccepted,   // records were appended
+  kDuplicate,  // an event whose event_id was seen before; ignored
+  kRejected,   // `reason` says why
+};
+
+// Event ids seen so far, shared by every events source of one run.
+using EventIdSet = StringSet;
+
+class RowDecoder {
+ public:
+  // Resolves every engine field against `columns` (explicit mapping, then constants,
+  // then the default column names). Errors name the source and the field.
+  static absl::StatusOr<RowDecoder> Create(SourceKind kind, const SourceMapping& mapping,
+                                           const std::vector<std::string>& columns,
+                                           std::string_view source_name);
+
+  // The file columns a JSON Lines source should extract for this mapping.
+  static std::vector<std::string> WantedColumns(SourceKind kind, const SourceMapping& mapping);
+
+  DecodeOutcome Decode(const Row& row, uint32_t seq, IdDictionary* ids, EventIdSet* seen_event_ids,
+                       std::vector<Record>* out, std::string* reason) const;
+
+ private:
+  // Where an engine field's text comes from: a column index, or a constant.
+  struct FieldSource {
+    int column = -1;
+    std::string constant;
+    bool present = false;
+  };
+  enum Field { kUser, kItem, kType, kTime, kAmount, kEventId, kOffset, kFieldCount };
+
+  std::string_view Get(const Row& row, Field f) const {
+    const FieldSource& s = fields_[f];
+    if (!s.present) return {};
+    return s.column >= 0 ? row.fields[s.column] : std::string_view(s.constant);
+  }
+
+  SourceKind kind_ = SourceKind::kEvents;
+  size_t column_count_ = 0;
+  FieldSource fields_[kFieldCount];
+  StringMap<EventType> event_types_;
+};
+
+}  // namespace streamrec

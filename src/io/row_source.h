@@ -1,0 +1,72 @@
+#pragma once
+// Row sources: CSV, JSON Lines and Parquet files seen as rows of text fields.
+//
+// Every format is reduced to the same shape, a list of column names and per row one
+// text field per column, so that one decoder (row_decoder.h) validates them all and
+// reports rejects the same way. Numbers and times in typed formats (Parquet, JSON)
+// arrive as their text forms.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace streamrec {
+
+// One row. `fields[i]` belongs to `columns()[i]`; the views stay valid until the next
+// call to Next(). A field that the row lacks (a JSON key not present, a SQL NULL) is
+// empty.
+struct Row {
+  std::vector<std::string_view> fields;
+  int64_t line = 0;  // CSV/JSONL: the 1-based line where the row starts; Parquet: row number
+};
+
+enum class RowStatus {
+  kRow,  // `row` holds a row
+  kBad,  // this row cannot be split into fields; `bad_reason` says why; reading goes on
+  kEnd,  // no more rows
+};
+
+struct CsvOptions {
+  char delimiter = ',';
+  bool header = true;  // false: columns are named column0, column1, ...
+};
+
+class RowSource {
+ public:
+  virtual ~RowSource() = default;
+
+  // Column names in file order.
+  virtual const std::vector<std::string>& columns() const = 0;
+
+  // Reads the next row. An I/O failure is an error status; a malformed row is kBad.
+  virtual absl::StatusOr<RowStatus> Next(Row* row) = 0;
+
+  // Why the last kBad row was refused, e.g. "unterminated quoted field".
+  const std::string& bad_reason() const { return bad_reason_; }
+
+  // Bytes consumed so far and in all, for progress reporting (0 when unknown).
+  virtual int64_t bytes_read() const { return 0; }
+  virtual int64_t bytes_total() const { return 0; }
+
+ protected:
+  std::string bad_reason_;
+};
+
+// Opens `path` by its extension: .csv/.tsv/.txt (CSV), .jsonl/.ndjson/.json (JSON Lines,
+// one object per line), .parquet. `wanted_columns` names the fields a JSON Lines source
+// extracts from each object (JSON has no header); other formats ignore it.
+absl::StatusOr<std::unique_ptr<RowSource>> OpenRowSource(
+    const std::string& path, const CsvOptions& csv, const std::vector<std::string>& wanted_columns);
+
+absl::StatusOr<std::unique_ptr<RowSource>> OpenCsvSource(const std::string& path,
+                                                         const CsvOptions& options);
+absl::StatusOr<std::unique_ptr<RowSource>> OpenJsonLinesSource(
+    const std::string& path, const std::vector<std::string>& wanted_columns);
+// Reads a Parquet file through DuckDB; every column is cast to text.
+absl::StatusOr<std::unique_ptr<RowSource>> OpenParquetSource(const std::string& path);
+
+}  // namespace streamrec

@@ -1,0 +1,178 @@
+#include "io/table_writer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "absl/status/status.h"
+#include "common/strings.h"
+
+namespace streamrec {
+namespace {
+
+constexpr size_t kBufferSize = 1 << 20;
+
+std::string TempPathFor(const std::string& final_path) {
+  const size_t slash = final_path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "" : final_path.substr(0, slash + 1);
+  const std::string name = slash == std::string::npos ? final_path : final_path.substr(slash + 1);
+  return StrCat(dir, ".", name, ".tmp-", ::getpid());
+}
+
+absl::Status Errno(std::string_view what, const std::string& path) {
+  return absl::InternalError(StrCat("cannot ", what, " ", path, ": ", std::strerror(errno)));
+}
+
+bool NeedsQuotes(std::string_view s) {
+  for (char c : s) {
+    if (c == ',' || c == '"' || c == '\n' || c == '\r') return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string_view TableFormatExtension(TableFormat format) {
+  return format == TableFormat::kCsv ? "csv" : "parquet";
+}
+
+absl::StatusOr<std::unique_ptr<TableWriter>> TableWriter::Create(std::string path_without_extension,
+                                                                 Schema schema,
+                                                                 TableFormat format) {
+  std::string final_path = StrCat(path_without_extension, ".", TableFormatExtension(format));
+  std::string temp_path = TempPathFor(StrCat(path_without_extension, ".csv"));
+  const int fd = ::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Errno("create", temp_path);
+  auto writer = std::unique_ptr<TableWriter>(
+      new TableWriter(std::move(final_path), std::move(temp_path), std::move(schema), format, fd));
+  for (const Column& c : writer->schema_) writer->Text(c.name);
+  writer->EndRow();
+  writer->rows_ = 0;
+  return writer;
+}
+
+TableWriter::TableWriter(std::string final_path, std::string temp_path, Schema schema,
+                         TableFormat format, int fd)
+    : final_path_(std::move(final_path)),
+      temp_path_(std::move(temp_path)),
+      schema_(std::move(schema)),
+      format_(format),
+      fd_(fd) {
+  buffer_.reserve(kBufferSize + 4096);
+}
+
+TableWriter::~TableWriter() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!finished_) ::unlink(temp_path_.c_str());
+}
+
+void TableWriter::Separator() {
+  if (!at_row_start_) buffer_.push_back(',');
+  at_row_start_ = false;
+}
+
+void TableWriter::Text(std::string_view value) {
+  Separator();
+  if (!NeedsQuotes(value)) {
+    buffer_.append(value);
+    return;
+  }
+  buffer_.push_back('"');
+  for (char c : value) {
+    if (c == '"') buffer_.push_back('"');
+    buffer_.push_back(c);
+  }
+  buffer_.push_back('"');
+}
+
+void TableWriter::Int(int64_t value) {
+  Separator();
+  char buf[24];
+  buffer_.append(buf, std::to_chars(buf, buf + sizeof buf, value).ptr - buf);
+}
+
+void TableWriter::Double(double value) {
+  Separator();
+  if (!std::isfinite(value)) {
+    return;  // never produced by the engine's tables; written as empty rather than as text
+  }
+  char buf[32];
+  buffer_.append(buf, std::to_chars(buf, buf + sizeof buf, value).ptr - buf);
+}
+
+void TableWriter::NullableDouble(std::optional<double> value) {
+  if (value.has_value()) {
+    Double(*value);
+  } else {
+    Null();
+  }
+}
+
+void TableWriter::Null() { Separator(); }
+
+void TableWriter::Time(EventTime value) {
+  Separator();
+  char buf[kMaxFormattedTime];
+  buffer_.append(buf, FormatTime(value, buf));
+}
+
+void TableWriter::EndRow() {
+  buffer_.push_back('\n');
+  at_row_start_ = true;
+  ++rows_;
+  FlushIfFull();
+}
+
+void TableWriter::FlushIfFull() {
+  if (buffer_.size() >= kBufferSize && write_status_.ok()) write_status_ = Flush();
+}
+
+absl::Status TableWriter::Flush() {
+  const char* p = buffer_.data();
+  size_t left = buffer_.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd_, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno("write", temp_path_);
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  buffer_.clear();
+  return absl::OkStatus();
+}
+
+absl::Status TableWriter::Finish() {
+  if (finished_) return absl::FailedPreconditionError("TableWriter::Finish called twice");
+  if (write_status_.ok()) write_status_ = Flush();
+  if (write_status_.ok() && ::close(fd_) != 0) write_status_ = Errno("close", temp_path_);
+  fd_ = -1;
+  if (!write_status_.ok()) return write_status_;
+  if (format_ == TableFormat::kParquet) {
+    const std::string parquet_temp = TempPathFor(final_path_);
+    absl::Status s = ConvertCsvToParquet(temp_path_, schema_, parquet_temp);
+    ::unlink(temp_path_.c_str());
+    if (!s.ok()) {
+      ::unlink(parquet_temp.c_str());
+      finished_ = true;
+      return s;
+    }
+    temp_path_ = parquet_temp;
+  }
+  if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
+    absl::Status s = Errno("rename into place", final_path_);
+    ::unlink(temp_path_.c_str());
+    finished_ = true;
+    return s;
+  }
+  finished_ = true;
+  return absl::OkStatus();
+}
+
+}  // namespace streamrec
