@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "common/ids.h"
+#include "common/strings.h"
 
 namespace streamrec {
 
@@ -60,7 +61,7 @@ class Interner {
   }
 
  private:
-  absl::flat_hash_map<std::string_view, Id> ids_;
+  absl::flat_hash_map<std::string_view, Id, StringViewHash, StringViewEq> ids_;
   std::vector<std::string_view> names_;
   StringArena arena_;
 };

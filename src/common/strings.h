@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/hash/hash.h"
+#include "absl/strings/string_view.h"
 #include "fmt/format.h"
 
 namespace streamrec {
@@ -25,7 +26,9 @@ std::string StrCat(Args&&... args) {
 // std::string_view without building a std::string.
 struct StringViewHash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const { return absl::Hash<std::string_view>{}(s); }
+  size_t operator()(std::string_view s) const {
+    return absl::Hash<absl::string_view>{}(absl::string_view(s.data(), s.size()));
+  }
 };
 struct StringViewEq {
   using is_transparent = void;
@@ -44,3 +47,11 @@ inline std::string_view TrimAscii(std::string_view text) {
 }
 
 }  // namespace streamrec
+
+// Lets fmt (and so StrCat) print absl::string_view, e.g. absl::Status::message().
+template <>
+struct fmt::formatter<absl::string_view> : fmt::formatter<std::string_view> {
+  auto format(absl::string_view s, fmt::format_context& ctx) const {
+    return fmt::formatter<std::string_view>::format(std::string_view(s.data(), s.size()), ctx);
+  }
+};

@@ -15,6 +15,8 @@
 #include "features/tables.h"
 #include "io/mapping.h"
 #include "stream/ordering.h"
+#include "common/bounded_queue.h"
+#include <thread>
 
 namespace streamrec {
 namespace {
@@ -110,30 +112,32 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& options) {
   PipelineSummary summary;
   Progress progress(options.show_progress);
 
-  // 1. Load and decode every file; each file is one run of the merge.
+  // 1. Load and decode every file into runs (a file, or a part of one read in parallel).
   IdDictionary ids;
   RejectTable rejects(options.out_dir);
-  RecordLoader loader(mapping, &ids, options.strict,
+  const LoaderOptions loader_options{.strict = options.strict,
+                                     .threads = options.threads,
+                                     .min_bytes_per_thread = options.min_bytes_per_read_thread};
+  RecordLoader loader(mapping, &ids, loader_options,
                       [&](const RejectedRow& r) { return rejects.Add(r); });
-  std::vector<Record> records;
-  std::vector<size_t> run_ends;
+  std::vector<Run> runs;
   for (const InputFile& f : inputs) {
     const std::string stage = StrCat("reading ", f.path);
-    RETURN_IF_ERROR(loader.Load(f, &records, [&](int64_t done, int64_t total) {
+    RETURN_IF_ERROR(loader.Load(f, &runs, [&](int64_t done, int64_t total) {
       progress.Update(stage, done, total);
     }));
-    run_ends.push_back(records.size());
   }
   progress.Done();
   summary.load = loader.stats();
   summary.read_seconds = SecondsSince(start);
 
-  // 2. Event-time order.
+  // 2. Event-time order: sort the runs that need it; the merge happens batch by batch.
   Clock::time_point t = Clock::now();
-  SortIntoStreamOrder(&records, run_ends);
+  SortRuns(&runs, options.threads);
   summary.order_seconds = SecondsSince(t);
 
-  // 3. The operators, in micro-batches; stream tables are written as rows are emitted.
+  // 3. The operators, in micro-batches, on this thread; a writer thread formats the
+  // rows they emit (enriched events, completed sessions) while the next batches run.
   t = Clock::now();
   const std::string dir = options.out_dir + "/";
   auto create = [&](FeatureTable table) {
@@ -143,33 +147,54 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& options) {
   ASSIGN_OR_RETURN(std::unique_ptr<TableWriter> enriched_out, create(FeatureTable::kEnrichedEvents));
   ASSIGN_OR_RETURN(std::unique_ptr<TableWriter> sessions_out, create(FeatureTable::kSessions));
   FeatureOperators ops(options.features);
-  FeatureOutput out;
-  auto drain = [&] {
-    for (const EnrichedEvent& e : out.enriched) WriteEnrichedEvent(e, ids, enriched_out.get());
-    for (const CompletedSession& s : out.sessions) WriteSession(s, ids, sessions_out.get());
-    out.Clear();
-  };
-  const std::span<const Record> all(records);
-  for (size_t at = 0; at < all.size(); at += options.chunk_size) {
-    ops.Apply(all.subspan(at, std::min(options.chunk_size, all.size() - at)), &out);
-    drain();
-    progress.Update("applying", static_cast<int64_t>(at), static_cast<int64_t>(all.size()));
+  {
+    BoundedQueue<FeatureOutput> emitted(4);
+    std::jthread writer([&] {
+      FeatureOutput out;
+      while (emitted.Pop(&out)) {
+        for (const EnrichedEvent& e : out.enriched) WriteEnrichedEvent(e, ids, enriched_out.get());
+        for (const CompletedSession& s : out.sessions) WriteSession(s, ids, sessions_out.get());
+      }
+    });
+    RunMerger merger(runs);
+    std::vector<Record> batch;
+    FeatureOutput out;
+    // Hand rows over in blocks of this many, whatever the chunk size.
+    constexpr size_t kHandOffRows = 16384;
+    while (merger.NextBatch(options.chunk_size, &batch)) {
+      ops.Apply(batch, &out);
+      if (out.enriched.size() + out.sessions.size() >= kHandOffRows) {
+        emitted.Push(std::move(out));
+        out = FeatureOutput{};
+        progress.Update("applying", static_cast<int64_t>(merger.done()),
+                        static_cast<int64_t>(merger.total()));
+      }
+    }
+    ops.EmitOpenSessions(ids.users.size(), &out);
+    emitted.Push(std::move(out));
+    emitted.Close();
   }
-  ops.EmitOpenSessions(ids.users.size(), &out);
-  drain();
   progress.Done();
-  summary.records = static_cast<int64_t>(records.size());
+  summary.records = ops.records_applied();
   summary.state_bytes = ops.MemoryBytes() + ids.users.MemoryBytes() + ids.items.MemoryBytes();
-  records.clear();
-  records.shrink_to_fit();
+  runs.clear();
+  runs.shrink_to_fit();
 
-  // 4. The state tables, then everything renamed into place.
+  // 4. The state tables (the matrix, the largest, on a second thread), then everything
+  // renamed into place.
   std::vector<std::unique_ptr<TableWriter>> state_tables;
   for (FeatureTable table : {FeatureTable::kUserProfiles, FeatureTable::kUserItemMatrix,
                              FeatureTable::kUserFeatures, FeatureTable::kItemFeatures}) {
     ASSIGN_OR_RETURN(std::unique_ptr<TableWriter> w, create(table));
-    WriteStateTable(table, ops, ids, w.get());
     state_tables.push_back(std::move(w));
+  }
+  {
+    std::jthread matrix_writer([&] {
+      WriteStateTable(FeatureTable::kUserItemMatrix, ops, ids, state_tables[1].get());
+    });
+    WriteStateTable(FeatureTable::kUserProfiles, ops, ids, state_tables[0].get());
+    WriteStateTable(FeatureTable::kUserFeatures, ops, ids, state_tables[2].get());
+    WriteStateTable(FeatureTable::kItemFeatures, ops, ids, state_tables[3].get());
   }
   std::vector<TableWriter*> all_tables = {enriched_out.get(), sessions_out.get()};
   for (auto& w : state_tables) all_tables.push_back(w.get());

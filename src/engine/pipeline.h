@@ -28,6 +28,9 @@ struct PipelineOptions {
   std::optional<std::string> mapping_file;
   bool strict = false;
   bool show_progress = false;
+  // Threads for reading, sorting and writing; the operators run on one thread.
+  int threads = 2;
+  int64_t min_bytes_per_read_thread = 8 << 20;  // smaller files are read by one thread
   FeatureConfig features;
 };
 

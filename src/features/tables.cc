@@ -31,7 +31,7 @@ void WriteUserProfiles(const FeatureOperators& ops, const IdDictionary& ids, Tab
 
 void WriteUserItemMatrix(const FeatureOperators& ops, const IdDictionary& ids, TableWriter* out) {
   const UserItemMatrix& m = ops.user_item_matrix();
-  m.ForEachSorted([&](UserIdx user, ItemIdx item, const Interaction& c) {
+  m.ForEach([&](UserIdx user, ItemIdx item, const Interaction& c) {
     out->Text(ids.users.Name(user));
     out->Text(ids.items.Name(item));
     out->Int(c.purchase_count);

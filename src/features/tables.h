@@ -31,7 +31,8 @@ const Schema& FeatureTableSchema(FeatureTable table);
 void WriteEnrichedEvent(const EnrichedEvent& e, const IdDictionary& ids, TableWriter* out);
 void WriteSession(const CompletedSession& s, const IdDictionary& ids, TableWriter* out);
 
-// State tables: every row of the table as of now, in id order.
+// State tables: every row of the table as of now; user and item tables in dense id order,
+// the matrix in first-seen order of its pairs.
 // REQUIRES: `table` is one of kUserProfiles, kUserItemMatrix, kUserFeatures, kItemFeatures.
 void WriteStateTable(FeatureTable table, const FeatureOperators& ops, const IdDictionary& ids,
                      TableWriter* out);

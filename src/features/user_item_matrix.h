@@ -1,8 +1,10 @@
 #pragma once
 // The user-item interaction matrix: one cell per (user, item) pair with a purchase or
-// an event. Stored as one open-addressing hash table keyed by (user << 32 | item) with
-// the 24-byte cell inline (absl::flat_hash_map: 32-byte slot plus one control byte).
-// Keyed by user first, so the matrix partitions by user with the rest of user state.
+// an event. Cells live in a dense array in first-seen order (so iteration is a
+// sequential scan in a deterministic order); an open-addressing hash index maps
+// (user << 32 | item) to the cell. Per pair: a 32-byte cell plus a 16-byte index slot
+// and a control byte at the index's load factor. Keyed by user first, so the matrix
+// partitions by user with the rest of user state.
 
 #include <cstdint>
 #include <vector>
@@ -33,13 +35,19 @@ class UserItemMatrix {
   explicit UserItemMatrix(InteractionWeights weights = {}) : weights_(weights) {}
 
   void AddPurchase(UserIdx user, ItemIdx item, double amount) {
-    Interaction& cell = cells_[Key(user, item)];
+    Interaction& cell = CellFor(user, item);
     ++cell.purchase_count;
     cell.total_spent += amount;
   }
   void AddEvent(UserIdx user, ItemIdx item, EventType type) {
     if (type == EventType::kPurchase) return;  // counted through AddPurchase
-    cells_[Key(user, item)].engagement.Add(type);
+    CellFor(user, item).engagement.Add(type);
+  }
+
+  // The cell of a pair, or nullptr when the pair has no interaction.
+  const Interaction* Find(UserIdx user, ItemIdx item) const {
+    auto it = index_.find(Key(user, item));
+    return it == index_.end() ? nullptr : &cells_[it->second].interaction;
   }
 
   double Score(const Interaction& c) const {
@@ -47,30 +55,39 @@ class UserItemMatrix {
            weights_.view * c.engagement.views + weights_.add_to_cart * c.engagement.add_to_cart;
   }
 
-  // Calls fn(UserIdx, ItemIdx, const Interaction&) for every cell, ordered by user
-  // index, then item index (a deterministic order for tables).
+  // Calls fn(UserIdx, ItemIdx, const Interaction&) for every cell, in first-seen order.
   template <typename Fn>
-  void ForEachSorted(Fn&& fn) const {
-    std::vector<uint64_t> keys;
-    keys.reserve(cells_.size());
-    for (const auto& [key, cell] : cells_) keys.push_back(key);
-    SortKeys(&keys);
-    for (uint64_t key : keys) {
-      fn(UserIdx(static_cast<uint32_t>(key >> 32)), ItemIdx(static_cast<uint32_t>(key)),
-         cells_.at(key));
+  void ForEach(Fn&& fn) const {
+    for (const Cell& c : cells_) {
+      fn(UserIdx(static_cast<uint32_t>(c.key >> 32)), ItemIdx(static_cast<uint32_t>(c.key)),
+         c.interaction);
     }
   }
 
   size_t pairs() const { return cells_.size(); }
-  size_t MemoryBytes() const { return cells_.capacity() * (sizeof(uint64_t) + sizeof(Interaction) + 1); }
+  size_t MemoryBytes() const {
+    return cells_.capacity() * sizeof(Cell) +
+           index_.capacity() * (sizeof(std::pair<uint64_t, uint32_t>) + 1);
+  }
   const InteractionWeights& weights() const { return weights_; }
 
  private:
+  struct Cell {
+    uint64_t key;
+    Interaction interaction;
+  };
   static uint64_t Key(UserIdx u, ItemIdx i) { return (uint64_t{u.value} << 32) | i.value; }
-  static void SortKeys(std::vector<uint64_t>* keys);
+
+  Interaction& CellFor(UserIdx user, ItemIdx item) {
+    const uint64_t key = Key(user, item);
+    auto [it, inserted] = index_.try_emplace(key, static_cast<uint32_t>(cells_.size()));
+    if (inserted) cells_.push_back(Cell{key, Interaction{}});
+    return cells_[it->second].interaction;
+  }
 
   InteractionWeights weights_;
-  absl::flat_hash_map<uint64_t, Interaction> cells_;
+  std::vector<Cell> cells_;
+  absl::flat_hash_map<uint64_t, uint32_t> index_;  // key -> position in cells_
 };
 
 }  // namespace streamrec

@@ -17,7 +17,9 @@ class CsvScanner {
  public:
   enum class Result { kRow, kBad, kEnd };
 
-  CsvScanner(std::string_view data, char delimiter) : data_(data), delimiter_(delimiter) {}
+  // `first_line` is the line number of data[0] when `data` is a slice of a file.
+  CsvScanner(std::string_view data, char delimiter, int64_t first_line = 1)
+      : data_(data), delimiter_(delimiter), next_line_(first_line) {}
 
   // Reads the next row into `fields`. kBad: the row is malformed (`error()` says how)
   // and has been skipped up to the end of its line; the next call goes on after it.
@@ -25,6 +27,8 @@ class CsvScanner {
 
   // 1-based line number where the last returned row starts.
   int64_t line() const { return row_line_; }
+  // 1-based line number where the next row would start.
+  int64_t next_line() const { return next_line_; }
   size_t offset() const { return pos_; }
   const char* error() const { return error_; }
 
@@ -34,7 +38,7 @@ class CsvScanner {
   std::string_view data_;
   char delimiter_;
   size_t pos_ = 0;
-  int64_t next_line_ = 1;
+  int64_t next_line_;
   int64_t row_line_ = 0;
   const char* error_ = "";
   std::string scratch_;

@@ -58,8 +58,7 @@ class ParquetSource final : public RowSource {
   ParquetSource(std::string path, int64_t file_size)
       : path_(std::move(path)), file_size_(file_size) {}
 
-  // Releases DuckDB's objects in the reverse order of their creation; each destroy
-  // function accepts an object that was never created (a null handle).
+  // Releases DuckDB's objects in the reverse order of their creation.
   ~ParquetSource() override {
     if (chunk_ != nullptr) duckdb_destroy_data_chunk(&chunk_);
     if (has_result_) duckdb_destroy_result(&result_);
@@ -220,6 +219,10 @@ class ParquetSource final : public RowSource {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RowSource>> OpenParquetSource(const std::string& path) {
+  if (path.find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot open ", path, ": path holds a NUL byte"));
+  }
   // Checked here rather than left to DuckDB: read_parquet takes a missing path for an
   // empty glob and a folder for all the files in it.
   struct stat st;

@@ -299,8 +299,9 @@ TEST_F(ParquetTest, FolderIsNotReadAsAParquetFile) {
 }
 
 TEST_F(ParquetTest, CorruptDataPageIsAnErrorNotAShortRead) {
-  // Twenty row groups of incompressible text; the garbage lands in one of the last ones,
-  // so the rows before it stream out and the error comes from Next().
+  // Twenty row groups of random-looking text; the garbage lands in one of the last ones.
+  // DuckDB scans ahead on its own threads, so the error may come from the open or from
+  // a later Next(); either way it names the file, and the rows never just run out.
   const std::string parquet = Path("corrupt.parquet");
   RunDuckDb(absl::StrCat(
       "COPY (SELECT md5(i::VARCHAR) || md5((i * 7)::VARCHAR) AS s FROM range(200000) t(i)) TO '",
@@ -313,15 +314,17 @@ TEST_F(ParquetTest, CorruptDataPageIsAnErrorNotAShortRead) {
     f.write(garbage.data(), garbage.size());
   }
   absl::StatusOr<std::unique_ptr<RowSource>> source = OpenParquetSource(parquet);
-  ASSERT_TRUE(source.ok()) << source.status();  // the footer is intact
+  if (!source.ok()) {
+    EXPECT_THAT(source.status().message(), HasSubstr("cannot read Parquet file " + parquet));
+    return;
+  }
   Row row;
   absl::StatusOr<RowStatus> status;
   int64_t rows = 0;
   while ((status = (*source)->Next(&row)).ok() && *status == RowStatus::kRow) ++rows;
   ASSERT_FALSE(status.ok()) << "read " << rows << " rows and ended quietly";
   EXPECT_TRUE(absl::IsDataLoss(status.status())) << status.status();
-  EXPECT_THAT(status.status().message(), HasSubstr(parquet));
-  EXPECT_GT(rows, 0);
+  EXPECT_THAT(status.status().message(), HasSubstr("cannot read Parquet file " + parquet));
   EXPECT_LT(rows, 200000);
 }
 

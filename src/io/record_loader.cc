@@ -1,59 +1,70 @@
 #include "io/record_loader.h"
 
 #include <limits>
+#include <thread>
 
 #include "absl/status/status.h"
 #include "common/strings.h"
 #include "io/row_source.h"
 
 namespace streamrec {
+namespace {
 
-absl::Status RecordLoader::Load(const InputFile& file, std::vector<Record>* out,
-                                const ProgressFn& progress) {
-  const SourceMapping& mapping = mapping_.For(file.kind);
-  absl::StatusOr<std::unique_ptr<RowSource>> opened =
-      OpenRowSource(file.path, mapping.csv, RowDecoder::WantedColumns(file.kind, mapping));
-  if (!opened.ok()) return opened.status();
-  RowSource& source = **opened;
-  absl::StatusOr<RowDecoder> decoder =
-      RowDecoder::Create(file.kind, mapping, source.columns(), file.path);
-  if (!decoder.ok()) return decoder.status();
+struct OwnedReject {
+  int64_t line;
+  std::string reason;
+};
 
+// What one part of a file decodes to, before it is joined to the others.
+struct DecodedPart {
+  std::vector<Record> records;
+  std::vector<OwnedReject> rejects;  // in line order; with strict, at most one
+  LoadStats stats;
+  absl::Status status;
+};
+
+// Decodes every row of `source`. Records get seq first_seq, first_seq + 1, ...
+// With `strict`, stops after the first reject. Calls `progress` now and then.
+void DecodeRows(RowSource& source, const RowDecoder& decoder, IdDictionary* ids,
+                EventIdSet* seen_event_ids, uint32_t first_seq, bool strict,
+                const RecordLoader::ProgressFn& progress, DecodedPart* part) {
   Row row;
   std::string reason;
+  uint32_t seq = first_seq;
   int64_t rows_since_progress = 0;
+  // Rows are at least ~16 bytes; reserving address space costs no memory until used.
+  part->records.reserve(static_cast<size_t>(source.bytes_total() / 16 + 16));
   while (true) {
     absl::StatusOr<RowStatus> status = source.Next(&row);
-    if (!status.ok()) return status.status();
+    if (!status.ok()) {
+      part->status = status.status();
+      return;
+    }
     if (*status == RowStatus::kEnd) break;
-    ++stats_.rows_read;
+    ++part->stats.rows_read;
     DecodeOutcome outcome = DecodeOutcome::kRejected;
     if (*status == RowStatus::kBad) {
       reason = source.bad_reason();
     } else {
-      if (next_seq_ == std::numeric_limits<uint32_t>::max()) {
-        return absl::ResourceExhaustedError(
-            StrCat(file.path, ":", row.line, ": more than 2^32-1 rows in one run"));
+      if (seq == std::numeric_limits<uint32_t>::max()) {
+        part->status = absl::ResourceExhaustedError(
+            StrCat("line ", row.line, ": more than 2^32-1 rows in one run"));
+        return;
       }
-      outcome = decoder->Decode(row, next_seq_, ids_, &seen_event_ids_, out, &reason);
+      outcome = decoder.Decode(row, seq, ids, seen_event_ids, &part->records, &reason);
     }
     switch (outcome) {
       case DecodeOutcome::kAccepted:
-        ++stats_.rows_accepted;
-        ++next_seq_;
+        ++part->stats.rows_accepted;
+        ++seq;
         break;
       case DecodeOutcome::kDuplicate:
-        ++stats_.duplicates;
+        ++part->stats.duplicates;
         break;
       case DecodeOutcome::kRejected:
-        ++stats_.rows_rejected;
-        if (strict_) {
-          return absl::AbortedError(
-              StrCat(file.path, ":", row.line, ": ", reason, " (stopped: strict mode)"));
-        }
-        if (on_reject_) {
-          if (absl::Status s = on_reject_(RejectedRow{file.path, row.line, reason}); !s.ok()) return s;
-        }
+        ++part->stats.rows_rejected;
+        part->rejects.push_back(OwnedReject{row.line, reason});
+        if (strict) return;
         break;
     }
     if (progress && ++rows_since_progress == 65536) {
@@ -61,7 +72,101 @@ absl::Status RecordLoader::Load(const InputFile& file, std::vector<Record>* out,
       progress(source.bytes_read(), source.bytes_total());
     }
   }
-  if (progress) progress(source.bytes_total(), source.bytes_total());
+}
+
+bool IsCsvPath(const std::string& path) {
+  for (std::string_view ext : {".csv", ".tsv", ".txt"}) {
+    if (path.size() >= ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+absl::Status RecordLoader::Load(const InputFile& file, std::vector<std::vector<Record>>* runs,
+                                const ProgressFn& progress) {
+  const SourceMapping& mapping = mapping_.For(file.kind);
+  std::vector<std::unique_ptr<RowSource>> sources;
+  if (IsCsvPath(file.path) && options_.threads > 1) {
+    absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> parts =
+        OpenCsvSourceParts(file.path, mapping.csv, options_.threads);
+    if (!parts.ok()) return parts.status();
+    sources = *std::move(parts);
+  } else {
+    absl::StatusOr<std::unique_ptr<RowSource>> opened =
+        OpenRowSource(file.path, mapping.csv, RowDecoder::WantedColumns(file.kind, mapping));
+    if (!opened.ok()) return opened.status();
+    sources.push_back(*std::move(opened));
+  }
+  absl::StatusOr<RowDecoder> decoder =
+      RowDecoder::Create(file.kind, mapping, sources.front()->columns(), file.path);
+  if (!decoder.ok()) return decoder.status();
+  int64_t bytes = 0;
+  for (const auto& s : sources) bytes += s->bytes_total();
+  if (sources.size() > 1 && (decoder->reads_event_ids() || bytes < options_.min_bytes_per_thread)) {
+    absl::StatusOr<std::unique_ptr<RowSource>> whole = OpenCsvSource(file.path, mapping.csv);
+    if (!whole.ok()) return whole.status();
+    sources.clear();
+    sources.push_back(*std::move(whole));
+  }
+
+  // Decode: one thread per part, each with its own ids; the calling thread takes part 0
+  // and reports progress for it.
+  const size_t n = sources.size();
+  std::vector<DecodedPart> parts(n);
+  std::vector<IdDictionary> local_ids(n > 1 ? n : 0);
+  {
+    std::vector<std::jthread> workers;
+    for (size_t p = 1; p < n; ++p) {
+      workers.emplace_back([&, p] {
+        DecodeRows(*sources[p], *decoder, &local_ids[p], &seen_event_ids_, 0, options_.strict, {}, &parts[p]);
+      });
+    }
+    DecodeRows(*sources[0], *decoder, n > 1 ? &local_ids[0] : ids_, &seen_event_ids_,
+               n > 1 ? 0 : next_seq_, options_.strict, progress, &parts[0]);
+  }
+
+  // Join the parts in file order.
+  for (size_t p = 0; p < n; ++p) {
+    DecodedPart& part = parts[p];
+    if (!part.status.ok()) {
+      return absl::Status(part.status.code(), StrCat(file.path, ": ", part.status.message()));
+    }
+    for (const OwnedReject& r : part.rejects) {
+      if (options_.strict) {
+        return absl::AbortedError(
+            StrCat(file.path, ":", r.line, ": ", r.reason, " (stopped: strict mode)"));
+      }
+      if (on_reject_) {
+        if (absl::Status s = on_reject_(RejectedRow{file.path, r.line, r.reason}); !s.ok()) return s;
+      }
+    }
+    const uint64_t accepted = static_cast<uint64_t>(part.stats.rows_accepted);
+    if (n > 1) {
+      if (next_seq_ + accepted >= std::numeric_limits<uint32_t>::max()) {
+        return absl::ResourceExhaustedError(StrCat(file.path, ": more than 2^32-1 rows in one run"));
+      }
+      // Re-intern the part's names in its first-seen order, then renumber.
+      std::vector<UserIdx> users(local_ids[p].users.size());
+      for (uint32_t i = 0; i < users.size(); ++i) users[i] = ids_->users.Intern(local_ids[p].users.Name(UserIdx(i)));
+      std::vector<ItemIdx> items(local_ids[p].items.size());
+      for (uint32_t i = 0; i < items.size(); ++i) items[i] = ids_->items.Intern(local_ids[p].items.Name(ItemIdx(i)));
+      for (Record& r : part.records) {
+        r.user = users[r.user.value];
+        r.item = items[r.item.value];
+        r.seq += next_seq_;
+      }
+    }
+    next_seq_ += static_cast<uint32_t>(accepted);
+    stats_.rows_read += part.stats.rows_read;
+    stats_.rows_accepted += part.stats.rows_accepted;
+    stats_.rows_rejected += part.stats.rows_rejected;
+    stats_.duplicates += part.stats.duplicates;
+    runs->push_back(std::move(part.records));
+  }
+  if (progress) progress(1, 1);
   return absl::OkStatus();
 }
 

@@ -5,6 +5,12 @@
 //
 // Records get `seq` numbers in load order across every file of one loader, so load the
 // files in the order their ties should break (the order given on the command line).
+//
+// A large CSV file is decoded by several threads, each over its own byte range and with
+// its own id dictionary; the parts are then joined in file order (ids re-interned in
+// first-seen order, seq renumbered, rejects reported in line order), so the result is
+// exactly that of one thread. Files with event ids are read by one thread, because
+// "the second event with an id is the duplicate" is a sequential rule.
 
 #include <cstdint>
 #include <functional>
@@ -37,26 +43,35 @@ struct LoadStats {
   int64_t duplicates = 0;  // events with an event_id seen before; ignored
 };
 
+struct LoaderOptions {
+  bool strict = false;  // the first refused row ends Load() with an Aborted error
+  int threads = 1;      // CSV files are split into up to this many parts
+  int64_t min_bytes_per_thread = 8 << 20;  // smaller files are read by one thread
+};
+
 class RecordLoader {
  public:
   using RejectFn = std::function<absl::Status(const RejectedRow&)>;
   using ProgressFn = std::function<void(int64_t bytes_done, int64_t bytes_total)>;
 
-  // `ids` must outlive the loader. With `strict`, the first refused row ends Load()
-  // with an Aborted error naming source, line and reason.
-  RecordLoader(const Mapping& mapping, IdDictionary* ids, bool strict, RejectFn on_reject)
-      : mapping_(mapping), ids_(ids), strict_(strict), on_reject_(std::move(on_reject)) {}
+  // `ids` must outlive the loader. Refused rows go to `on_reject` in file and line
+  // order; under options.strict the first one instead ends Load() with an Aborted
+  // error naming source, line and reason.
+  RecordLoader(const Mapping& mapping, IdDictionary* ids, LoaderOptions options, RejectFn on_reject)
+      : mapping_(mapping), ids_(ids), options_(options), on_reject_(std::move(on_reject)) {}
 
-  // Appends the file's records to `out`. A missing or unreadable file, a header that
-  // the mapping cannot resolve, or an error from the reject callback is an error status.
-  absl::Status Load(const InputFile& file, std::vector<Record>* out, const ProgressFn& progress = {});
+  // Appends the file's records to `runs`, one run per part read in parallel, each in
+  // file order. A missing or unreadable file, a header that the mapping cannot
+  // resolve, or an error from the reject callback is an error status.
+  absl::Status Load(const InputFile& file, std::vector<std::vector<Record>>* runs,
+                    const ProgressFn& progress = {});
 
   const LoadStats& stats() const { return stats_; }
 
  private:
   const Mapping& mapping_;
   IdDictionary* ids_;
-  bool strict_;
+  LoaderOptions options_;
   RejectFn on_reject_;
   EventIdSet seen_event_ids_;
   uint32_t next_seq_ = 0;

@@ -40,6 +40,9 @@ class RowDecoder {
   // The file columns a JSON Lines source should extract for this mapping.
   static std::vector<std::string> WantedColumns(SourceKind kind, const SourceMapping& mapping);
 
+  // True when rows carry an event_id, so duplicates must be found in input order.
+  bool reads_event_ids() const { return fields_[kEventId].present; }
+
   DecodeOutcome Decode(const Row& row, uint32_t seq, IdDictionary* ids, EventIdSet* seen_event_ids,
                        std::vector<Record>* out, std::string* reason) const;
 

@@ -1,5 +1,7 @@
 #include "io/row_source.h"
 
+#include <algorithm>
+
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -12,8 +14,13 @@ namespace {
 
 class CsvSource final : public RowSource {
  public:
-  CsvSource(std::unique_ptr<MappedFile> file, char delimiter)
-      : file_(std::move(file)), scanner_(file_->data(), delimiter) {}
+  // Reads `file` from byte `begin` to `end`, whose first line is `first_line`.
+  CsvSource(std::shared_ptr<const MappedFile> file, size_t begin, size_t end, int64_t first_line,
+            char delimiter)
+      : file_(std::move(file)),
+        begin_(begin),
+        end_(end),
+        scanner_(file_->data().substr(begin, end - begin), delimiter, first_line) {}
 
   absl::Status ReadHeader(const std::string& path, bool header) {
     std::vector<std::string_view> fields;
@@ -41,6 +48,11 @@ class CsvSource final : public RowSource {
     return absl::OkStatus();
   }
 
+  void SetColumns(std::vector<std::string> columns) { columns_ = std::move(columns); }
+  // The first byte and line after the header (the file's start when it has none).
+  size_t data_begin() const { return has_pending_ ? begin_ : begin_ + scanner_.offset(); }
+  int64_t data_first_line() const { return has_pending_ ? 1 : scanner_.next_line(); }
+
   const std::vector<std::string>& columns() const override { return columns_; }
 
   absl::StatusOr<RowStatus> Next(Row* row) override {
@@ -65,10 +77,12 @@ class CsvSource final : public RowSource {
   }
 
   int64_t bytes_read() const override { return static_cast<int64_t>(scanner_.offset()); }
-  int64_t bytes_total() const override { return static_cast<int64_t>(file_->data().size()); }
+  int64_t bytes_total() const override { return static_cast<int64_t>(end_ - begin_); }
 
  private:
-  std::unique_ptr<MappedFile> file_;
+  std::shared_ptr<const MappedFile> file_;
+  size_t begin_;
+  size_t end_;
   CsvScanner scanner_;
   std::vector<std::string> columns_;
   std::vector<std::string_view> pending_;
@@ -87,11 +101,58 @@ std::string LowerExtension(const std::string& path) {
 
 absl::StatusOr<std::unique_ptr<RowSource>> OpenCsvSource(const std::string& path,
                                                          const CsvOptions& options) {
-  absl::StatusOr<std::unique_ptr<MappedFile>> file = MappedFile::Open(path);
-  if (!file.ok()) return file.status();
-  auto source = std::make_unique<CsvSource>(*std::move(file), options.delimiter);
-  if (absl::Status s = source->ReadHeader(path, options.header); !s.ok()) return s;
-  return source;
+  absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> parts = OpenCsvSourceParts(path, options, 1);
+  if (!parts.ok()) return parts.status();
+  return std::move(parts->front());
+}
+
+absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> OpenCsvSourceParts(
+    const std::string& path, const CsvOptions& options, int parts) {
+  absl::StatusOr<std::unique_ptr<MappedFile>> opened = MappedFile::Open(path);
+  if (!opened.ok()) return opened.status();
+  std::shared_ptr<const MappedFile> file = *std::move(opened);
+  const std::string_view data = file->data();
+  auto first = std::make_unique<CsvSource>(file, 0, data.size(), 1, options.delimiter);
+  if (absl::Status s = first->ReadHeader(path, options.header); !s.ok()) return s;
+
+  // Row boundaries after the header, chosen near equal shares of the bytes.
+  const size_t begin = first->data_begin();
+  std::vector<size_t> cuts = {begin};
+  std::vector<int64_t> lines = {first->data_first_line()};
+  size_t quotes = 0;   // quotes in data[begin, scanned)
+  size_t newlines = 0; // line breaks in data[begin, scanned)
+  size_t scanned = begin;
+  for (int p = 1; p < parts && !first->columns().empty(); ++p) {
+    size_t at = begin + (data.size() - begin) * p / parts;
+    if (at <= cuts.back()) continue;
+    while (true) {
+      const size_t nl = data.find('\n', at);
+      if (nl == std::string_view::npos) break;
+      quotes += std::count(data.begin() + scanned, data.begin() + nl, '"');
+      newlines += std::count(data.begin() + scanned, data.begin() + nl, '\n');
+      scanned = nl;
+      if (quotes % 2 == 0) {  // outside any quoted field: a real row boundary
+        cuts.push_back(nl + 1);
+        lines.push_back(lines.front() + static_cast<int64_t>(newlines) + 1);
+        break;
+      }
+      at = nl + 1;
+    }
+  }
+  cuts.push_back(data.size());
+
+  std::vector<std::unique_ptr<RowSource>> sources;
+  if (cuts.size() == 2) {
+    sources.push_back(std::move(first));
+    return sources;
+  }
+  const std::vector<std::string> columns = first->columns();
+  for (size_t i = 0; i + 1 < cuts.size(); ++i) {
+    auto part = std::make_unique<CsvSource>(file, cuts[i], cuts[i + 1], lines[i], options.delimiter);
+    part->SetColumns(columns);
+    sources.push_back(std::move(part));
+  }
+  return sources;
 }
 
 absl::StatusOr<std::unique_ptr<RowSource>> OpenRowSource(

@@ -64,6 +64,14 @@ absl::StatusOr<std::unique_ptr<RowSource>> OpenRowSource(
 
 absl::StatusOr<std::unique_ptr<RowSource>> OpenCsvSource(const std::string& path,
                                                          const CsvOptions& options);
+// Opens a CSV file as up to `parts` sources over consecutive byte ranges, for reading
+// in parallel. Every range starts at a row boundary: a line break is one only when
+// the quotes before it are balanced (RFC 4180 doubles quotes inside quoted fields, so
+// the parity of all quotes so far says whether a quoted field is open). Line numbers
+// are those of the whole file; every part reports the file's columns.
+absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> OpenCsvSourceParts(
+    const std::string& path, const CsvOptions& options, int parts);
+
 absl::StatusOr<std::unique_ptr<RowSource>> OpenJsonLinesSource(
     const std::string& path, const std::vector<std::string>& wanted_columns);
 // Reads a Parquet file through DuckDB; every column is cast to text.

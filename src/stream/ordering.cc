@@ -1,41 +1,63 @@
 #include "stream/ordering.h"
 
 #include <algorithm>
+#include <atomic>
 #include <thread>
 
 namespace streamrec {
 
-int SortIntoStreamOrder(std::vector<Record>* records, const std::vector<size_t>& run_ends) {
-  std::vector<size_t> bounds = {0};
-  for (size_t end : run_ends) {
-    if (end > bounds.back()) bounds.push_back(end);
+int SortRuns(std::vector<Run>* runs, int threads) {
+  std::vector<Run*> unsorted;
+  for (Run& run : *runs) {
+    if (!std::is_sorted(run.begin(), run.end(), StreamOrderLess)) unsorted.push_back(&run);
   }
-  if (bounds.back() != records->size()) bounds.push_back(records->size());
-  Record* base = records->data();
-  int sorted = 0;
-  for (size_t i = 0; i + 1 < bounds.size(); ++i) {
-    Record* first = base + bounds[i];
-    Record* last = base + bounds[i + 1];
-    if (!std::is_sorted(first, last, StreamOrderLess)) {
-      std::sort(first, last, StreamOrderLess);
-      ++sorted;
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < unsorted.size(); i = next++) {
+      std::sort(unsorted[i]->begin(), unsorted[i]->end(), StreamOrderLess);
     }
+  };
+  {
+    std::vector<std::jthread> workers;
+    const int extra = std::min<int>(threads, static_cast<int>(unsorted.size())) - 1;
+    for (int t = 0; t < extra; ++t) workers.emplace_back(work);
+    work();
   }
-  // Merge neighbouring runs pairwise until one is left: O(n log runs).
-  while (bounds.size() > 2) {
-    std::vector<size_t> next = {0};
-    for (size_t i = 0; i + 1 < bounds.size(); i += 2) {
-      if (i + 2 < bounds.size()) {
-        std::inplace_merge(base + bounds[i], base + bounds[i + 1], base + bounds[i + 2],
-                           StreamOrderLess);
-        next.push_back(bounds[i + 2]);
-      } else {
-        next.push_back(bounds[i + 1]);
-      }
+  return static_cast<int>(unsorted.size());
+}
+
+RunMerger::RunMerger(const std::vector<Run>& runs) {
+  for (const Run& run : runs) {
+    if (!run.empty()) cursors_.push_back(Cursor{run.data(), run.data() + run.size()});
+    total_ += run.size();
+  }
+}
+
+bool RunMerger::NextBatch(size_t max_records, std::vector<Record>* batch) {
+  batch->clear();
+  while (batch->size() < max_records && !cursors_.empty()) {
+    // A handful of runs: a linear scan for the smallest head beats a heap.
+    size_t best = 0;
+    for (size_t i = 1; i < cursors_.size(); ++i) {
+      if (StreamOrderLess(*cursors_[i].next, *cursors_[best].next)) best = i;
     }
-    bounds = std::move(next);
+    Cursor& c = cursors_[best];
+    // Take every record of this run that still precedes the other runs' heads (and
+    // fits in the batch).
+    const Record* limit = c.next + std::min<size_t>(static_cast<size_t>(c.end - c.next),
+                                                    max_records - batch->size());
+    for (size_t i = 0; i < cursors_.size(); ++i) {
+      if (i == best) continue;
+      const Record* bound = std::lower_bound(c.next, limit, *cursors_[i].next, StreamOrderLess);
+      limit = bound;
+    }
+    const size_t n = std::max<size_t>(static_cast<size_t>(limit - c.next), 1);
+    batch->insert(batch->end(), c.next, c.next + n);
+    c.next += n;
+    done_ += n;
+    if (c.next == c.end) cursors_.erase(cursors_.begin() + static_cast<long>(best));
   }
-  return sorted;
+  return !batch->empty();
 }
 
 }  // namespace streamrec

@@ -1,9 +1,11 @@
 #pragma once
 // Event-time ordering of a finite input: the batch half of the stream module.
 //
-// Records are read file by file; each file is one run. Runs that are already in
-// stream order (StreamOrderLess) are kept, others are sorted, and the runs are then
-// merged. A time-sorted clickstream therefore costs one pass and a merge, not a sort.
+// Records arrive as runs (a file, or a part of a file read by one thread), each in
+// file order. SortRuns sorts the runs that are not already in stream order
+// (StreamOrderLess); RunMerger then hands out the merged stream a batch at a time,
+// without building one merged copy. A time-sorted clickstream therefore costs one
+// scan and a merge, and memory holds each record once.
 
 #include <cstddef>
 #include <vector>
@@ -12,8 +14,32 @@
 
 namespace streamrec {
 
-// `run_ends[i]` is the end offset of run i; the last must equal records->size().
-// Returns the number of runs that had to be sorted.
-int SortIntoStreamOrder(std::vector<Record>* records, const std::vector<size_t>& run_ends);
+using Run = std::vector<Record>;
+
+// Sorts every run into stream order, using up to `threads` threads. Returns the
+// number of runs that were not already sorted.
+int SortRuns(std::vector<Run>* runs, int threads);
+
+class RunMerger {
+ public:
+  // REQUIRES: every run is in stream order; `runs` outlives the merger.
+  explicit RunMerger(const std::vector<Run>& runs);
+
+  // Replaces `batch` with the next up to `max_records` records of the merged stream.
+  // Returns false (and an empty batch) once every run is exhausted.
+  bool NextBatch(size_t max_records, std::vector<Record>* batch);
+
+  size_t total() const { return total_; }
+  size_t done() const { return done_; }
+
+ private:
+  struct Cursor {
+    const Record* next;
+    const Record* end;
+  };
+  std::vector<Cursor> cursors_;  // non-empty runs only
+  size_t total_ = 0;
+  size_t done_ = 0;
+};
 
 }  // namespace streamrec

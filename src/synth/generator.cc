@@ -52,12 +52,13 @@ constexpr int64_t kShortBreakMin = 1801, kShortBreakMax = 2700;
 // Session content: a session browses a primary and a secondary cluster.
 constexpr double kPrimaryIsHomeShare = 0.7;  // else the second home (0.15) or random
 constexpr double kPrimaryIsSecondHomeShare = 0.15;
-constexpr double kViewInPrimaryShare = 0.75;    // a new view: primary cluster ...
-constexpr double kViewInSecondaryShare = 0.15;  // ... secondary ...; else any item
+constexpr double kSecondaryIsOtherHomeShare = 0.5;  // else a random cluster
+constexpr double kViewInPrimaryShare = 0.75;        // a new view: primary cluster ...
+constexpr double kViewInSecondaryShare = 0.15;      // ... secondary ...; else any item
 // Funnel: after a view, click; after a click, add to cart; after that, purchase.
-constexpr double kClickAfterView = 0.30;
-constexpr double kCartAfterClick = 0.30;
-constexpr double kPurchaseAfterCart = 0.45;
+constexpr double kClickAfterView = 0.38;
+constexpr double kCartAfterClick = 0.33;
+constexpr double kPurchaseAfterCart = 0.5;
 // History and batch purchases: the user's home clusters, else any item.
 constexpr double kPurchaseInHomeShare = 0.6;
 constexpr double kPurchaseInSecondHomeShare = 0.2;
@@ -225,7 +226,6 @@ struct Catalog {
   std::unique_ptr<AliasTable> clusters;    // by total popularity of their items
   std::unique_ptr<AliasTable> items;       // by popularity
 
-  uint32_t num_clusters() const { return static_cast<uint32_t>(within_cluster.size()); }
   uint32_t ItemInCluster(uint32_t cluster, Rng& rng) const {
     return cluster_items[cluster_begin[cluster] + within_cluster[cluster].Sample(rng)];
   }
@@ -249,8 +249,9 @@ Catalog BuildCatalog(uint64_t num_items, uint64_t seed) {
     catalog.cluster_begin[c + 1] += catalog.cluster_begin[c];
   }
   std::vector<uint32_t> fill(catalog.cluster_begin.begin(), catalog.cluster_begin.end() - 1);
-  for (uint64_t i = 0; i < num_items; ++i)
+  for (uint64_t i = 0; i < num_items; ++i) {
     catalog.cluster_items[fill[i % num_clusters]++] = deal[i];
+  }
 
   catalog.price.resize(num_items);
   std::vector<double> cluster_weight(num_clusters);
@@ -348,8 +349,15 @@ void BuildTimeline(uint64_t seed, uint32_t user, uint32_t num_events, Timeline& 
       i += size;
     }
   }
+  // Every scaled gap was rounded down, so the total exceeds kSpan by rounding error at
+  // most; the last gaps absorb any excess.
   uint64_t total = 0;
-  for (uint32_t g : gaps) total += g;  // <= kSpan: every scaled gap was rounded down
+  for (uint32_t g : gaps) total += g;
+  for (size_t j = gaps.size(); total > kSpan && j-- > 1;) {
+    const auto cut = static_cast<uint32_t>(std::min<uint64_t>(gaps[j], total - kSpan));
+    gaps[j] -= cut;
+    total -= cut;
+  }
   uint64_t t = rng.Below(kSpan - total + 1);
   for (uint32_t& g : gaps) {
     t += g;
@@ -374,8 +382,9 @@ void BuildSessionContent(const Catalog& catalog, std::pair<uint32_t, uint32_t> h
                            : r < kPrimaryIsHomeShare + kPrimaryIsSecondHomeShare
                                ? home.second
                                : catalog.clusters->Sample(rng);
-  const uint32_t secondary = rng.Chance(0.5) ? (primary == home.first ? home.second : home.first)
-                                             : catalog.clusters->Sample(rng);
+  const uint32_t secondary = rng.Chance(kSecondaryIsOtherHomeShare)
+                                 ? (primary == home.first ? home.second : home.first)
+                                 : catalog.clusters->Sample(rng);
   uint32_t item = 0;
   EventType last = EventType::kPurchase;  // "nothing to continue": the next event is a view
   for (uint32_t k = 0; k < size; ++k) {
@@ -453,16 +462,11 @@ Clickstream BuildClickstream(const Catalog& catalog, const std::vector<uint32_t>
 
 // Ids are opaque text in the spec; ours are decimal integers, so columns are kText and
 // the values are appended with Int() (the same bytes).
-const Schema& PurchaseSchema(std::string_view time_column) {
-  static const Schema* history = new Schema{{"user_id", ColumnType::kText},
-                                            {"item_id", ColumnType::kText},
-                                            {"purchase_amount", ColumnType::kDouble},
-                                            {"purchase_date", ColumnType::kTime}};
-  static const Schema* purchases = new Schema{{"user_id", ColumnType::kText},
-                                              {"item_id", ColumnType::kText},
-                                              {"purchase_amount", ColumnType::kDouble},
-                                              {"timestamp", ColumnType::kTime}};
-  return time_column == "purchase_date" ? *history : *purchases;
+Schema PurchaseSchema(std::string_view time_column) {
+  return {{"user_id", ColumnType::kText},
+          {"item_id", ColumnType::kText},
+          {"purchase_amount", ColumnType::kDouble},
+          {std::string(time_column), ColumnType::kTime}};
 }
 
 struct PurchaseTableSpec {
@@ -505,12 +509,13 @@ absl::Status WritePurchaseTable(const PurchaseTableSpec& spec, const Catalog& ca
 
 absl::Status WriteEvents(const std::string& path_without_extension, const Clickstream& cs,
                          const Catalog& catalog, EventTime window_start) {
-  static const Schema* schema = new Schema{{"user_id", ColumnType::kText},
-                                           {"item_id", ColumnType::kText},
-                                           {"event_type", ColumnType::kText},
-                                           {"timestamp", ColumnType::kTime},
-                                           {"amount", ColumnType::kDouble}};
-  ASSIGN_OR_RETURN(auto w, TableWriter::Create(path_without_extension, *schema, TableFormat::kCsv));
+  Schema schema = {{"user_id", ColumnType::kText},
+                   {"item_id", ColumnType::kText},
+                   {"event_type", ColumnType::kText},
+                   {"timestamp", ColumnType::kTime},
+                   {"amount", ColumnType::kDouble}};
+  ASSIGN_OR_RETURN(
+      auto w, TableWriter::Create(path_without_extension, std::move(schema), TableFormat::kCsv));
   for (int64_t t = 0; t < kWindowSeconds; ++t) {
     const EventTime time{window_start.micros + t * kMicrosPerSecond};
     for (uint32_t k = cs.bucket[t]; k < cs.bucket[t + 1]; ++k) {
@@ -547,6 +552,7 @@ absl::Status ValidateGeneratorOptions(const GeneratorOptions& options) {
 
 absl::Status GenerateDataset(const GeneratorOptions& options, const std::string& out_dir) {
   RETURN_IF_ERROR(ValidateGeneratorOptions(options));
+  if (out_dir.empty()) return absl::InvalidArgumentError("generate: --out must name a folder");
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
   if (ec) {
@@ -554,22 +560,22 @@ absl::Status GenerateDataset(const GeneratorOptions& options, const std::string&
         absl::StrCat("generate: cannot create output folder ", out_dir, ": ", ec.message()));
   }
   const uint64_t seed = options.seed;
-  const EventTime window_start = EventTime::FromSeconds(DaysFromCivil(2024, 2, 1) * 86400);
+  const int64_t window_start_s = DaysFromCivil(2024, 2, 1) * 86400;
+  const EventTime window_start = EventTime::FromSeconds(window_start_s);
   const Catalog catalog = BuildCatalog(static_cast<uint64_t>(options.items), seed);
 
   Rng weights_rng(seed, kUserWeightsStream, 0);
   const AliasTable activity(
       ZipfWeights(static_cast<uint64_t>(options.users), kUserZipfExponent, weights_rng));
 
-  const std::string dir = out_dir.empty() || out_dir.back() == '/' ? out_dir : out_dir + "/";
+  const std::string dir = out_dir.back() == '/' ? out_dir : out_dir + "/";
   RETURN_IF_ERROR(WritePurchaseTable(
       {.path_without_extension = dir + "history",
        .time_column = "purchase_date",
        .format = options.history_format,
        .rows = std::max<int64_t>(1, options.events / 4),
        .stream = kHistoryStream,
-       .range_begin =
-           EventTime::FromSeconds(window_start.micros / kMicrosPerSecond - kHistoryDays * 86400),
+       .range_begin = EventTime::FromSeconds(window_start_s - kHistoryDays * 86400),
        .range_end = window_start,
        .in_window_share = 0.0},
       catalog, activity, seed, window_start));
@@ -579,8 +585,7 @@ absl::Status GenerateDataset(const GeneratorOptions& options, const std::string&
        .format = TableFormat::kCsv,
        .rows = std::max<int64_t>(1, options.events / 20),
        .stream = kPurchasesStream,
-       .range_begin = EventTime::FromSeconds(window_start.micros / kMicrosPerSecond -
-                                             kPurchasesLeadDays * 86400),
+       .range_begin = EventTime::FromSeconds(window_start_s - kPurchasesLeadDays * 86400),
        .range_end = window_start,
        .in_window_share = kPurchasesInWindow},
       catalog, activity, seed, window_start));

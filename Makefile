@@ -1,0 +1,27 @@
+# streamrec: every target sets up its dependencies first (scripts/setup.sh is a no-op
+# when everything is there).
+PRESET ?= release
+BUILD_DIR := build
+
+.PHONY: setup configure build run test bench clean
+
+setup:
+	@bash scripts/setup.sh
+
+configure: setup
+	@cmake --preset $(PRESET) >/dev/null
+
+build: configure
+	@cmake --build --preset $(PRESET)
+
+run: build
+	@bash scripts/demo.sh
+
+test: build
+	@ctest --preset $(PRESET) -j2
+
+bench: build
+	@bash bench/run.sh
+
+clean:
+	rm -rf build build-debug build-sanitize

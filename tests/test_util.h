@@ -1,0 +1,48 @@
+#pragma once
+// Helpers shared by the conformance tests: temporary folders, files, shuffled inputs
+// and running the pipeline on a folder in the golden layout.
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "engine/pipeline.h"
+
+namespace streamrec::conformance {
+
+// A fresh folder under ::testing::TempDir(), removed with everything in it on
+// destruction. path() is empty if it could not be created (the test fails then).
+class TempDir {
+ public:
+  explicit TempDir(std::string_view prefix = "streamrec");
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  std::string operator/(std::string_view name) const;
+
+ private:
+  std::string path_;
+};
+
+// ../shared as seen from the source tree, and whether it is there.
+std::string SharedDir();
+bool HaveSharedDir();
+
+// The whole file; a failure is a test failure (and an empty result).
+std::string ReadFile(const std::string& path);
+void WriteFile(const std::string& path, std::string_view contents);
+bool FileExists(const std::string& path);
+
+// Copies the headed CSV file `in` to `out` with its data rows in a random order fixed by
+// `seed`; the header stays first. Rows are cut with CsvScanner, so quoted line breaks
+// stay inside their row.
+void ShuffleCsvRows(const std::string& in, const std::string& out, uint64_t seed);
+
+// Runs RunPipeline on a folder in the golden layout: history.csv and purchases.csv (each
+// when present, in that order) as purchase files, events.csv as the clickstream.
+absl::StatusOr<PipelineSummary> RunPipelineOnFolder(const std::string& in_dir,
+                                                    const std::string& out_dir, size_t chunk_size);
+
+}  // namespace streamrec::conformance
