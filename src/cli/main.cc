@@ -83,6 +83,9 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   pipeline->add_option("--mapping", mapping, "Mapping file (TOML) for columns and event names");
   pipeline->add_flag("--strict", pipe.strict, "Stop at the first bad row (exit code 1)");
+  pipeline->add_option("--threads", pipe.threads, "Threads for reading, sorting and writing")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
 
   try {
     app.parse(argc, argv);

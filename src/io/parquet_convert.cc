@@ -128,8 +128,9 @@ absl::Status ConvertCsvToParquet(const std::string& csv_path, const Schema& sche
   }
 
   Database db;
-  if (absl::Status s = db.Open(); !s.ok())
+  if (absl::Status s = db.Open(); !s.ok()) {
     return absl::InternalError(absl::StrCat(what, ": ", s.message()));
+  }
 
   // A failed COPY may leave a partial file behind; it is removed unless it was there
   // before the call (then it is not ours to delete).

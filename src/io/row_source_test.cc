@@ -274,7 +274,7 @@ TEST_F(RowSourceTest, JsonLinesNegativeIntegerIsText) {
   EXPECT_THAT(ReadAll(*source)[0].fields, ElementsAre("-250"));
 }
 
-// BUG: Boost.JSON serializes a double in its own scientific form ("1.99E1" for 19.99,
+// BUG: Boost.JSON serializes a double in its own scientific form ("1.999E1" for 19.99,
 // "1.7067456005E9" for 1706745600.5). RowDecoder reads amounts with from_chars, which
 // happens to take that form, but ParseTime does not: a JSON Lines event whose
 // timestamp is a decimal epoch number (a form the spec accepts) is rejected as

@@ -331,13 +331,16 @@ void BuildTimeline(uint64_t seed, uint32_t user, uint32_t num_events, Timeline& 
     }
     i += size;
   }
-  // Fit the timeline into the window: shrink the gaps between sessions first (a very
-  // active user comes back sooner), and all gaps only if that is not enough.
+  // Fit the timeline into the window: shrink it to a random 7/8..all of the window (so
+  // heavy users do not all start and end at its edges), the gaps between sessions first
+  // (a very active user comes back sooner) and all gaps only if that is not enough.
   constexpr uint64_t kSpan = kWindowSeconds - 1;
+  uint64_t span = kSpan;
   if (inside + between > kSpan) {
-    const bool only_between = inside < kSpan;
-    const double factor = only_between ? static_cast<double>(kSpan - inside) / between
-                                       : static_cast<double>(kSpan) / (inside + between);
+    span = kSpan - rng.Below(kSpan / 8);
+    const bool only_between = inside < span;
+    const double factor = only_between ? static_cast<double>(span - inside) / between
+                                       : static_cast<double>(span) / (inside + between);
     i = 0;
     for (uint32_t size : out.session_sizes) {
       if (i > 0) gaps[i] = static_cast<uint32_t>(gaps[i] * factor);
@@ -349,12 +352,12 @@ void BuildTimeline(uint64_t seed, uint32_t user, uint32_t num_events, Timeline& 
       i += size;
     }
   }
-  // Every scaled gap was rounded down, so the total exceeds kSpan by rounding error at
+  // Every scaled gap was rounded down, so the total exceeds `span` by rounding error at
   // most; the last gaps absorb any excess.
   uint64_t total = 0;
   for (uint32_t g : gaps) total += g;
-  for (size_t j = gaps.size(); total > kSpan && j-- > 1;) {
-    const auto cut = static_cast<uint32_t>(std::min<uint64_t>(gaps[j], total - kSpan));
+  for (size_t j = gaps.size(); total > span && j-- > 1;) {
+    const auto cut = static_cast<uint32_t>(std::min<uint64_t>(gaps[j], total - span));
     gaps[j] -= cut;
     total -= cut;
   }

@@ -9,12 +9,13 @@
 // its fixed parameters are described in README.md beside this file.
 //
 // Determinism: the same options give byte-identical files on the same platform. All
-// randomness comes from xoshiro256** streams seeded from `seed` per purpose and per user; no std
-// distribution is used, so the standard library version does not change the output. Prices go
-// through libm exp/log and are rounded to cents.
+// randomness comes from xoshiro256** streams seeded from `seed` per purpose and per user;
+// no std distribution is used, so the standard library version does not change the
+// output. Prices go through libm exp/log and are rounded to cents.
 //
 // Cost: time is linear in users + items + events; memory is about 8 bytes per event plus
-// about 20 bytes per user and item (events are bucketed by second, never sorted).
+// about 25 bytes per user and item and 5 MB of per-second buckets (events are bucketed by
+// second of the window, never sorted).
 //
 // Thread safety: GenerateDataset is reentrant; concurrent calls must use different folders.
 
@@ -34,7 +35,8 @@ struct GeneratorOptions {
   TableFormat history_format = TableFormat::kParquet;  // history.parquet, or history.csv for kCsv
 };
 
-// Upper bound for users, items and events (ids and positions are packed into 31 bits).
+// Upper bound for users, items and events (ids are packed into 31 bits, event positions
+// into 32).
 constexpr int64_t kMaxGeneratorCount = int64_t{1} << 31;
 
 // Returns InvalidArgument naming the offending field unless 1 <= users, items, events
@@ -45,7 +47,8 @@ absl::Status ValidateGeneratorOptions(const GeneratorOptions& options);
 // (and its parents) if missing. Each table appears under its final name only once it is
 // complete (TableWriter's temporary name + rename). Sizes: exactly `events` events,
 // max(1, events / 4) history rows, max(1, events / 20) purchases.
-// Errors: InvalidArgument for bad options; the file system's error for I/O failures.
+// Errors: InvalidArgument for bad options or an empty `out_dir`; the file system's error
+// for I/O failures.
 absl::Status GenerateDataset(const GeneratorOptions& options, const std::string& out_dir);
 
 }  // namespace streamrec
