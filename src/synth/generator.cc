@@ -100,7 +100,9 @@ class Rng {
     uint64_t mix = seed;
     uint64_t key = SplitMix64(mix) ^ stream * 0xd1b54a32d192ed03ULL;
     key = SplitMix64(key) ^ index * 0x8cb92ba72f3d8dd7ULL;
-    for (uint64_t& word : s_) word = SplitMix64(key);
+    for (uint64_t& word : s_) {
+      word = SplitMix64(key);
+    }
   }
 
   uint64_t Next() {
@@ -152,7 +154,9 @@ class AliasTable {
   explicit AliasTable(std::span<const double> weights) : columns_(weights.size()) {
     const size_t n = weights.size();
     double total = 0;
-    for (double w : weights) total += w;
+    for (double w : weights) {
+      total += w;
+    }
     std::vector<double> scaled(n);
     std::vector<uint32_t> small, large;
     for (size_t i = 0; i < n; ++i) {
@@ -170,8 +174,12 @@ class AliasTable {
       }
     }
     // Leftovers are 1 up to rounding: they always keep their own index.
-    for (uint32_t i : small) columns_[i] = {kAlways, i};
-    for (uint32_t i : large) columns_[i] = {kAlways, i};
+    for (uint32_t i : small) {
+      columns_[i] = {kAlways, i};
+    }
+    for (uint32_t i : large) {
+      columns_[i] = {kAlways, i};
+    }
   }
 
   uint32_t Sample(Rng& rng) const {
@@ -198,8 +206,12 @@ class AliasTable {
 // Fisher-Yates: a permutation of 0..n-1.
 std::vector<uint32_t> Permutation(uint64_t n, Rng& rng) {
   std::vector<uint32_t> p(n);
-  for (uint64_t i = 0; i < n; ++i) p[i] = static_cast<uint32_t>(i);
-  for (uint64_t i = n; i > 1; --i) std::swap(p[i - 1], p[rng.Below(i)]);
+  for (uint64_t i = 0; i < n; ++i) {
+    p[i] = static_cast<uint32_t>(i);
+  }
+  for (uint64_t i = n; i > 1; --i) {
+    std::swap(p[i - 1], p[rng.Below(i)]);
+  }
   return p;
 }
 
@@ -244,7 +256,9 @@ Catalog BuildCatalog(uint64_t num_items, uint64_t seed) {
   const std::vector<uint32_t> deal = Permutation(num_items, rng);
   catalog.cluster_items.resize(num_items);
   catalog.cluster_begin.assign(num_clusters + 1, 0);
-  for (uint64_t i = 0; i < num_items; ++i) ++catalog.cluster_begin[i % num_clusters + 1];
+  for (uint64_t i = 0; i < num_items; ++i) {
+    ++catalog.cluster_begin[i % num_clusters + 1];
+  }
   for (uint64_t c = 0; c < num_clusters; ++c) {
     catalog.cluster_begin[c + 1] += catalog.cluster_begin[c];
   }
@@ -282,7 +296,9 @@ std::pair<uint32_t, uint32_t> HomeClusters(const Catalog& catalog, uint64_t seed
 // An item a user buys outside a session: mostly from the home clusters.
 uint32_t PurchasedItem(const Catalog& catalog, std::pair<uint32_t, uint32_t> home, Rng& rng) {
   const double r = rng.Uniform();
-  if (r < kPurchaseInHomeShare) return catalog.ItemInCluster(home.first, rng);
+  if (r < kPurchaseInHomeShare) {
+    return catalog.ItemInCluster(home.first, rng);
+  }
   if (r < kPurchaseInHomeShare + kPurchaseInSecondHomeShare) {
     return catalog.ItemInCluster(home.second, rng);
   }
@@ -339,11 +355,14 @@ void BuildTimeline(uint64_t seed, uint32_t user, uint32_t num_events, Timeline& 
   if (inside + between > kSpan) {
     span = kSpan - rng.Below(kSpan / 8);
     const bool only_between = inside < span;
-    const double factor = only_between ? static_cast<double>(span - inside) / between
-                                       : static_cast<double>(span) / (inside + between);
+    const double factor = only_between
+                              ? static_cast<double>(span - inside) / static_cast<double>(between)
+                              : static_cast<double>(span) / static_cast<double>(inside + between);
     i = 0;
     for (uint32_t size : out.session_sizes) {
-      if (i > 0) gaps[i] = static_cast<uint32_t>(gaps[i] * factor);
+      if (i > 0) {
+        gaps[i] = static_cast<uint32_t>(gaps[i] * factor);
+      }
       if (!only_between) {
         for (uint32_t k = 1; k < size; ++k) {
           gaps[i + k] = static_cast<uint32_t>(gaps[i + k] * factor);
@@ -355,7 +374,9 @@ void BuildTimeline(uint64_t seed, uint32_t user, uint32_t num_events, Timeline& 
   // Every scaled gap was rounded down, so the total exceeds `span` by rounding error at
   // most; the last gaps absorb any excess.
   uint64_t total = 0;
-  for (uint32_t g : gaps) total += g;
+  for (uint32_t g : gaps) {
+    total += g;
+  }
   for (size_t j = gaps.size(); total > span && j-- > 1;) {
     const auto cut = static_cast<uint32_t>(std::min<uint64_t>(gaps[j], total - span));
     gaps[j] -= cut;
@@ -415,7 +436,9 @@ void BuildSessionContent(const Catalog& catalog, std::pair<uint32_t, uint32_t> h
 std::vector<uint32_t> EventsPerUser(const AliasTable& activity, uint64_t events, uint64_t seed) {
   Rng rng(seed, kEventCountsStream, 0);
   std::vector<uint32_t> counts(activity.size(), 0);
-  for (uint64_t e = 0; e < events; ++e) ++counts[activity.Sample(rng)];
+  for (uint64_t e = 0; e < events; ++e) {
+    ++counts[activity.Sample(rng)];
+  }
   return counts;
 }
 
@@ -435,17 +458,25 @@ Clickstream BuildClickstream(const Catalog& catalog, const std::vector<uint32_t>
   cs.bucket.assign(kWindowSeconds + 1, 0);
   Timeline timeline;
   for (uint32_t u = 0; u < per_user.size(); ++u) {
-    if (per_user[u] == 0) continue;
+    if (per_user[u] == 0) {
+      continue;
+    }
     BuildTimeline(seed, u, per_user[u], timeline);
-    for (uint32_t t : timeline.offsets) ++cs.bucket[t + 1];
+    for (uint32_t t : timeline.offsets) {
+      ++cs.bucket[t + 1];
+    }
   }
-  for (int64_t t = 0; t < kWindowSeconds; ++t) cs.bucket[t + 1] += cs.bucket[t];
+  for (int64_t t = 0; t < kWindowSeconds; ++t) {
+    cs.bucket[t + 1] += cs.bucket[t];
+  }
 
   cs.events.resize(cs.bucket.back());
   std::vector<uint32_t> next(cs.bucket.begin(), cs.bucket.end() - 1);
   std::vector<uint64_t> content;
   for (uint32_t u = 0; u < per_user.size(); ++u) {
-    if (per_user[u] == 0) continue;
+    if (per_user[u] == 0) {
+      continue;
+    }
     BuildTimeline(seed, u, per_user[u], timeline);
     content.resize(per_user[u]);
     Rng rng(seed, kContentStream, u);
@@ -455,7 +486,9 @@ Clickstream BuildClickstream(const Catalog& catalog, const std::vector<uint32_t>
       BuildSessionContent(catalog, home, u, size, rng, content.data() + i);
       i += size;
     }
-    for (uint32_t k = 0; k < per_user[u]; ++k) cs.events[next[timeline.offsets[k]]++] = content[k];
+    for (uint32_t k = 0; k < per_user[u]; ++k) {
+      cs.events[next[timeline.offsets[k]]++] = content[k];
+    }
   }
   return cs;
 }
@@ -555,7 +588,9 @@ absl::Status ValidateGeneratorOptions(const GeneratorOptions& options) {
 
 absl::Status GenerateDataset(const GeneratorOptions& options, const std::string& out_dir) {
   RETURN_IF_ERROR(ValidateGeneratorOptions(options));
-  if (out_dir.empty()) return absl::InvalidArgumentError("generate: --out must name a folder");
+  if (out_dir.empty()) {
+    return absl::InvalidArgumentError("generate: --out must name a folder");
+  }
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);
   if (ec) {

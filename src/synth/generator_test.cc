@@ -41,7 +41,9 @@ std::vector<std::vector<std::string>> ReadRows(const fs::path& path, std::string
   std::ifstream in(path);
   std::string line;
   std::getline(in, *header);
-  while (std::getline(in, line)) rows.push_back(absl::StrSplit(line, ','));
+  while (std::getline(in, line)) {
+    rows.push_back(absl::StrSplit(line, ','));
+  }
   return rows;
 }
 
@@ -86,10 +88,14 @@ int64_t UsersWithSeveralSessions(const std::vector<Event>& events) {
 // Share of events that go to the most popular tenth of the items that occur at all.
 double TopTenthItemShare(const std::vector<Event>& events, int64_t items) {
   std::vector<int64_t> per_item(items, 0);
-  for (const Event& e : events) ++per_item[e.item];
+  for (const Event& e : events) {
+    ++per_item[e.item];
+  }
   std::sort(per_item.rbegin(), per_item.rend());
   int64_t top = 0;
-  for (int64_t i = 0; i < std::max<int64_t>(1, items / 10); ++i) top += per_item[i];
+  for (int64_t i = 0; i < std::max<int64_t>(1, items / 10); ++i) {
+    top += per_item[i];
+  }
   return static_cast<double>(top) / static_cast<double>(events.size());
 }
 
@@ -114,7 +120,7 @@ class GeneratorTest : public ::testing::Test {
   }
 
   fs::path Generate(const GeneratorOptions& options, const std::string& name) {
-    const fs::path dir = root_ / name;
+    fs::path dir = root_ / name;
     const absl::Status status = GenerateDataset(options, dir.string());
     EXPECT_TRUE(status.ok()) << status;
     return dir;
@@ -216,7 +222,9 @@ TEST_F(GeneratorTest, OnlyPurchaseEventsCarryTheItemPriceAsAmount) {
 
 TEST_F(GeneratorTest, FunnelStagesAreIncreasinglyRare) {
   std::map<std::string, int64_t> count;
-  for (const Event& e : ReadEvents(Generate(SmallOptions(), "d") / "events.csv")) ++count[e.type];
+  for (const Event& e : ReadEvents(Generate(SmallOptions(), "d") / "events.csv")) {
+    ++count[e.type];
+  }
   EXPECT_EQ(count.size(), 4u);
   EXPECT_GT(count["view"], count["click"]);
   EXPECT_GT(count["click"], count["add_to_cart"]);
@@ -227,7 +235,9 @@ TEST_F(GeneratorTest, FunnelStagesAreIncreasinglyRare) {
 TEST_F(GeneratorTest, ManyUsersHaveMoreThanOneThirtyMinuteGapSession) {
   const std::vector<Event> events = ReadEvents(Generate(SmallOptions(), "d") / "events.csv");
   absl::flat_hash_map<int64_t, int> active;
-  for (const Event& e : events) active[e.user] = 1;
+  for (const Event& e : events) {
+    active[e.user] = 1;
+  }
   const int64_t several = UsersWithSeveralSessions(events);
   EXPECT_GT(several, static_cast<int64_t>(active.size()) / 4);
 }
@@ -239,8 +249,12 @@ TEST_F(GeneratorTest, SomeGapsFallNearTheThirtyMinuteBoundary) {
   for (const Event& e : events) {
     auto [it, first] = last.try_emplace(e.user, e.time);
     const int64_t gap = (e.time.micros - it->second.micros) / kMicrosPerSecond;
-    if (!first && gap >= 1500 && gap <= 1800) ++just_under;
-    if (!first && gap > 1800 && gap <= 2700) ++just_over;
+    if (!first && gap >= 1500 && gap <= 1800) {
+      ++just_under;
+    }
+    if (!first && gap > 1800 && gap <= 2700) {
+      ++just_over;
+    }
     it->second = e.time;
   }
   EXPECT_GT(just_under, 0);
@@ -256,10 +270,14 @@ TEST_F(GeneratorTest, ItemPopularityIsLongTailed) {
 TEST_F(GeneratorTest, UserActivityIsLongTailed) {
   const GeneratorOptions o = SmallOptions();
   std::vector<int64_t> per_user(o.users, 0);
-  for (const Event& e : ReadEvents(Generate(o, "d") / "events.csv")) ++per_user[e.user];
+  for (const Event& e : ReadEvents(Generate(o, "d") / "events.csv")) {
+    ++per_user[e.user];
+  }
   std::sort(per_user.rbegin(), per_user.rend());
   int64_t top = 0;
-  for (int64_t i = 0; i < o.users / 10; ++i) top += per_user[i];
+  for (int64_t i = 0; i < o.users / 10; ++i) {
+    top += per_user[i];
+  }
   EXPECT_GT(static_cast<double>(top) / static_cast<double>(o.events), 0.3);
 }
 
@@ -358,14 +376,17 @@ TEST_F(GeneratorTest, DISABLED_BenchmarkDataset) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   rusage usage;
   ::getrusage(RUSAGE_SELF, &usage);
+  auto as_seconds = [](timeval t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) * 1e-6;
+  };
   std::printf("users=%lld items=%lld events=%lld: %.2f s, cpu %.2f s, peak RSS %.0f MB\n",
               static_cast<long long>(o.users), static_cast<long long>(o.items),
               static_cast<long long>(o.events), seconds,
-              usage.ru_utime.tv_sec + usage.ru_stime.tv_sec +
-                  (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) * 1e-6,
-              usage.ru_maxrss / 1024.0);
+              as_seconds(usage.ru_utime) + as_seconds(usage.ru_stime),
+              static_cast<double>(usage.ru_maxrss) / 1024.0);
   for (const auto& f : fs::directory_iterator(dir)) {
-    std::printf("  %s %.1f MB\n", f.path().filename().c_str(), f.file_size() / 1e6);
+    std::printf("  %s %.1f MB\n", f.path().filename().c_str(),
+                static_cast<double>(f.file_size()) / 1e6);
   }
 
   const std::vector<Event> events = ReadEvents(dir / "events.csv");
@@ -376,13 +397,15 @@ TEST_F(GeneratorTest, DISABLED_BenchmarkDataset) {
     ++per_user[e.user];
   }
   int64_t max_user = 0;
-  for (const auto& [user, n] : per_user) max_user = std::max(max_user, n);
+  for (const auto& [user, n] : per_user) {
+    max_user = std::max(max_user, n);
+  }
   std::printf("active users %zu, users with >1 session (30-min rule) %lld, max events/user %lld\n",
               per_user.size(), static_cast<long long>(UsersWithSeveralSessions(events)),
               static_cast<long long>(max_user));
   for (const auto& [type, n] : count) {
     std::printf("  %-12s %10lld %5.2f%%\n", type.c_str(), static_cast<long long>(n),
-                100.0 * n / events.size());
+                100.0 * static_cast<double>(n) / static_cast<double>(events.size()));
   }
   std::printf("top 10%% of items get %.1f%% of events\n",
               100.0 * TopTenthItemShare(events, o.items));

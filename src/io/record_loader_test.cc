@@ -1,0 +1,178 @@
+#include "io/record_loader.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace streamrec {
+namespace {
+
+class RecordLoaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "/record_loader_XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string Write(const std::string& name, const std::string& text) {
+    const std::string path = dir_ + "/" + name;
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+
+  struct Loaded {
+    IdDictionary ids;
+    std::vector<Record> records;  // runs concatenated
+    size_t runs = 0;
+    std::vector<std::string> rejects;  // "line: reason"
+    LoadStats stats;
+    absl::Status status;
+  };
+
+  void Load(const std::string& path, LoaderOptions options, Loaded* out,
+            SourceKind kind = SourceKind::kEvents) {
+    Mapping mapping;
+    RecordLoader loader(mapping, &out->ids, options, [&](const RejectedRow& r) {
+      out->rejects.push_back(std::to_string(r.line) + ": " + std::string(r.reason));
+      return absl::OkStatus();
+    });
+    std::vector<std::vector<Record>> runs;
+    out->status = loader.Load({path, kind}, &runs);
+    out->runs = runs.size();
+    for (const auto& run : runs) out->records.insert(out->records.end(), run.begin(), run.end());
+    out->stats = loader.stats();
+  }
+
+  std::string dir_;
+};
+
+// Rows with quoted line breaks and doubled quotes everywhere, and bad rows sprinkled in,
+// so that the cut between parts lands in awkward places.
+std::string AwkwardEvents(int rows) {
+  std::string text = "user_id,item_id,event_type,timestamp\n";
+  for (int i = 0; i < rows; ++i) {
+    const std::string user = "u" + std::to_string(i % 37);
+    std::string item = i % 3 == 0 ? "\"sku\n\"\"" + std::to_string(i % 11) + "\"\"\"" : "s" + std::to_string(i % 13);
+    if (i % 97 == 5) {
+      text += user + ",x,teleport,2024-02-01 00:00:00\n";  // unknown event type
+      continue;
+    }
+    text += user + "," + item + ",view,2024-02-01 00:" + std::to_string(10 + i % 50) + ":00\n";
+  }
+  return text;
+}
+
+bool SameRecords(const std::vector<Record>& a, const IdDictionary& ia, const std::vector<Record>& b,
+                 const IdDictionary& ib) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].time != b[i].time || a[i].seq != b[i].seq || a[i].kind != b[i].kind ||
+        a[i].type != b[i].type || ia.users.Name(a[i].user) != ib.users.Name(b[i].user) ||
+        ia.items.Name(a[i].item) != ib.items.Name(b[i].item) || a[i].user != b[i].user ||
+        a[i].item != b[i].item) {
+      return false;
+    }
+  }
+  return true;
+}
+
+TEST_F(RecordLoaderTest, ParallelPartsGiveExactlyTheSingleThreadResult) {
+  const std::string path = Write("events.csv", AwkwardEvents(5000));
+  Loaded one, many;
+  Load(path, {.threads = 1}, &one);
+  Load(path, {.threads = 2, .min_bytes_per_thread = 0}, &many);
+  ASSERT_TRUE(one.status.ok()) << one.status;
+  ASSERT_TRUE(many.status.ok()) << many.status;
+  EXPECT_EQ(one.runs, 1u);
+  EXPECT_EQ(many.runs, 2u);
+  // Same ids in the same first-seen order, same seq, same rejects with the same lines.
+  EXPECT_TRUE(SameRecords(one.records, one.ids, many.records, many.ids));
+  EXPECT_EQ(one.rejects, many.rejects);
+  EXPECT_FALSE(one.rejects.empty());
+  EXPECT_EQ(one.stats.rows_read, many.stats.rows_read);
+  EXPECT_EQ(one.stats.rows_accepted, many.stats.rows_accepted);
+}
+
+TEST_F(RecordLoaderTest, EveryCutPointInsideAQuotedFieldIsAvoided) {
+  // One huge quoted field spans most of the file: no part may start inside it.
+  std::string text = "user_id,item_id,event_type,timestamp\nu1,\"";
+  for (int i = 0; i < 2000; ++i) text += "line\n";
+  text += "\",view,2024-02-01\nu2,s,view,2024-02-01\n";
+  const std::string path = Write("events.csv", text);
+  for (int threads : {2, 3, 4}) {
+    Loaded one, many;
+    Load(path, {.threads = 1}, &one);
+    Load(path, {.threads = threads, .min_bytes_per_thread = 0}, &many);
+    ASSERT_TRUE(many.status.ok()) << many.status;
+    EXPECT_TRUE(SameRecords(one.records, one.ids, many.records, many.ids)) << threads;
+    EXPECT_TRUE(many.rejects.empty()) << many.rejects.front();
+  }
+}
+
+TEST_F(RecordLoaderTest, RejectLineNumbersCountQuotedLineBreaks) {
+  const std::string path =
+      Write("events.csv",
+            "user_id,item_id,event_type,timestamp\nu1,\"a\nb\",view,2024-02-01\nu2,s,fly,2024-02-01\n");
+  Loaded loaded;
+  Load(path, {.threads = 1}, &loaded);
+  ASSERT_TRUE(loaded.status.ok());
+  EXPECT_THAT(loaded.rejects, ::testing::ElementsAre("4: unknown event type 'fly'"));
+}
+
+TEST_F(RecordLoaderTest, StrictStopsAtTheFirstBadRowInFileOrderEvenWhenParallel) {
+  const std::string path = Write("events.csv", AwkwardEvents(5000));
+  Loaded loaded;
+  Load(path, {.strict = true, .threads = 2, .min_bytes_per_thread = 0}, &loaded);
+  EXPECT_EQ(loaded.status.code(), absl::StatusCode::kAborted);
+  // Row 5 (0-based) is the first bad one; rows with a quoted item take two lines.
+  EXPECT_THAT(std::string(loaded.status.message()), ::testing::HasSubstr("unknown event type 'teleport'"));
+  EXPECT_THAT(std::string(loaded.status.message()), ::testing::HasSubstr("events.csv:9:"));
+}
+
+TEST_F(RecordLoaderTest, DuplicateEventIdsAreFoundInInputOrderByOneThread) {
+  std::string text = "user_id,item_id,event_type,timestamp,event_id\n";
+  for (int i = 0; i < 3000; ++i) {
+    text += "u" + std::to_string(i % 7) + ",s,view,2024-02-01,e" + std::to_string(i % 1000) + "\n";
+  }
+  const std::string path = Write("events.csv", text);
+  Loaded loaded;
+  Load(path, {.threads = 2, .min_bytes_per_thread = 0}, &loaded);
+  ASSERT_TRUE(loaded.status.ok());
+  EXPECT_EQ(loaded.runs, 1u);
+  EXPECT_EQ(loaded.stats.rows_accepted, 1000);
+  EXPECT_EQ(loaded.stats.duplicates, 2000);
+  for (size_t i = 0; i < loaded.records.size(); ++i) EXPECT_EQ(loaded.records[i].seq, i);
+}
+
+TEST_F(RecordLoaderTest, SeqContinuesAcrossFiles) {
+  const std::string a = Write("a.csv", "user_id,item_id,event_type,timestamp\nu1,s,view,2024-02-01\n");
+  const std::string b = Write("b.csv", "user_id,item_id,event_type,timestamp\nu2,s,view,2024-02-01\n");
+  Mapping mapping;
+  IdDictionary ids;
+  RecordLoader loader(mapping, &ids, {}, {});
+  std::vector<std::vector<Record>> runs;
+  ASSERT_TRUE(loader.Load({a, SourceKind::kEvents}, &runs).ok());
+  ASSERT_TRUE(loader.Load({b, SourceKind::kEvents}, &runs).ok());
+  ASSERT_EQ(runs.size(), 2u);
+  EXPECT_EQ(runs[0][0].seq, 0u);
+  EXPECT_EQ(runs[1][0].seq, 1u);
+}
+
+TEST_F(RecordLoaderTest, MissingFileIsNotFoundAndNamesThePath) {
+  Loaded loaded;
+  Load(dir_ + "/nope.csv", {}, &loaded);
+  EXPECT_EQ(loaded.status.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(loaded.status.message()), ::testing::HasSubstr("nope.csv"));
+}
+
+}  // namespace
+}  // namespace streamrec
