@@ -53,8 +53,8 @@ std::vector<InputFile> Inputs() {
 }
 
 // All records of the data set, in stream order, loaded once.
-const std::vector<Record>& StreamRecords() {
-  static const std::vector<Record> records = [] {
+const RecordVector& StreamRecords() {
+  static const RecordVector records = [] {
     Mapping mapping;
     IdDictionary ids;
     RecordLoader loader(mapping, &ids, LoaderOptions{.threads = 2}, {});
@@ -66,8 +66,9 @@ const std::vector<Record>& StreamRecords() {
       }
     }
     SortRuns(&runs, 2);
-    RunMerger merger(runs);
-    std::vector<Record> all, batch;
+    RunMerger merger(std::move(runs));
+    RecordVector all;
+    std::vector<Record> batch;
     all.reserve(merger.total());
     while (merger.NextBatch(1 << 16, &batch)) all.insert(all.end(), batch.begin(), batch.end());
     return all;
@@ -77,7 +78,7 @@ const std::vector<Record>& StreamRecords() {
 
 // Events per second through every feature operator on one core.
 void BM_FeatureOperators(benchmark::State& state) {
-  const std::vector<Record>& records = StreamRecords();
+  const RecordVector& records = StreamRecords();
   const size_t chunk = static_cast<size_t>(state.range(0));
   int64_t events = 0;
   for (const Record& r : records) events += r.kind == RecordKind::kEvent;

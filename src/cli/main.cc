@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "engine/pipeline.h"
+#include "streamrec/version.h"
 #include "synth/generator.h"
 
 namespace streamrec {
@@ -49,6 +50,7 @@ void PrintSummary(const PipelineSummary& s, const std::string& out_dir) {
 int Main(int argc, char** argv) {
   CLI::App app{"streamrec: a real-time recommendation engine for e-commerce"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", kVersionString);
 
   // generate
   GeneratorOptions gen;

@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <vector>
 
+#include "common/huge_page_allocator.h"
 #include "common/ids.h"
 #include "common/time.h"
 
@@ -41,6 +43,9 @@ struct Record {
   EventType type = EventType::kView;  // kEvent only
 };
 static_assert(sizeof(Record) == 32);
+
+// Records in bulk (a file's worth), in huge pages.
+using RecordVector = std::vector<Record, HugePageAllocator<Record>>;
 
 // The total order of the stream: time, then purchases before events, then input order.
 inline bool StreamOrderLess(const Record& a, const Record& b) {

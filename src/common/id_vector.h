@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "common/huge_page_allocator.h"
+
 namespace streamrec {
 
 template <typename Id, typename T>
@@ -29,7 +31,7 @@ class IdVector {
     if (n > values_.capacity()) values_.reserve(std::max(n, values_.capacity() * 2));
     values_.resize(n);
   }
-  std::vector<T> values_;
+  std::vector<T, HugePageAllocator<T>> values_;
 };
 
 }  // namespace streamrec

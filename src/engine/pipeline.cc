@@ -148,24 +148,31 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& options) {
   ASSIGN_OR_RETURN(std::unique_ptr<TableWriter> sessions_out, create(FeatureTable::kSessions));
   FeatureOperators ops(options.features);
   {
-    BoundedQueue<FeatureOutput> emitted(4);
+    // Output buffers circulate between the two threads, so they are allocated once.
+    constexpr int kBuffers = 4;
+    BoundedQueue<FeatureOutput> emitted(kBuffers);
+    BoundedQueue<FeatureOutput> recycled(kBuffers);
+    for (int i = 0; i < kBuffers; ++i) recycled.Push(FeatureOutput{});
     std::jthread writer([&] {
       FeatureOutput out;
       while (emitted.Pop(&out)) {
         for (const EnrichedEvent& e : out.enriched) WriteEnrichedEvent(e, ids, enriched_out.get());
         for (const CompletedSession& s : out.sessions) WriteSession(s, ids, sessions_out.get());
+        out.Clear();
+        recycled.Push(std::move(out));
       }
     });
-    RunMerger merger(runs);
+    RunMerger merger(std::move(runs));
     std::vector<Record> batch;
     FeatureOutput out;
+    recycled.Pop(&out);
     // Hand rows over in blocks of this many, whatever the chunk size.
     constexpr size_t kHandOffRows = 16384;
     while (merger.NextBatch(options.chunk_size, &batch)) {
       ops.Apply(batch, &out);
       if (out.enriched.size() + out.sessions.size() >= kHandOffRows) {
         emitted.Push(std::move(out));
-        out = FeatureOutput{};
+        recycled.Pop(&out);
         progress.Update("applying", static_cast<int64_t>(merger.done()),
                         static_cast<int64_t>(merger.total()));
       }
@@ -177,8 +184,6 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& options) {
   progress.Done();
   summary.records = ops.records_applied();
   summary.state_bytes = ops.MemoryBytes() + ids.users.MemoryBytes() + ids.items.MemoryBytes();
-  runs.clear();
-  runs.shrink_to_fit();
 
   // 4. The state tables (the matrix, the largest, on a second thread), then everything
   // renamed into place.

@@ -17,7 +17,7 @@ struct OwnedReject {
 
 // What one part of a file decodes to, before it is joined to the others.
 struct DecodedPart {
-  std::vector<Record> records;
+  RecordVector records;
   std::vector<OwnedReject> rejects;  // in line order; with strict, at most one
   LoadStats stats;
   absl::Status status;
@@ -85,7 +85,7 @@ bool IsCsvPath(const std::string& path) {
 
 }  // namespace
 
-absl::Status RecordLoader::Load(const InputFile& file, std::vector<std::vector<Record>>* runs,
+absl::Status RecordLoader::Load(const InputFile& file, std::vector<RecordVector>* runs,
                                 const ProgressFn& progress) {
   const SourceMapping& mapping = mapping_.For(file.kind);
   std::vector<std::unique_ptr<RowSource>> sources;

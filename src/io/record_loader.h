@@ -63,7 +63,7 @@ class RecordLoader {
   // Appends the file's records to `runs`, one run per part read in parallel, each in
   // file order. A missing or unreadable file, a header that the mapping cannot
   // resolve, or an error from the reject callback is an error status.
-  absl::Status Load(const InputFile& file, std::vector<std::vector<Record>>* runs,
+  absl::Status Load(const InputFile& file, std::vector<RecordVector>* runs,
                     const ProgressFn& progress = {});
 
   const LoadStats& stats() const { return stats_; }

@@ -120,9 +120,10 @@ std::vector<std::string> RowDecoder::WantedColumns(SourceKind kind, const Source
   return wanted;
 }
 
-DecodeOutcome RowDecoder::Decode(const Row& row, uint32_t seq, IdDictionary* ids,
-                                 EventIdSet* seen_event_ids, std::vector<Record>* out,
-                                 std::string* reason) const {
+DecodeOutcome RowDecoder::DecodeInto(const Row& row, uint32_t seq, IdDictionary* ids,
+                                     EventIdSet* seen_event_ids, Record out[2], int* n,
+                                     std::string* reason) const {
+  *n = 0;
   if (row.fields.size() != column_count_) {
     *reason = StrCat("expected ", column_count_, " fields, found ", row.fields.size());
     return DecodeOutcome::kRejected;
@@ -204,13 +205,13 @@ DecodeOutcome RowDecoder::Decode(const Row& row, uint32_t seq, IdDictionary* ids
     r.kind = RecordKind::kPurchase;
     r.amount = amount;
     r.type = EventType::kPurchase;
-    out->push_back(r);
+    out[(*n)++] = r;
   }
   if (kind_ == SourceKind::kEvents) {
     r.kind = RecordKind::kEvent;
     r.amount = 0;
     r.type = type;
-    out->push_back(r);
+    out[(*n)++] = r;
   }
   return DecodeOutcome::kAccepted;
 }

@@ -43,8 +43,16 @@ class RowDecoder {
   // True when rows carry an event_id, so duplicates must be found in input order.
   bool reads_event_ids() const { return fields_[kEventId].present; }
 
+  // Appends the row's records to `out` (any vector of Record).
+  template <typename RecordVec>
   DecodeOutcome Decode(const Row& row, uint32_t seq, IdDictionary* ids, EventIdSet* seen_event_ids,
-                       std::vector<Record>* out, std::string* reason) const;
+                       RecordVec* out, std::string* reason) const {
+    Record records[2];
+    int n = 0;
+    const DecodeOutcome outcome = DecodeInto(row, seq, ids, seen_event_ids, records, &n, reason);
+    out->insert(out->end(), records, records + n);
+    return outcome;
+  }
 
  private:
   // Where an engine field's text comes from: a column index, or a constant.
@@ -54,6 +62,11 @@ class RowDecoder {
     bool present = false;
   };
   enum Field { kUser, kItem, kType, kTime, kAmount, kEventId, kOffset, kFieldCount };
+
+  // Writes 0, 1 or 2 records to `out` and their number to `*n`.
+  DecodeOutcome DecodeInto(const Row& row, uint32_t seq, IdDictionary* ids,
+                           EventIdSet* seen_event_ids, Record out[2], int* n,
+                           std::string* reason) const;
 
   std::string_view Get(const Row& row, Field f) const {
     const FieldSource& s = fields_[f];

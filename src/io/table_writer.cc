@@ -15,6 +15,7 @@
 namespace streamrec {
 namespace {
 
+// Rows are formatted into a buffer of this size, written out whenever it fills.
 constexpr size_t kBufferSize = 1 << 20;
 
 std::string TempPathFor(const std::string& final_path) {
@@ -29,10 +30,9 @@ absl::Status Errno(std::string_view what, const std::string& path) {
 }
 
 bool NeedsQuotes(std::string_view s) {
-  for (char c : s) {
-    if (c == ',' || c == '"' || c == '\n' || c == '\r') return true;
-  }
-  return false;
+  bool needs = false;
+  for (char c : s) needs |= (c == ',') | (c == '"') | (c == '\n') | (c == '\r');
+  return needs;
 }
 
 }  // namespace
@@ -62,38 +62,46 @@ TableWriter::TableWriter(std::string final_path, std::string temp_path, Schema s
       temp_path_(std::move(temp_path)),
       schema_(std::move(schema)),
       format_(format),
-      fd_(fd) {
-  buffer_.reserve(kBufferSize + 4096);
-}
+      fd_(fd),
+      buffer_(new char[kBufferSize]),
+      capacity_(kBufferSize) {}
 
 TableWriter::~TableWriter() {
   if (fd_ >= 0) ::close(fd_);
   if (!finished_) ::unlink(temp_path_.c_str());
 }
 
-void TableWriter::Separator() {
-  if (!at_row_start_) buffer_.push_back(',');
-  at_row_start_ = false;
+void TableWriter::Grow(size_t n) {
+  if (write_status_.ok()) write_status_ = Flush();
+  used_ = 0;  // after a write error, keep overwriting: Finish() reports the error
+  if (n > capacity_) {
+    buffer_.reset(new char[n]);
+    capacity_ = n;
+  }
 }
 
 void TableWriter::Text(std::string_view value) {
   Separator();
   if (!NeedsQuotes(value)) {
-    buffer_.append(value);
+    std::memcpy(Reserve(value.size()), value.data(), value.size());
+    used_ += value.size();
     return;
   }
-  buffer_.push_back('"');
+  char* p = Reserve(2 * value.size() + 2);
+  char* const start = p;
+  *p++ = '"';
   for (char c : value) {
-    if (c == '"') buffer_.push_back('"');
-    buffer_.push_back(c);
+    if (c == '"') *p++ = '"';
+    *p++ = c;
   }
-  buffer_.push_back('"');
+  *p++ = '"';
+  used_ += static_cast<size_t>(p - start);
 }
 
 void TableWriter::Int(int64_t value) {
   Separator();
-  char buf[24];
-  buffer_.append(buf, std::to_chars(buf, buf + sizeof buf, value).ptr - buf);
+  char* p = Reserve(24);
+  used_ += static_cast<size_t>(std::to_chars(p, p + 24, value).ptr - p);
 }
 
 void TableWriter::Double(double value) {
@@ -101,8 +109,8 @@ void TableWriter::Double(double value) {
   if (!std::isfinite(value)) {
     return;  // never produced by the engine's tables; written as empty rather than as text
   }
-  char buf[32];
-  buffer_.append(buf, std::to_chars(buf, buf + sizeof buf, value).ptr - buf);
+  char* p = Reserve(32);
+  used_ += static_cast<size_t>(std::to_chars(p, p + 32, value).ptr - p);
 }
 
 void TableWriter::NullableDouble(std::optional<double> value) {
@@ -117,24 +125,19 @@ void TableWriter::Null() { Separator(); }
 
 void TableWriter::Time(EventTime value) {
   Separator();
-  char buf[kMaxFormattedTime];
-  buffer_.append(buf, FormatTime(value, buf));
+  used_ += static_cast<size_t>(FormatTime(value, Reserve(kMaxFormattedTime)));
 }
 
 void TableWriter::EndRow() {
-  buffer_.push_back('\n');
+  *Reserve(1) = '\n';
+  ++used_;
   at_row_start_ = true;
   ++rows_;
-  FlushIfFull();
-}
-
-void TableWriter::FlushIfFull() {
-  if (buffer_.size() >= kBufferSize && write_status_.ok()) write_status_ = Flush();
 }
 
 absl::Status TableWriter::Flush() {
-  const char* p = buffer_.data();
-  size_t left = buffer_.size();
+  const char* p = buffer_.get();
+  size_t left = used_;
   while (left > 0) {
     const ssize_t n = ::write(fd_, p, left);
     if (n < 0) {
@@ -144,7 +147,7 @@ absl::Status TableWriter::Flush() {
     p += n;
     left -= static_cast<size_t>(n);
   }
-  buffer_.clear();
+  used_ = 0;
   return absl::OkStatus();
 }
 

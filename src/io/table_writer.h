@@ -59,8 +59,16 @@ class TableWriter {
  private:
   TableWriter(std::string final_path, std::string temp_path, Schema schema, TableFormat format,
               int fd);
-  void Separator();
-  void FlushIfFull();
+  // Makes room for `n` more bytes and returns where to write them.
+  char* Reserve(size_t n) {
+    if (used_ + n > capacity_) Grow(n);
+    return buffer_.get() + used_;
+  }
+  void Grow(size_t n);
+  void Separator() {
+    if (!at_row_start_) *Reserve(1) = ',', ++used_;
+    at_row_start_ = false;
+  }
   absl::Status Flush();
 
   std::string final_path_;
@@ -68,7 +76,9 @@ class TableWriter {
   Schema schema_;
   TableFormat format_;
   int fd_ = -1;
-  std::string buffer_;
+  std::unique_ptr<char[]> buffer_;
+  size_t used_ = 0;
+  size_t capacity_ = 0;
   absl::Status write_status_;  // the first write error; reported by Finish()
   bool at_row_start_ = true;
   bool finished_ = false;

@@ -1,6 +1,9 @@
 #include "stream/ordering.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+#include <cstdint>
 #include <atomic>
 #include <thread>
 
@@ -26,10 +29,21 @@ int SortRuns(std::vector<Run>* runs, int threads) {
   return static_cast<int>(unsorted.size());
 }
 
-RunMerger::RunMerger(const std::vector<Run>& runs) {
-  for (const Run& run : runs) {
-    if (!run.empty()) cursors_.push_back(Cursor{run.data(), run.data() + run.size()});
+RunMerger::RunMerger(std::vector<Run> runs) : runs_(std::move(runs)) {
+  for (const Run& run : runs_) {
+    if (!run.empty()) cursors_.push_back(Cursor{run.data(), run.data() + run.size(), run.data()});
     total_ += run.size();
+  }
+}
+
+void RunMerger::ReleaseConsumed(Cursor* c) {
+  // Whole huge pages strictly before the cursor are never read again.
+  constexpr uintptr_t kStep = kHugePageBytes;
+  const auto from = (reinterpret_cast<uintptr_t>(c->released) + kStep - 1) / kStep * kStep;
+  const auto to = reinterpret_cast<uintptr_t>(c->next) / kStep * kStep;
+  if (to > from) {
+    ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+    c->released = reinterpret_cast<const Record*>(to);
   }
 }
 
@@ -55,6 +69,10 @@ bool RunMerger::NextBatch(size_t max_records, std::vector<Record>* batch) {
     batch->insert(batch->end(), c.next, c.next + n);
     c.next += n;
     done_ += n;
+    if (reinterpret_cast<uintptr_t>(c.next) - reinterpret_cast<uintptr_t>(c.released) >=
+        4 * kHugePageBytes) {
+      ReleaseConsumed(&c);
+    }
     if (c.next == c.end) cursors_.erase(cursors_.begin() + static_cast<long>(best));
   }
   return !batch->empty();

@@ -14,7 +14,7 @@
 
 namespace streamrec {
 
-using Run = std::vector<Record>;
+using Run = RecordVector;
 
 // Sorts every run into stream order, using up to `threads` threads. Returns the
 // number of runs that were not already sorted.
@@ -22,8 +22,10 @@ int SortRuns(std::vector<Run>* runs, int threads);
 
 class RunMerger {
  public:
-  // REQUIRES: every run is in stream order; `runs` outlives the merger.
-  explicit RunMerger(const std::vector<Run>& runs);
+  // Takes the runs. REQUIRES: every run is in stream order. Memory of records already
+  // handed out is returned to the system as the merge goes on, so the operators' state
+  // can grow into it.
+  explicit RunMerger(std::vector<Run> runs);
 
   // Replaces `batch` with the next up to `max_records` records of the merged stream.
   // Returns false (and an empty batch) once every run is exhausted.
@@ -36,7 +38,11 @@ class RunMerger {
   struct Cursor {
     const Record* next;
     const Record* end;
+    const Record* released;  // [run start, released) has been given back
   };
+  void ReleaseConsumed(Cursor* c);
+
+  std::vector<Run> runs_;
   std::vector<Cursor> cursors_;  // non-empty runs only
   size_t total_ = 0;
   size_t done_ = 0;
