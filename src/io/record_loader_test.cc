@@ -45,7 +45,7 @@ class RecordLoaderTest : public ::testing::Test {
       out->rejects.push_back(std::to_string(r.line) + ": " + std::string(r.reason));
       return absl::OkStatus();
     });
-    std::vector<std::vector<Record>> runs;
+    std::vector<RecordVector> runs;
     out->status = loader.Load({path, kind}, &runs);
     out->runs = runs.size();
     for (const auto& run : runs) out->records.insert(out->records.end(), run.begin(), run.end());
@@ -159,7 +159,7 @@ TEST_F(RecordLoaderTest, SeqContinuesAcrossFiles) {
   Mapping mapping;
   IdDictionary ids;
   RecordLoader loader(mapping, &ids, {}, {});
-  std::vector<std::vector<Record>> runs;
+  std::vector<RecordVector> runs;
   ASSERT_TRUE(loader.Load({a, SourceKind::kEvents}, &runs).ok());
   ASSERT_TRUE(loader.Load({b, SourceKind::kEvents}, &runs).ok());
   ASSERT_EQ(runs.size(), 2u);
