@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "common/strings.h"
 #include "gmock/gmock.h"
@@ -42,7 +43,20 @@ std::string ShellQuote(std::string_view s) {
       out += c;
     }
   }
-  return out + "'";
+  out += '\'';
+  return out;
+}
+
+// `text` as one CSV field, quoted when it has to be.
+std::string CsvField(std::string_view text) {
+  if (text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  out += '"';
+  return out;
 }
 
 // The names of the entries of `dir`, sorted; empty if it does not exist.
@@ -75,7 +89,10 @@ class CliTest : public ::testing::Test {
     const std::string out_path = tmp_ / "stdout.txt";
     const std::string err_path = tmp_ / "stderr.txt";
     std::string command = ShellQuote(STREAMREC_BINARY);
-    for (const std::string& a : args) command += " " + ShellQuote(a);
+    for (const std::string& a : args) {
+      command += ' ';
+      command += ShellQuote(a);
+    }
     command += StrCat(" </dev/null >", ShellQuote(out_path), " 2>", ShellQuote(err_path));
     const int status = std::system(command.c_str());
     if (out != nullptr) *out = ReadFile(out_path);
@@ -196,6 +213,15 @@ TEST_F(CliTest, BadRowsAreListedInRejectedCsvAndGoodRowsGiveTheTables) {
       StrCat(out, "/enriched_events.csv"), FeatureTableKey("enriched_events"));
   ASSERT_TRUE(enriched.ok()) << enriched.status();
   EXPECT_TRUE(enriched->equal()) << enriched->report;
+
+  // A later clean run into the same folder removes the stale rejected.csv.
+  ASSERT_EQ(Run({"pipeline", "--purchases", tmp_ / "purchases_good.csv", "--events",
+                 tmp_ / "events_good.csv", "--out", out},
+                nullptr, &err),
+            0)
+      << err;
+  EXPECT_FALSE(FileExists(StrCat(out, "/rejected.csv")));
+  EXPECT_EQ(CompareFeatureTableDirs(good_out, out), "");
 }
 
 TEST_F(CliTest, StrictStopsAtTheFirstBadRowWithExitOne) {
@@ -232,6 +258,27 @@ TEST_F(CliTest, StrictFailureInTheEventsFileLeavesNoTables) {
             1);
   EXPECT_THAT(err, HasSubstr(StrCat(tmp_ / "e.csv", ":3")));
   EXPECT_THAT(err, HasSubstr("hover"));
+  for (const std::string& name : ListDir(out)) {
+    EXPECT_FALSE(name.ends_with(".csv")) << name << " left after a failed run";
+  }
+}
+
+// DISABLED: a question for the pipeline's owner rather than a settled bug. A failed run
+// into a folder that holds an earlier run's output leaves that output (six tables and
+// its rejected.csv) under the final names, so the folder looks like the result of the
+// failed run. RunPipeline writes through temporary names and removes a stale
+// rejected.csv on success, but does nothing to the folder when it fails. If a failed run
+// should leave no table under a final name, this test states it.
+TEST_F(CliTest, DISABLED_FailedRunOverAnEarlierOutputLeavesNoTables) {
+  const std::string out = tmp_ / "out";
+  std::string err;
+  ASSERT_EQ(Run({"pipeline", "--events", Write("e.csv", kEventsWithBadRows), "--out", out}, nullptr,
+                &err),
+            0)
+      << err;
+  ASSERT_TRUE(FileExists(StrCat(out, "/sessions.csv")));
+  EXPECT_EQ(Run({"pipeline", "--strict", "--events", tmp_ / "e.csv", "--out", out}, nullptr, &err),
+            1);
   for (const std::string& name : ListDir(out)) {
     EXPECT_FALSE(name.ends_with(".csv")) << name << " left after a failed run";
   }
@@ -310,7 +357,7 @@ TEST_F(CliTest, ParquetFormatWritesSixParquetTables) {
   std::sort(expected_files.begin(), expected_files.end());
   EXPECT_EQ(ListDir(parquet_out), expected_files);
 
-  // Every table reads back with the CSV table's columns and row count.
+  // Every table reads back with the CSV table's columns, row count and values.
   for (std::string_view t : kTables) {
     SCOPED_TRACE(t);
     absl::StatusOr<CsvTable> csv = ReadCsvTable(StrCat(csv_out, "/", t, ".csv"));
@@ -319,6 +366,8 @@ TEST_F(CliTest, ParquetFormatWritesSixParquetTables) {
         OpenParquetSource(StrCat(parquet_out, "/", t, ".parquet"));
     ASSERT_TRUE(parquet.ok()) << parquet.status();
     EXPECT_EQ((*parquet)->columns(), csv->header);
+    // The rows, written back as CSV for the comparer.
+    std::string as_csv = StrCat(absl::StrJoin((*parquet)->columns(), ","), "\n");
     Row row;
     size_t rows = 0;
     while (true) {
@@ -327,9 +376,19 @@ TEST_F(CliTest, ParquetFormatWritesSixParquetTables) {
       if (*s == RowStatus::kEnd) break;
       ASSERT_EQ(*s, RowStatus::kRow) << (*parquet)->bad_reason();
       ++rows;
+      for (size_t i = 0; i < row.fields.size(); ++i) {
+        if (i > 0) as_csv += ',';
+        as_csv += CsvField(row.fields[i]);
+      }
+      as_csv += '\n';
     }
     EXPECT_GT(rows, 0u);
     EXPECT_EQ(rows, csv->rows.size());
+    absl::StatusOr<TableComparison> same =
+        CompareCsvTables(StrCat(csv_out, "/", t, ".csv"),
+                         Write(StrCat(t, ".from_parquet.csv"), as_csv), FeatureTableKey(t));
+    ASSERT_TRUE(same.ok()) << same.status();
+    EXPECT_TRUE(same->equal()) << same->report;
   }
 }
 

@@ -5,10 +5,13 @@
 // Skipped when node is not installed, or when the reference cannot install its DuckDB
 // package (no network). A reference that is installed but fails is a test failure.
 
-#include <sys/wait.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <ostream>
 #include <string>
 
 #include "common/strings.h"
@@ -35,6 +38,28 @@ bool ReferenceInstalled() {
   return fs::is_directory(StrCat(ReferenceCache(), "/node_modules/@duckdb/node-api"));
 }
 
+// An exclusive lock on the reference's cache. run-reference.sh installs its package into
+// the cache on first use and copies its scripts there on every run, so concurrent runs
+// (ctest -j) could read a half-copied script or race two installs: they take turns.
+class ReferenceLock {
+ public:
+  ReferenceLock() {
+    const std::string path = ReferenceCache() + ".lock";
+    std::error_code ec;
+    fs::create_directories(fs::path(path).parent_path(), ec);
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+  }
+  ~ReferenceLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+  }
+  ReferenceLock(const ReferenceLock&) = delete;
+  ReferenceLock& operator=(const ReferenceLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 struct Dataset {
   const char* name;
   GeneratorOptions options;
@@ -57,6 +82,11 @@ const Dataset kDatasets[] = {
     // sessions, many events per second) and dense user-item cells.
     {"DenseSeed3", Options(20, 10, 4000, 3)},
 };
+
+void PrintTo(const Dataset& d, std::ostream* os) {
+  *os << d.name << " (" << d.options.users << " users, " << d.options.items << " items, "
+      << d.options.events << " events, seed " << d.options.seed << ")";
+}
 
 class ReferenceTest : public ::testing::TestWithParam<Dataset> {};
 
@@ -81,9 +111,17 @@ TEST_P(ReferenceTest, PipelineMatchesDuckDbReference) {
   // Reference.
   const std::string ref_dir = tmp / "reference";
   const std::string log = tmp / "reference.log";
-  const std::string command = StrCat("\"", SharedDir(), "/reference/run-reference.sh\" \"", in_dir,
-                                     "\" \"", ref_dir, "\" 2 >\"", log, "\" 2>&1");
-  const int rc = std::system(command.c_str());
+  // TMPDIR: the script leaves a scratch folder in the temporary directory; keep it in ours.
+  const std::string scratch = tmp / "scratch";
+  fs::create_directories(scratch);
+  const std::string command =
+      StrCat("TMPDIR=\"", scratch, "\" \"", SharedDir(), "/reference/run-reference.sh\" \"", in_dir,
+             "\" \"", ref_dir, "\" 2 >\"", log, "\" 2>&1");
+  int rc;
+  {
+    ReferenceLock lock;
+    rc = std::system(command.c_str());
+  }
   if (rc != 0) {
     const std::string output = ReadFile(log);
     if (!ReferenceInstalled()) {

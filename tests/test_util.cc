@@ -9,7 +9,9 @@
 #include <sstream>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "common/strings.h"
+#include "common/time.h"
 #include "gtest/gtest.h"
 #include "io/csv_scanner.h"
 
@@ -64,26 +66,69 @@ void WriteFile(const std::string& path, std::string_view contents) {
 
 bool FileExists(const std::string& path) { return fs::exists(path); }
 
-void ShuffleCsvRows(const std::string& in, const std::string& out, uint64_t seed) {
+void ShuffleCsvRows(const std::string& in, const std::string& out, uint64_t seed,
+                    const std::vector<std::string>& keep_order_of) {
   const std::string data = ReadFile(in);
   CsvScanner scanner(data, ',');
   std::vector<std::string_view> fields;
-  std::vector<std::string> rows;  // each with its line ending
+  std::vector<std::string> rows;  // each with its line ending; rows[0] is the header
+  std::vector<std::string> keys;  // per row: the values of `keep_order_of`
+  std::vector<size_t> key_columns;
   size_t start = 0;
-  while (scanner.Next(&fields) != CsvScanner::Result::kEnd) {
+  while (true) {
+    const CsvScanner::Result r = scanner.Next(&fields);
+    if (r == CsvScanner::Result::kEnd) break;
     std::string row = data.substr(start, scanner.offset() - start);
-    if (row.empty() || row.back() != '\n') row += '\n';
-    rows.push_back(std::move(row));
     start = scanner.offset();
+    if (row.empty() || row.back() != '\n') row += '\n';
+    if (rows.empty()) {
+      for (const std::string& name : keep_order_of) {
+        const auto it = std::find(fields.begin(), fields.end(), name);
+        if (it == fields.end()) {
+          ADD_FAILURE() << in << " has no column " << name;
+          return;
+        }
+        key_columns.push_back(static_cast<size_t>(it - fields.begin()));
+      }
+    }
+    std::string key;
+    for (size_t k = 0; k < key_columns.size(); ++k) {
+      const size_t c = key_columns[k];
+      const std::string_view v =
+          r == CsvScanner::Result::kRow && c < fields.size() ? fields[c] : std::string_view();
+      absl::StatusOr<EventTime> time = ParseTime(v);
+      if (keep_order_of[k] == "timestamp" && time.ok()) {
+        key += StrCat(time->micros);
+      } else {
+        key += v;
+      }
+      key += '\x1f';
+    }
+    rows.push_back(std::move(row));
+    keys.push_back(std::move(key));
   }
   if (rows.empty()) {
     ADD_FAILURE() << in << " has no header";
     return;
   }
+  // Shuffle the positions of the data rows, then give the positions that a group of
+  // equal keys landed on back to that group's rows in their original order.
+  std::vector<size_t> order(rows.size() - 1);
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i + 1;
   std::mt19937_64 rng(seed);
-  std::shuffle(rows.begin() + 1, rows.end(), rng);
-  std::string shuffled;
-  for (const std::string& row : rows) shuffled += row;
+  std::shuffle(order.begin(), order.end(), rng);
+  if (!key_columns.empty()) {
+    absl::flat_hash_map<std::string, std::vector<size_t>> slots;  // key -> output positions
+    for (size_t pos = 0; pos < order.size(); ++pos) slots[keys[order[pos]]].push_back(pos);
+    absl::flat_hash_map<std::string, std::vector<size_t>> members;  // key -> rows in order
+    for (size_t row = 1; row < rows.size(); ++row) members[keys[row]].push_back(row);
+    for (const auto& [key, positions] : slots) {
+      const std::vector<size_t>& group = members[key];
+      for (size_t i = 0; i < positions.size(); ++i) order[positions[i]] = group[i];
+    }
+  }
+  std::string shuffled = rows[0];
+  for (size_t row : order) shuffled += rows[row];
   WriteFile(out, shuffled);
 }
 

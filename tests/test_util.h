@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "engine/pipeline.h"
@@ -37,8 +39,12 @@ bool FileExists(const std::string& path);
 
 // Copies the headed CSV file `in` to `out` with its data rows in a random order fixed by
 // `seed`; the header stays first. Rows are cut with CsvScanner, so quoted line breaks
-// stay inside their row.
-void ShuffleCsvRows(const std::string& in, const std::string& out, uint64_t seed);
+// stay inside their row. Rows that agree on every column of `keep_order_of` keep their
+// relative order (the spec breaks ties in time by input order, so shuffling the events
+// of one user at one instant would change the meaning); a "timestamp" column is compared
+// as a time, not as text. Empty `keep_order_of`: a full shuffle.
+void ShuffleCsvRows(const std::string& in, const std::string& out, uint64_t seed,
+                    const std::vector<std::string>& keep_order_of = {});
 
 // Runs RunPipeline on a folder in the golden layout: history.csv and purchases.csv (each
 // when present, in that order) as purchase files, events.csv as the clickstream.

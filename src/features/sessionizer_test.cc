@@ -246,7 +246,7 @@ TEST_P(SessionizerTest, ConfiguredGapReplacesThirtyMinutes) {
   EXPECT_EQ(sessions[1].num_events, 1u);
 }
 
-TEST_P(SessionizerTest, ClosedSessionsAreEmittedByTheBatchThatClosesThem) {
+TEST(SessionizerBatchTest, ClosedSessionsAreEmittedByTheBatchThatClosesThem) {
   Records r;
   r.Event(0, 0, EventType::kView, 0).Event(0, 0, EventType::kView, 3 * 60 * kMinute);
   const std::vector<Record> sorted = r.Sorted();

@@ -32,6 +32,25 @@ struct Step {
   std::string bad_reason;
 };
 
+// Every step up to and including kEnd.
+std::vector<Step> ReadAll(RowSource& source) {
+  std::vector<Step> steps;
+  for (int guard = 0; guard < 1000; ++guard) {
+    Row row;
+    absl::StatusOr<RowStatus> s = source.Next(&row);
+    EXPECT_TRUE(s.ok()) << s.status();
+    if (!s.ok()) break;
+    Step step;
+    step.status = *s;
+    step.line = row.line;
+    if (*s == RowStatus::kRow) step.fields.assign(row.fields.begin(), row.fields.end());
+    if (*s == RowStatus::kBad) step.bad_reason = source.bad_reason();
+    steps.push_back(std::move(step));
+    if (*s == RowStatus::kEnd) break;
+  }
+  return steps;
+}
+
 class RowSourceTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -54,25 +73,6 @@ class RowSourceTest : public ::testing::Test {
         OpenRowSource(WriteFile(name, contents), csv, wanted);
     EXPECT_TRUE(source.ok()) << source.status();
     return source.ok() ? *std::move(source) : nullptr;
-  }
-
-  // Every step up to and including kEnd.
-  static std::vector<Step> ReadAll(RowSource& source) {
-    std::vector<Step> steps;
-    for (int guard = 0; guard < 1000; ++guard) {
-      Row row;
-      absl::StatusOr<RowStatus> s = source.Next(&row);
-      EXPECT_TRUE(s.ok()) << s.status();
-      if (!s.ok()) break;
-      Step step;
-      step.status = *s;
-      step.line = row.line;
-      if (*s == RowStatus::kRow) step.fields.assign(row.fields.begin(), row.fields.end());
-      if (*s == RowStatus::kBad) step.bad_reason = source.bad_reason();
-      steps.push_back(std::move(step));
-      if (*s == RowStatus::kEnd) break;
-    }
-    return steps;
   }
 
   std::string dir_;
@@ -238,6 +238,96 @@ TEST_F(RowSourceTest, CsvBytesReadReachesTotal) {
   EXPECT_EQ(source->bytes_total(), static_cast<int64_t>(contents.size()));
   ReadAll(*source);
   EXPECT_EQ(source->bytes_read(), source->bytes_total());
+}
+
+// BUG: with header = false the first line is data, yet ReadHeader treats a malformed
+// first line as a bad header and OpenRowSource fails ("e.csv:1: bad header: ..."), so
+// one bad row stops the whole file. The spec's "Bad rows" rule says a bad row is
+// counted and reported and reading goes on: it should be a kBad row (its line 1, its
+// reason) followed by the good rows.
+TEST_F(RowSourceTest, DISABLED_CsvWithoutHeaderBadFirstRowIsABadRowNotAnOpenError) {
+  CsvOptions options;
+  options.header = false;
+  absl::StatusOr<std::unique_ptr<RowSource>> source =
+      OpenRowSource(WriteFile("e.csv", "u\"1,i1,view\nu2,i2,click\n"), options, {});
+  ASSERT_TRUE(source.ok()) << source.status();
+  const std::vector<Step> steps = ReadAll(**source);
+  ASSERT_EQ(steps.size(), 3u);
+  EXPECT_EQ(steps[0].status, RowStatus::kBad);
+  EXPECT_EQ(steps[0].line, 1);
+  EXPECT_THAT(steps[1].fields, ElementsAre("u2", "i2", "click"));
+}
+
+// BUG: the byte order mark is removed from the first column name only after the header
+// was split. When the first name is quoted (Excel's "CSV UTF-8" and QUOTE_ALL writers
+// do this) the scanner sees BOM bytes and then a quote inside an unquoted field, and
+// OpenRowSource fails with "bad header: a quote inside an unquoted field". The BOM
+// should be skipped before scanning.
+TEST_F(RowSourceTest, DISABLED_CsvByteOrderMarkBeforeQuotedHeaderIsDropped) {
+  absl::StatusOr<std::unique_ptr<RowSource>> source = OpenRowSource(
+      WriteFile("e.csv", "\xEF\xBB\xBF\"user_id\",\"item_id\"\nu,i\n"), CsvOptions{}, {});
+  ASSERT_TRUE(source.ok()) << source.status();
+  EXPECT_THAT((*source)->columns(), ElementsAre("user_id", "item_id"));
+}
+
+// Reads every part of OpenCsvSourceParts in order, as one list of steps (no kEnd).
+std::vector<Step> ReadParts(std::vector<std::unique_ptr<RowSource>>& parts) {
+  std::vector<Step> all;
+  for (auto& part : parts) {
+    std::vector<Step> steps = ReadAll(*part);
+    all.insert(all.end(), steps.begin(), steps.end() - 1);
+  }
+  return all;
+}
+
+TEST_F(RowSourceTest, CsvPartsReadLikeOneSource) {
+  std::string contents = "a,b\n";
+  for (int i = 0; i < 200; ++i) {
+    contents += std::to_string(i) + (i % 7 == 0 ? ",\"multi\nline, \"\"quoted\"\"\"\n" : ",x\n");
+  }
+  const std::string path = WriteFile("e.csv", contents);
+  absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> one =
+      OpenCsvSourceParts(path, CsvOptions{}, 1);
+  absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> four =
+      OpenCsvSourceParts(path, CsvOptions{}, 4);
+  ASSERT_TRUE(one.ok() && four.ok());
+  EXPECT_EQ(one->size(), 1u);
+  EXPECT_GT(four->size(), 1u);
+  const std::vector<Step> a = ReadParts(*one);
+  const std::vector<Step> b = ReadParts(*four);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].status, b[i].status) << i;
+    EXPECT_EQ(a[i].line, b[i].line) << i;
+    EXPECT_EQ(a[i].fields, b[i].fields) << i;
+  }
+}
+
+// BUG: OpenCsvSourceParts cuts at a line break where the count of all quotes so far
+// is even. A stray quote inside an unquoted field (a bad row, which one source skips
+// up to its line end) flips that parity, so a later cut can land on a line break
+// inside a quoted field. Here one source reads a bad row then ["mmm...\nline", "2"];
+// two parts read three bad rows (the stray quote, an unterminated quote at the end
+// of part 1, a quote inside an unquoted field at the start of part 2). RecordLoader
+// promises that parallel parts give exactly the result of one thread.
+TEST_F(RowSourceTest, DISABLED_CsvPartsAfterAStrayQuoteReadLikeOneSource) {
+  const std::string contents = "a,b\nx\"y,1\n\"" + std::string(40, 'm') + "\nline\",2\n";
+  const std::string path = WriteFile("e.csv", contents);
+  absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> one =
+      OpenCsvSourceParts(path, CsvOptions{}, 1);
+  absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> two =
+      OpenCsvSourceParts(path, CsvOptions{}, 2);
+  ASSERT_TRUE(one.ok() && two.ok());
+  const std::vector<Step> a = ReadParts(*one);
+  const std::vector<Step> b = ReadParts(*two);
+  ASSERT_EQ(a.size(), 2u);
+  EXPECT_EQ(a[0].status, RowStatus::kBad);
+  EXPECT_THAT(a[1].fields, ElementsAre(std::string(40, 'm') + "\nline", "2"));
+  ASSERT_EQ(b.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].status, b[i].status) << i;
+    EXPECT_EQ(a[i].fields, b[i].fields) << i;
+  }
 }
 
 // ---------------------------------------------------------------------------
