@@ -269,18 +269,23 @@ TEST_F(CliTest, StrictFailureInTheEventsFileLeavesNoTables) {
 // failed run. RunPipeline writes through temporary names and removes a stale
 // rejected.csv on success, but does nothing to the folder when it fails. If a failed run
 // should leave no table under a final name, this test states it.
-TEST_F(CliTest, DISABLED_FailedRunOverAnEarlierOutputLeavesNoTables) {
+// Output is committed as a whole: a failed run leaves an earlier run's tables exactly as
+// they were (and no temporary files), never a mix of old and new tables.
+TEST_F(CliTest, FailedRunLeavesEarlierOutputUntouched) {
   const std::string out = tmp_ / "out";
   std::string err;
   ASSERT_EQ(Run({"pipeline", "--events", Write("e.csv", kEventsWithBadRows), "--out", out}, nullptr,
                 &err),
             0)
       << err;
-  ASSERT_TRUE(FileExists(StrCat(out, "/sessions.csv")));
+  const std::vector<std::string> before = ListDir(out);
+  std::vector<std::string> contents;
+  for (const std::string& name : before) contents.push_back(ReadFile(StrCat(out, "/", name)));
   EXPECT_EQ(Run({"pipeline", "--strict", "--events", tmp_ / "e.csv", "--out", out}, nullptr, &err),
             1);
-  for (const std::string& name : ListDir(out)) {
-    EXPECT_FALSE(name.ends_with(".csv")) << name << " left after a failed run";
+  EXPECT_EQ(ListDir(out), before);
+  for (size_t i = 0; i < before.size(); ++i) {
+    EXPECT_EQ(ReadFile(StrCat(out, "/", before[i])), contents[i]) << before[i] << " changed";
   }
 }
 

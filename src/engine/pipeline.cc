@@ -76,13 +76,16 @@ class RejectTable {
     return absl::OkStatus();
   }
 
+  absl::Status Close() { return writer_ == nullptr ? absl::OkStatus() : writer_->Close(); }
+
   // Renames rejected.csv into place, or removes a stale one from an earlier run.
-  absl::Status Finish() {
+  absl::Status Commit() {
     if (writer_ == nullptr) {
-      std::filesystem::remove(dir_ + "/rejected.csv");
+      std::error_code ec;
+      std::filesystem::remove(dir_ + "/rejected.csv", ec);
       return absl::OkStatus();
     }
-    return writer_->Finish();
+    return writer_->Commit();
   }
 
  private:
@@ -201,13 +204,17 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& options) {
     WriteStateTable(FeatureTable::kUserFeatures, ops, ids, state_tables[2].get());
     WriteStateTable(FeatureTable::kItemFeatures, ops, ids, state_tables[3].get());
   }
+  // Commit: every table is completed under its temporary name first, so a failure
+  // leaves the folder as it was; only then are they renamed into place together.
   std::vector<TableWriter*> all_tables = {enriched_out.get(), sessions_out.get()};
   for (auto& w : state_tables) all_tables.push_back(w.get());
+  for (TableWriter* w : all_tables) RETURN_IF_ERROR(w->Close());
+  RETURN_IF_ERROR(rejects.Close());
   for (size_t i = 0; i < all_tables.size(); ++i) {
-    RETURN_IF_ERROR(all_tables[i]->Finish());
+    RETURN_IF_ERROR(all_tables[i]->Commit());
     summary.tables.emplace_back(FeatureTableName(kAllFeatureTables[i]), all_tables[i]->rows());
   }
-  RETURN_IF_ERROR(rejects.Finish());
+  RETURN_IF_ERROR(rejects.Commit());
   summary.apply_seconds = SecondsSince(t);
   summary.users = static_cast<int64_t>(ids.users.size());
   summary.items = static_cast<int64_t>(ids.items.size());

@@ -58,6 +58,7 @@ class UserEngagement {
  public:
   void Add(UserIdx user, EventType type) { by_user_.At(user).Add(type); }
   EngagementCounts Get(UserIdx user) const { return by_user_.Get(user); }
+  void Prefetch(UserIdx user) const { by_user_.Prefetch(user); }
   size_t MemoryBytes() const { return by_user_.MemoryBytes(); }
 
  private:
@@ -74,6 +75,7 @@ class ItemFeatures {
   }
   void AddEvent(ItemIdx item, EventType type) { by_item_.At(item).engagement.Add(type); }
   ItemAggregate Get(ItemIdx item) const { return by_item_.Get(item); }
+  void Prefetch(ItemIdx item) const { by_item_.Prefetch(item); }
   size_t MemoryBytes() const { return by_item_.MemoryBytes(); }
 
  private:

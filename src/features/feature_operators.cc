@@ -6,8 +6,22 @@ FeatureOperators::FeatureOperators(FeatureConfig config)
     : sessions_(config.session_gap_micros), matrix_(config.weights) {}
 
 void FeatureOperators::Apply(std::span<const Record> batch, FeatureOutput* out) {
+  // State is spread over arrays of hundreds of MB; each record touches several of them
+  // at random. Prefetching the slots of a record some records ahead overlaps those
+  // cache misses.
+  constexpr size_t kAhead = 32;
+  const size_t n = batch.size();
   Session closed;
-  for (const Record& r : batch) {
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) {
+      const Record& ahead = batch[i + kAhead];
+      purchases_.Prefetch(ahead.user);
+      sessions_.Prefetch(ahead.user);
+      engagement_.Prefetch(ahead.user);
+      items_.Prefetch(ahead.item);
+      matrix_.Prefetch(ahead.user, ahead.item);
+    }
+    const Record& r = batch[i];
     if (r.kind == RecordKind::kPurchase) {
       purchases_.Add(r.user, r.amount);
       matrix_.AddPurchase(r.user, r.item, r.amount);

@@ -34,6 +34,7 @@ class PurchaseHistory {
   }
   // Totals so far; zero for a user without purchases.
   PurchaseTotals Totals(UserIdx user) const { return by_user_.Get(user); }
+  void Prefetch(UserIdx user) const { by_user_.Prefetch(user); }
   size_t MemoryBytes() const { return by_user_.MemoryBytes(); }
 
  private:

@@ -51,6 +51,7 @@ class Sessionizer {
     return s != nullptr && s->index > 0 ? s : nullptr;
   }
   size_t user_slots() const { return open_.size(); }
+  void Prefetch(UserIdx user) const { open_.Prefetch(user); }
   size_t MemoryBytes() const { return open_.MemoryBytes(); }
   int64_t gap_micros() const { return gap_micros_; }
 

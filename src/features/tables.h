@@ -32,7 +32,7 @@ void WriteEnrichedEvent(const EnrichedEvent& e, const IdDictionary& ids, TableWr
 void WriteSession(const CompletedSession& s, const IdDictionary& ids, TableWriter* out);
 
 // State tables: every row of the table as of now; user and item tables in dense id order,
-// the matrix in first-seen order of its pairs.
+// the matrix in its table order (the same for the same input).
 // REQUIRES: `table` is one of kUserProfiles, kUserItemMatrix, kUserFeatures, kItemFeatures.
 void WriteStateTable(FeatureTable table, const FeatureOperators& ops, const IdDictionary& ids,
                      TableWriter* out);

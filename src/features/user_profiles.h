@@ -55,6 +55,7 @@ class UserProfiles {
     p.last_session_event = open.last_event;
     return p;
   }
+  void Prefetch(UserIdx user) const { closed_.Prefetch(user); }
   size_t MemoryBytes() const { return closed_.MemoryBytes(); }
 
  private:

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "absl/status/status.h"
+#include "common/status_macros.h"
 #include "common/strings.h"
 
 namespace streamrec {
@@ -68,7 +69,7 @@ TableWriter::TableWriter(std::string final_path, std::string temp_path, Schema s
 
 TableWriter::~TableWriter() {
   if (fd_ >= 0) ::close(fd_);
-  if (!finished_) ::unlink(temp_path_.c_str());
+  if (!committed_) ::unlink(temp_path_.c_str());
 }
 
 void TableWriter::Grow(size_t n) {
@@ -125,7 +126,18 @@ void TableWriter::Null() { Separator(); }
 
 void TableWriter::Time(EventTime value) {
   Separator();
-  used_ += static_cast<size_t>(FormatTime(value, Reserve(kMaxFormattedTime)));
+  char* p = Reserve(kMaxFormattedTime);
+  // Rows in time order often repeat the previous time: reuse its text.
+  if (value == last_time_) {
+    std::memcpy(p, last_time_text_, last_time_length_);
+    used_ += last_time_length_;
+    return;
+  }
+  const int n = FormatTime(value, p);
+  used_ += static_cast<size_t>(n);
+  last_time_ = value;
+  last_time_length_ = static_cast<size_t>(n);
+  std::memcpy(last_time_text_, p, last_time_length_);
 }
 
 void TableWriter::EndRow() {
@@ -152,7 +164,13 @@ absl::Status TableWriter::Flush() {
 }
 
 absl::Status TableWriter::Finish() {
-  if (finished_) return absl::FailedPreconditionError("TableWriter::Finish called twice");
+  RETURN_IF_ERROR(Close());
+  return Commit();
+}
+
+absl::Status TableWriter::Close() {
+  if (closed_) return absl::FailedPreconditionError("TableWriter closed twice");
+  closed_ = true;
   if (write_status_.ok()) write_status_ = Flush();
   if (write_status_.ok() && ::close(fd_) != 0) write_status_ = Errno("close", temp_path_);
   fd_ = -1;
@@ -161,20 +179,24 @@ absl::Status TableWriter::Finish() {
     const std::string parquet_temp = TempPathFor(final_path_);
     absl::Status s = ConvertCsvToParquet(temp_path_, schema_, parquet_temp);
     ::unlink(temp_path_.c_str());
+    temp_path_ = parquet_temp;  // removed by the destructor unless committed
     if (!s.ok()) {
-      ::unlink(parquet_temp.c_str());
-      finished_ = true;
+      write_status_ = s;
       return s;
     }
-    temp_path_ = parquet_temp;
   }
+  return absl::OkStatus();
+}
+
+absl::Status TableWriter::Commit() {
+  if (!closed_ || !write_status_.ok()) {
+    return absl::FailedPreconditionError("TableWriter committed without a successful Close");
+  }
+  if (committed_) return absl::OkStatus();
   if (::rename(temp_path_.c_str(), final_path_.c_str()) != 0) {
-    absl::Status s = Errno("rename into place", final_path_);
-    ::unlink(temp_path_.c_str());
-    finished_ = true;
-    return s;
+    return Errno("rename into place", final_path_);
   }
-  finished_ = true;
+  committed_ = true;
   return absl::OkStatus();
 }
 

@@ -52,9 +52,15 @@ class TableWriter {
   int64_t rows() const { return rows_; }
   const std::string& final_path() const { return final_path_; }
 
-  // Flushes, converts (Parquet), and renames into place. After an error the temporary
-  // file is removed and nothing appears under the final name.
+  // Flushes, converts (Parquet), and renames into place: Close() then Commit(). After
+  // an error the temporary file is removed and nothing appears under the final name.
   absl::Status Finish();
+
+  // Two phases, for committing several tables together: Close() completes the table
+  // under its temporary name; Commit() renames it into place. REQUIRES: Commit only
+  // after a successful Close.
+  absl::Status Close();
+  absl::Status Commit();
 
  private:
   TableWriter(std::string final_path, std::string temp_path, Schema schema, TableFormat format,
@@ -81,8 +87,12 @@ class TableWriter {
   size_t capacity_ = 0;
   absl::Status write_status_;  // the first write error; reported by Finish()
   bool at_row_start_ = true;
-  bool finished_ = false;
+  bool closed_ = false;
+  bool committed_ = false;
   int64_t rows_ = 0;
+  EventTime last_time_{INT64_MIN};  // the last time written, and its text
+  char last_time_text_[kMaxFormattedTime];
+  size_t last_time_length_ = 0;
 };
 
 // Converts a headed CSV file written by TableWriter into Parquet with the given column
