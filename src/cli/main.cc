@@ -33,9 +33,15 @@ void PrintSummary(const PipelineSummary& s, const std::string& out_dir) {
                s.read_seconds);
   std::fprintf(stderr, "ordered %lld records (%.2f s); operators and tables %.2f s\n",
                static_cast<long long>(s.records), s.order_seconds, s.apply_seconds);
-  std::fprintf(stderr, "state: %lld users, %lld items, %lld user-item pairs, %.1f MiB\n",
-               static_cast<long long>(s.users), static_cast<long long>(s.items),
-               static_cast<long long>(s.pairs), static_cast<double>(s.state_bytes) / (1 << 20));
+  auto per = [](size_t bytes, int64_t n) { return n > 0 ? static_cast<double>(bytes) / n : 0.0; };
+  std::fprintf(stderr,
+               "state: %lld users (%.0f B each), %lld items (%.0f B each), %lld user-item pairs "
+               "(%.0f B each), ids and names %.1f MiB; %.1f MiB in all\n",
+               static_cast<long long>(s.users), per(s.state_bytes.user_keyed, s.users),
+               static_cast<long long>(s.items), per(s.state_bytes.item_keyed, s.items),
+               static_cast<long long>(s.pairs), per(s.state_bytes.pair_keyed, s.pairs),
+               static_cast<double>(s.id_bytes) / (1 << 20),
+               static_cast<double>(s.state_bytes.total() + s.id_bytes) / (1 << 20));
   for (const auto& [name, rows] : s.tables) {
     std::fprintf(stderr, "wrote %-17s %lld rows\n", name.c_str(), static_cast<long long>(rows));
   }

@@ -150,6 +150,7 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& options) {
   ASSIGN_OR_RETURN(std::unique_ptr<TableWriter> enriched_out, create(FeatureTable::kEnrichedEvents));
   ASSIGN_OR_RETURN(std::unique_ptr<TableWriter> sessions_out, create(FeatureTable::kSessions));
   FeatureOperators ops(options.features);
+  ops.Reserve(ids.users.size(), ids.items.size());
   {
     // Output buffers circulate between the two threads, so they are allocated once.
     constexpr int kBuffers = 4;
@@ -186,7 +187,8 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& options) {
   }
   progress.Done();
   summary.records = ops.records_applied();
-  summary.state_bytes = ops.MemoryBytes() + ids.users.MemoryBytes() + ids.items.MemoryBytes();
+  summary.state_bytes = ops.MemoryBytes();
+  summary.id_bytes = ids.users.MemoryBytes() + ids.items.MemoryBytes();
 
   // 4. The state tables (the matrix, the largest, on a second thread), then everything
   // renamed into place.

@@ -41,7 +41,8 @@ struct PipelineSummary {
   int64_t users = 0;
   int64_t items = 0;
   int64_t pairs = 0;
-  size_t state_bytes = 0;  // operator state plus id dictionaries
+  FeatureOperators::StateBytes state_bytes;  // operator state, by key
+  size_t id_bytes = 0;                        // the two id dictionaries with their names
   double read_seconds = 0;
   double order_seconds = 0;
   double apply_seconds = 0;  // operators and table output

@@ -59,6 +59,7 @@ class UserEngagement {
   void Add(UserIdx user, EventType type) { by_user_.At(user).Add(type); }
   EngagementCounts Get(UserIdx user) const { return by_user_.Get(user); }
   void Prefetch(UserIdx user) const { by_user_.Prefetch(user); }
+  void Reserve(size_t n) { by_user_.Reserve(n); }
   size_t MemoryBytes() const { return by_user_.MemoryBytes(); }
 
  private:
@@ -76,6 +77,7 @@ class ItemFeatures {
   void AddEvent(ItemIdx item, EventType type) { by_item_.At(item).engagement.Add(type); }
   ItemAggregate Get(ItemIdx item) const { return by_item_.Get(item); }
   void Prefetch(ItemIdx item) const { by_item_.Prefetch(item); }
+  void Reserve(size_t n) { by_item_.Reserve(n); }
   size_t MemoryBytes() const { return by_item_.MemoryBytes(); }
 
  private:

@@ -41,6 +41,14 @@ void FeatureOperators::Apply(std::span<const Record> batch, FeatureOutput* out) 
   records_applied_ += static_cast<int64_t>(batch.size());
 }
 
+void FeatureOperators::Reserve(size_t users, size_t items) {
+  purchases_.Reserve(users);
+  sessions_.Reserve(users);
+  profiles_.Reserve(users);
+  engagement_.Reserve(users);
+  items_.Reserve(items);
+}
+
 void FeatureOperators::EmitOpenSessions(size_t users, FeatureOutput* out) const {
   for (uint32_t u = 0; u < users; ++u) {
     if (const Session* s = sessions_.Current(UserIdx(u)); s != nullptr) {
@@ -49,9 +57,11 @@ void FeatureOperators::EmitOpenSessions(size_t users, FeatureOutput* out) const 
   }
 }
 
-size_t FeatureOperators::MemoryBytes() const {
-  return purchases_.MemoryBytes() + sessions_.MemoryBytes() + profiles_.MemoryBytes() +
-         matrix_.MemoryBytes() + engagement_.MemoryBytes() + items_.MemoryBytes();
+FeatureOperators::StateBytes FeatureOperators::MemoryBytes() const {
+  return StateBytes{.user_keyed = purchases_.MemoryBytes() + sessions_.MemoryBytes() +
+                                  profiles_.MemoryBytes() + engagement_.MemoryBytes(),
+                    .item_keyed = items_.MemoryBytes(),
+                    .pair_keyed = matrix_.MemoryBytes()};
 }
 
 }  // namespace streamrec

@@ -58,6 +58,10 @@ class FeatureOperators {
  public:
   explicit FeatureOperators(FeatureConfig config = {});
 
+  // Sizes the dense per-user and per-item arrays for ids below `users` and `items`, so
+  // they are allocated once and without growth slack (a batch run knows both up front).
+  void Reserve(size_t users, size_t items);
+
   // REQUIRES: `batch` is in stream order and follows every record applied before.
   void Apply(std::span<const Record> batch, FeatureOutput* out);
 
@@ -73,8 +77,14 @@ class FeatureOperators {
   const ItemFeatures& item_features() const { return items_; }
 
   int64_t records_applied() const { return records_applied_; }
-  // Heap bytes held by the operators' state (ids and names excluded).
-  size_t MemoryBytes() const;
+  // Heap bytes held by the operators' state (ids and names excluded), by key.
+  struct StateBytes {
+    size_t user_keyed = 0;  // purchase history, open sessions, profiles, engagement
+    size_t item_keyed = 0;  // item features
+    size_t pair_keyed = 0;  // the user-item matrix
+    size_t total() const { return user_keyed + item_keyed + pair_keyed; }
+  };
+  StateBytes MemoryBytes() const;
 
  private:
   PurchaseHistory purchases_;

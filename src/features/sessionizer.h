@@ -52,6 +52,7 @@ class Sessionizer {
   }
   size_t user_slots() const { return open_.size(); }
   void Prefetch(UserIdx user) const { open_.Prefetch(user); }
+  void Reserve(size_t n) { open_.Reserve(n); }
   size_t MemoryBytes() const { return open_.MemoryBytes(); }
   int64_t gap_micros() const { return gap_micros_; }
 

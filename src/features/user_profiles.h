@@ -56,6 +56,7 @@ class UserProfiles {
     return p;
   }
   void Prefetch(UserIdx user) const { closed_.Prefetch(user); }
+  void Reserve(size_t n) { closed_.Reserve(n); }
   size_t MemoryBytes() const { return closed_.MemoryBytes(); }
 
  private:
