@@ -340,7 +340,11 @@ TEST_P(FeatureOperatorsTest, RecordsAppliedCountsEveryRecord) {
   r.Event(0, 0, EventType::kView, 0).PurchaseEvent(0, 0, 1.0, 1).Purchase(1, 0, 2.0, 2);
   Run(r);
   EXPECT_EQ(ops().records_applied(), 4);
-  EXPECT_GT(ops().MemoryBytes(), 0u);
+  const FeatureOperators::StateBytes bytes = ops().MemoryBytes();
+  EXPECT_GT(bytes.user_keyed, 0u);
+  EXPECT_GT(bytes.item_keyed, 0u);
+  EXPECT_GT(bytes.pair_keyed, 0u);
+  EXPECT_EQ(bytes.total(), bytes.user_keyed + bytes.item_keyed + bytes.pair_keyed);
 }
 
 INSTANTIATE_TEST_SUITE_P(BatchSizes, FeatureOperatorsTest, ::testing::Values(1, 2, 3, 4096),
