@@ -50,6 +50,8 @@ bool Digits(std::string_view s, size_t pos, int n, int* out) {
   return true;
 }
 
+constexpr std::string_view kOutOfRange = "out of range (years 0000 to 9999 only)";
+
 absl::Status Bad(std::string_view text, std::string_view why) {
   return absl::InvalidArgumentError(StrCat("bad time '", text, "': ", why));
 }
@@ -57,15 +59,19 @@ absl::Status Bad(std::string_view text, std::string_view why) {
 absl::StatusOr<EventTime> ParseEpoch(std::string_view text) {
   const size_t dot = text.find('.');
   std::string_view whole = text.substr(0, dot);
-  if (whole.empty() || whole.size() > 16) return Bad(text, "epoch value out of range");
+  if (whole.empty()) return Bad(text, "not a date, a date-time or an epoch number");
+  if (whole.size() > 16) return Bad(text, "epoch value out of range");
   int64_t value = 0;
   for (char c : whole) {
     if (!IsDigit(c)) return Bad(text, "not a date, a date-time or an epoch number");
     value = value * 10 + (c - '0');
   }
   if (dot == std::string_view::npos) {
-    // Integer: seconds below 10^11, milliseconds from there on.
+    // Integer: seconds below 10^11 (at most year 5138, always in range), milliseconds
+    // from there on, up to the end of year 9999 (checked before multiplying, which
+    // could overflow for 16 digits).
     if (value < 100'000'000'000LL) return EventTime::FromSeconds(value);
+    if (value > kMaxTime.micros / 1000) return Bad(text, kOutOfRange);
     return EventTime{value * 1000};
   }
   std::string_view frac = text.substr(dot + 1);
@@ -139,6 +145,7 @@ absl::StatusOr<EventTime> ParseTime(std::string_view text) {
   std::string_view zone = text.substr(pos);
   if (zone == "Z" || zone == " UTC" || zone == "UTC" || zone == " Z") return EventTime{micros};
   if (zone.front() == ' ') zone.remove_prefix(1);
+  if (zone.empty()) return Bad(text, "trailing space after the time");
   if (zone.front() != '+' && zone.front() != '-') return Bad(text, "unknown time zone suffix");
   const int sign = zone.front() == '+' ? 1 : -1;
   int oh = 0, om = 0;
@@ -153,6 +160,8 @@ absl::StatusOr<EventTime> ParseTime(std::string_view text) {
   if (!ok || oh > 23 || om > 59) return Bad(text, "bad UTC offset (want +hh:mm)");
   // Local time = UTC + offset, so UTC = local - offset.
   micros -= sign * (oh * 3600LL + om * 60LL) * kMicrosPerSecond;
+  // Only an offset can move a date of years 0000-9999 out of the range.
+  if (!IsSupportedTime(EventTime{micros})) return Bad(text, kOutOfRange);
   return EventTime{micros};
 }
 

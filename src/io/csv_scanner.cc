@@ -16,9 +16,10 @@ CsvScanner::Result CsvScanner::Next(std::vector<std::string_view>* fields) {
   fields->clear();
   const char* const base = data_.data();
   const size_t n = data_.size();
-  // Skip blank lines.
-  while (pos_ < n && (base[pos_] == '\n' || (base[pos_] == '\r' && pos_ + 1 < n && base[pos_ + 1] == '\n'))) {
-    pos_ += base[pos_] == '\r' ? 2 : 1;
+  // Skip blank lines (LF, CRLF, or a lone CR at the end of the input).
+  while (pos_ < n && (base[pos_] == '\n' ||
+                      (base[pos_] == '\r' && (pos_ + 1 == n || base[pos_ + 1] == '\n')))) {
+    pos_ += base[pos_] == '\r' && pos_ + 1 < n ? 2 : 1;
     ++next_line_;
   }
   if (pos_ >= n) return Result::kEnd;
@@ -79,8 +80,9 @@ CsvScanner::Result CsvScanner::Next(std::vector<std::string_view>* fields) {
         ++next_line_;
         return Result::kRow;
       }
-      if (c == '\r' && pos_ + 1 < n && base[pos_ + 1] == '\n') {
-        pos_ += 2;
+      // CRLF, or a lone CR at the end of the input (stripped, as after an unquoted field).
+      if (c == '\r' && (pos_ + 1 == n || base[pos_ + 1] == '\n')) {
+        pos_ = pos_ + 1 == n ? n : pos_ + 2;
         ++next_line_;
         return Result::kRow;
       }

@@ -2,7 +2,8 @@
 // Splits RFC 4180 CSV held in memory into rows of fields.
 //
 // Fields may be quoted with '"'; inside quotes the delimiter and line breaks are data
-// and '""' is one quote. Lines end in LF or CRLF. Blank lines are skipped. Unquoted
+// and '""' is one quote. Lines end in LF or CRLF (a lone CR at the very end of the
+// input counts as a line end too). Blank lines are skipped. Unquoted
 // fields are views into the input; quoted fields with doubled quotes are unescaped
 // into scratch space owned by the scanner (valid until the next call).
 

@@ -199,6 +199,32 @@ TEST(CsvScannerTest, CrBeforeEndOfInputIsStripped) {
   EXPECT_THAT(Rows("a,b\r"), ElementsAre(Fields{"a", "b"}));
 }
 
+TEST(CsvScannerTest, CrAfterQuotedFieldBeforeEndOfInputIsStripped) {
+  // Like an unquoted last field: a lone CR at the very end is a cut-off CRLF.
+  const std::vector<Step> steps = ScanAll("a,\"b\"\r");
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_EQ(steps[0].result, Result::kRow) << steps[0].error;
+  EXPECT_THAT(steps[0].fields, ElementsAre("a", "b"));
+  EXPECT_EQ(steps[1].result, Result::kEnd);
+  EXPECT_THAT(Rows("x,y\r\n\"a\",\"b\"\r"), ElementsAre(Fields{"x", "y"}, Fields{"a", "b"}));
+}
+
+TEST(CsvScannerTest, LoneCrAfterQuotedFieldInsideTheInputIsBad) {
+  const std::vector<Step> steps = ScanAll("\"a\"\rb\nc\n");
+  ASSERT_EQ(steps.size(), 3u);
+  EXPECT_EQ(steps[0].result, Result::kBad);
+  EXPECT_EQ(steps[0].error, "unexpected character after a closing quote");
+  EXPECT_THAT(steps[1].fields, ElementsAre("c"));
+}
+
+TEST(CsvScannerTest, LoneCrLineAtEndOfInputIsBlank) {
+  const std::vector<Step> steps = ScanAll("a,b\n\r");
+  ASSERT_EQ(steps.size(), 2u);
+  EXPECT_THAT(steps[0].fields, ElementsAre("a", "b"));
+  EXPECT_EQ(steps[1].result, Result::kEnd);
+  EXPECT_EQ(ScanAll("\r").size(), 1u);
+}
+
 TEST(CsvScannerTest, LoneCrInsideAnUnquotedFieldIsData) {
   EXPECT_THAT(Rows("a\rb,c\n"), ElementsAre(Fields{"a\rb", "c"}));
 }

@@ -4,8 +4,9 @@
 #include <cmath>
 
 #include "absl/status/status.h"
-
+#include "common/check.h"
 #include "common/strings.h"
+#include "common/time.h"
 #include "fmt/ranges.h"
 
 namespace streamrec {
@@ -21,12 +22,9 @@ struct FieldSpec {
 // Index order matches RowDecoder::Field.
 std::vector<FieldSpec> SpecsFor(SourceKind kind) {
   if (kind == SourceKind::kEvents) {
-    return {{"user_id", true, {"user_id"}},
-            {"item_id", true, {"item_id"}},
-            {"event_type", true, {"event_type"}},
-            {"timestamp", true, {"timestamp"}},
-            {"amount", false, {"amount"}},
-            {"event_id", false, {"event_id"}},
+    return {{"user_id", true, {"user_id"}},       {"item_id", true, {"item_id"}},
+            {"event_type", true, {"event_type"}}, {"timestamp", true, {"timestamp"}},
+            {"amount", false, {"amount"}},        {"event_id", false, {"event_id"}},
             {"timestamp_offset_ms", false, {}}};
   }
   return {{"user_id", true, {"user_id"}},
@@ -58,6 +56,17 @@ bool ParseAmount(std::string_view text, double* out, std::string* reason) {
   return true;
 }
 
+// True for an empty text or one of only spaces, tabs and line breaks (what TrimAscii
+// removes). This runs for both ids of every row: a real id is settled by its first
+// character (any byte above ' ' is not a space).
+inline bool IsBlank(std::string_view text) {
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) > ' ') return false;
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n' && c != '\f' && c != '\v') return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 absl::StatusOr<RowDecoder> RowDecoder::Create(SourceKind kind, const SourceMapping& mapping,
@@ -81,27 +90,37 @@ absl::StatusOr<RowDecoder> RowDecoder::Create(SourceKind kind, const SourceMappi
     if (auto it = mapping.columns.find(key); it != mapping.columns.end()) {
       src.column = column_index(it->second);
       if (src.column < 0) {
-        return absl::InvalidArgumentError(StrCat(
-            source_name, ": the mapping reads ", key, " from column '", it->second,
-            "', which is not there (columns: ", fmt::join(columns, ", "), ")"));
+        return absl::InvalidArgumentError(
+            StrCat(source_name, ": the mapping reads ", key, " from column '", it->second,
+                   "', which is not there (columns: ", fmt::join(columns, ", "), ")"));
       }
       src.present = true;
     } else if (auto c = mapping.constants.find(key); c != mapping.constants.end()) {
       src.constant = c->second;
       src.present = true;
     } else {
+      // Every default name that is a column is a candidate, in the spec's order. A JSON
+      // Lines source has a column for every default name (WantedColumns), so the row's
+      // value decides which one holds the text.
       for (std::string_view name : spec.defaults) {
-        src.column = column_index(name);
-        if (src.column >= 0) break;
+        const int column = column_index(name);
+        if (column < 0) continue;
+        if (src.column < 0) {
+          src.column = column;
+        } else if (column != src.column) {
+          STREAMREC_CHECK(src.fallback_count < kMaxFallbacks) << key;
+          src.fallbacks[src.fallback_count++] = column;
+        }
       }
       src.present = src.column >= 0;
     }
     if (spec.required && !src.present) {
-      std::string tried = spec.defaults.empty() ? "" : StrCat(" '", fmt::join(spec.defaults, "' or '"), "'");
-      return absl::InvalidArgumentError(StrCat(
-          source_name, ": no column for ", key, ": expected a column", tried,
-          " (columns: ", fmt::join(columns, ", "), "); map one in [", SourceKindName(kind),
-          ".columns] or set [", SourceKindName(kind), ".constants]"));
+      std::string tried =
+          spec.defaults.empty() ? "" : StrCat(" '", fmt::join(spec.defaults, "' or '"), "'");
+      return absl::InvalidArgumentError(
+          StrCat(source_name, ": no column for ", key, ": expected a column", tried,
+                 " (columns: ", fmt::join(columns, ", "), "); map one in [", SourceKindName(kind),
+                 ".columns] or set [", SourceKindName(kind), ".constants]"));
     }
   }
   return d;
@@ -120,6 +139,16 @@ std::vector<std::string> RowDecoder::WantedColumns(SourceKind kind, const Source
   return wanted;
 }
 
+std::string_view RowDecoder::GetFallback(const Row& row, const FieldSource& s,
+                                         std::string_view first) {
+  if (!IsBlank(first)) return first;
+  for (int i = 0; i < s.fallback_count; ++i) {
+    const std::string_view v = row.fields[s.fallbacks[i]];
+    if (!IsBlank(v)) return v;
+  }
+  return first;
+}
+
 DecodeOutcome RowDecoder::DecodeInto(const Row& row, uint32_t seq, IdDictionary* ids,
                                      EventIdSet* seen_event_ids, Record out[2], int* n,
                                      std::string* reason) const {
@@ -128,13 +157,14 @@ DecodeOutcome RowDecoder::DecodeInto(const Row& row, uint32_t seq, IdDictionary*
     *reason = StrCat("expected ", column_count_, " fields, found ", row.fields.size());
     return DecodeOutcome::kRejected;
   }
+  // Ids are used exactly as written (not trimmed), but one of only spaces is missing.
   const std::string_view user = Get(row, kUser);
-  if (user.empty()) {
+  if (IsBlank(user)) {
     *reason = "missing user_id";
     return DecodeOutcome::kRejected;
   }
   const std::string_view item = Get(row, kItem);
-  if (item.empty()) {
+  if (IsBlank(item)) {
     *reason = "missing item_id";
     return DecodeOutcome::kRejected;
   }
@@ -172,11 +202,19 @@ DecodeOutcome RowDecoder::DecodeInto(const Row& row, uint32_t seq, IdDictionary*
   if (const std::string_view offset = TrimAscii(Get(row, kOffset)); !offset.empty()) {
     int64_t ms = 0;
     auto [ptr, ec] = std::from_chars(offset.data(), offset.data() + offset.size(), ms);
-    if (ec != std::errc() || ptr != offset.data() + offset.size()) {
+    if (ptr != offset.data() + offset.size() ||
+        (ec != std::errc() && ec != std::errc::result_out_of_range)) {
       *reason = StrCat("bad timestamp_offset_ms '", offset, "': not an integer");
       return DecodeOutcome::kRejected;
     }
-    time->micros += ms * 1000;
+    // The time is in range, so only the offset's size can overflow; the sum must stay
+    // in the supported range too.
+    int64_t micros = 0;
+    if (ec == std::errc::result_out_of_range || __builtin_mul_overflow(ms, 1000, &micros) ||
+        __builtin_add_overflow(time->micros, micros, &time->micros) || !IsSupportedTime(*time)) {
+      *reason = StrCat("bad timestamp_offset_ms '", offset, "': out of range");
+      return DecodeOutcome::kRejected;
+    }
   }
 
   double amount = 0;

@@ -271,6 +271,23 @@ TEST(RowDecoderTest, MissingItemIdIsRejected) {
   EXPECT_EQ(d.Reject({"u", "", "view", "1706745600", "", ""}), "missing item_id");
 }
 
+TEST(RowDecoderTest, WhitespaceOnlyIdsAreMissing) {
+  Decoding d(SourceKind::kEvents, kEventColumns);
+  EXPECT_EQ(d.Reject({"  ", "i", "view", "1706745600", "", ""}), "missing user_id");
+  EXPECT_EQ(d.Reject({"u", "\t", "view", "1706745600", "", ""}), "missing item_id");
+  EXPECT_EQ(d.Reject({"u", " \r\n ", "view", "1706745600", "", ""}), "missing item_id");
+}
+
+TEST(RowDecoderTest, IdsAreUsedExactlyAsWrittenWithoutTrimming) {
+  Decoding d(SourceKind::kEvents, kEventColumns);
+  ASSERT_EQ(d.Decode({" u1 ", "i 1\t", "view", "1706745600", "", ""}), DecodeOutcome::kAccepted)
+      << d.reason;
+  EXPECT_EQ(d.ids.users.Name(d.records[0].user), " u1 ");
+  EXPECT_EQ(d.ids.items.Name(d.records[0].item), "i 1\t");
+  ASSERT_EQ(d.Decode({"u1", "i 1", "view", "1706745600", "", ""}), DecodeOutcome::kAccepted);
+  EXPECT_EQ(d.ids.users.size(), 2u) << "' u1 ' and 'u1' are different ids";
+}
+
 TEST(RowDecoderTest, MissingEventTypeIsRejected) {
   Decoding d(SourceKind::kEvents, kEventColumns);
   EXPECT_EQ(d.Reject({"u", "i", "", "1706745600", "", ""}), "missing event_type");
@@ -386,10 +403,7 @@ TEST(RowDecoderTest, TimestampOffsetInMillisecondsIsAdded) {
   EXPECT_EQ(d.records[0].time, T("2024-02-01 10:00:00"));
 }
 
-// BUG: timestamp_offset_ms is parsed as int64 and multiplied by 1000 without a range
-// check, so a large offset overflows (signed-overflow UB) and the row is accepted
-// with a wrapped time instead of being refused.
-TEST(RowDecoderTest, DISABLED_HugeTimestampOffsetIsRejectedNotWrapped) {
+TEST(RowDecoderTest, HugeTimestampOffsetIsRejectedNotWrapped) {
   SourceMapping m;
   m.columns["timestamp_offset_ms"] = "offset";
   Decoding d(SourceKind::kEvents, {"user_id", "item_id", "event_type", "timestamp", "offset"}, m);
@@ -399,6 +413,26 @@ TEST(RowDecoderTest, DISABLED_HugeTimestampOffsetIsRejectedNotWrapped) {
   } else {
     EXPECT_THAT(d.reason, HasSubstr("timestamp_offset_ms"));
   }
+}
+
+TEST(RowDecoderTest, TimestampOffsetOutOfRangeIsRejected) {
+  SourceMapping m;
+  m.columns["timestamp_offset_ms"] = "offset";
+  Decoding d(SourceKind::kEvents, {"user_id", "item_id", "event_type", "timestamp", "offset"}, m);
+  // Overflows int64 milliseconds.
+  EXPECT_EQ(d.Reject({"u", "i", "view", "2024-02-01", "99999999999999999999"}),
+            "bad timestamp_offset_ms '99999999999999999999': out of range");
+  EXPECT_EQ(d.Reject({"u", "i", "view", "2024-02-01", "-9223372036854775808"}),
+            "bad timestamp_offset_ms '-9223372036854775808': out of range");
+  // Fits int64 microseconds, but the sum leaves years 0000-9999.
+  EXPECT_EQ(d.Reject({"u", "i", "view", "9999-12-31 23:59:59", "1000"}),
+            "bad timestamp_offset_ms '1000': out of range");
+  EXPECT_EQ(d.Reject({"u", "i", "view", "0000-01-01", "-1"}),
+            "bad timestamp_offset_ms '-1': out of range");
+  // Up to the edges is fine.
+  ASSERT_EQ(d.Decode({"u", "i", "view", "9999-12-31 23:59:59", "999"}), DecodeOutcome::kAccepted)
+      << d.reason;
+  EXPECT_EQ(d.records[0].time, T("9999-12-31 23:59:59.999"));
 }
 
 TEST(RowDecoderTest, TimestampOffsetAsConstant) {
@@ -480,15 +514,10 @@ TEST(RowDecoderTest, PurchasesIgnoreEventTypeAndEventIdColumns) {
   EXPECT_THAT(d.seen, IsEmpty());
 }
 
-// BUG: a JSON Lines source has exactly the columns WantedColumns lists, and for
-// purchases that list holds every alternative ("purchase_date", "timestamp",
-// "purchase_amount", "amount"). Create picks the first alternative that is a column,
-// which for JSON Lines is always "purchase_date" and "purchase_amount", so a purchase
-// object with "timestamp" and "amount" keys decodes as empty fields and is refused
-// ("missing timestamp"). The spec accepts purchase_date or timestamp: the other
-// alternative should be used when the first is empty (or the JSON source should not
-// offer absent keys as columns).
-TEST(RowDecoderTest, DISABLED_JsonLinesPurchaseWithTimestampAndAmountKeysIsAccepted) {
+// A JSON Lines source has exactly the columns WantedColumns lists, which for purchases
+// is every alternative; absent keys are empty fields, so per row the first alternative
+// that is not blank is used.
+TEST(RowDecoderTest, JsonLinesPurchaseWithTimestampAndAmountKeysIsAccepted) {
   const std::vector<std::string> json_columns =
       RowDecoder::WantedColumns(SourceKind::kPurchases, {});
   ASSERT_THAT(json_columns, ElementsAre("user_id", "item_id", "purchase_date", "timestamp",
@@ -496,6 +525,39 @@ TEST(RowDecoderTest, DISABLED_JsonLinesPurchaseWithTimestampAndAmountKeysIsAccep
   Decoding d(SourceKind::kPurchases, json_columns);
   // {"user_id":"u","item_id":"i","timestamp":"2024-02-01","amount":"5"}: absent keys are empty.
   EXPECT_EQ(d.Decode({"u", "i", "", "2024-02-01", "", "5"}), DecodeOutcome::kAccepted) << d.reason;
+}
+
+TEST(RowDecoderTest, JsonLinesPurchasePrefersPurchaseDateAndPurchaseAmount) {
+  Decoding d(SourceKind::kPurchases, RowDecoder::WantedColumns(SourceKind::kPurchases, {}));
+  ASSERT_EQ(d.Decode({"u", "i", "2024-02-01", "2030-01-01", "5", "7"}), DecodeOutcome::kAccepted)
+      << d.reason;
+  EXPECT_EQ(d.records[0].time, T("2024-02-01"));
+  EXPECT_DOUBLE_EQ(d.records[0].amount, 5);
+  // A blank alternative counts as absent.
+  ASSERT_EQ(d.Decode({"u", "i", "  ", "2030-01-01", "", "7"}), DecodeOutcome::kAccepted)
+      << d.reason;
+  EXPECT_EQ(d.records[0].time, T("2030-01-01"));
+  EXPECT_DOUBLE_EQ(d.records[0].amount, 7);
+  // A non-blank but bad first alternative is used, and refused; no silent fallback.
+  EXPECT_THAT(d.Reject({"u", "i", "garbage", "2030-01-01", "5", ""}),
+              HasSubstr("bad time 'garbage'"));
+  EXPECT_EQ(d.Reject({"u", "i", "", "", "5", ""}), "missing timestamp");
+  EXPECT_EQ(d.Reject({"u", "i", "2024-02-01", "", "", " "}), "missing purchase amount");
+}
+
+TEST(RowDecoderTest, CsvPurchaseWithBothDateColumnsFallsBackToTimestampWhenDateIsEmpty) {
+  Decoding d(SourceKind::kPurchases,
+             {"user_id", "item_id", "purchase_amount", "timestamp", "purchase_date"});
+  ASSERT_EQ(d.Decode({"u", "i", "3", "2030-01-01", ""}), DecodeOutcome::kAccepted) << d.reason;
+  EXPECT_EQ(d.records[0].time, T("2030-01-01"));
+}
+
+TEST(RowDecoderTest, MappedColumnHasNoFallback) {
+  SourceMapping m;
+  m.columns["timestamp"] = "purchase_date";
+  Decoding d(SourceKind::kPurchases, {"user_id", "item_id", "amount", "timestamp", "purchase_date"},
+             m);
+  EXPECT_EQ(d.Reject({"u", "i", "3", "2030-01-01", ""}), "missing timestamp");
 }
 
 TEST(RowDecoderTest, PurchaseNegativeAmountIsRejected) {

@@ -4,7 +4,6 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "common/strings.h"
 #include "io/csv_scanner.h"
 #include "io/mapped_file.h"
@@ -22,46 +21,43 @@ class CsvSource final : public RowSource {
         end_(end),
         scanner_(file_->data().substr(begin, end - begin), delimiter, first_line) {}
 
+  // With a header, reads it (a bad or missing header is an error). Without one, the
+  // columns are column0, column1, ... as many as the first row that splits into fields
+  // has (a bad row before it does not decide), and every row, the first one too, is
+  // read again by Next() from the start, so a bad first row is a kBad row like any.
   absl::Status ReadHeader(const std::string& path, bool header) {
     std::vector<std::string_view> fields;
-    CsvScanner::Result r = scanner_.Next(&fields);
-    if (r == CsvScanner::Result::kBad) {
-      return absl::InvalidArgumentError(
-          StrCat(path, ":", scanner_.line(), ": bad header: ", scanner_.error()));
-    }
-    if (r == CsvScanner::Result::kEnd) {
-      if (header) return absl::InvalidArgumentError(StrCat(path, ": empty file, no header"));
+    if (!header) {
+      CsvScanner probe = scanner_;
+      CsvScanner::Result r;
+      while ((r = probe.Next(&fields)) == CsvScanner::Result::kBad) {
+      }
+      if (r == CsvScanner::Result::kRow) {
+        for (size_t i = 0; i < fields.size(); ++i) columns_.push_back(StrCat("column", i));
+      }
       return absl::OkStatus();
     }
-    if (header) {
-      for (std::string_view f : fields) columns_.emplace_back(TrimAscii(f));
-      // Drop a UTF-8 byte order mark.
-      if (!columns_.empty() && absl::StartsWith(columns_[0], "\xEF\xBB\xBF")) {
-        columns_[0].erase(0, 3);
-      }
-    } else {
-      for (size_t i = 0; i < fields.size(); ++i) columns_.push_back(StrCat("column", i));
-      pending_ = std::move(fields);
-      pending_line_ = scanner_.line();
-      has_pending_ = true;
+    switch (scanner_.Next(&fields)) {
+      case CsvScanner::Result::kBad:
+        return absl::InvalidArgumentError(
+            StrCat(path, ":", scanner_.line(), ": bad header: ", scanner_.error()));
+      case CsvScanner::Result::kEnd:
+        return absl::InvalidArgumentError(StrCat(path, ": empty file, no header"));
+      case CsvScanner::Result::kRow:
+        break;
     }
+    for (std::string_view f : fields) columns_.emplace_back(TrimAscii(f));
     return absl::OkStatus();
   }
 
   void SetColumns(std::vector<std::string> columns) { columns_ = std::move(columns); }
-  // The first byte and line after the header (the file's start when it has none).
-  size_t data_begin() const { return has_pending_ ? begin_ : begin_ + scanner_.offset(); }
-  int64_t data_first_line() const { return has_pending_ ? 1 : scanner_.next_line(); }
+  // The first byte and line after the header (the source's start when it has none).
+  size_t data_begin() const { return begin_ + scanner_.offset(); }
+  int64_t data_first_line() const { return scanner_.next_line(); }
 
   const std::vector<std::string>& columns() const override { return columns_; }
 
   absl::StatusOr<RowStatus> Next(Row* row) override {
-    if (has_pending_) {
-      has_pending_ = false;
-      row->fields = std::move(pending_);
-      row->line = pending_line_;
-      return RowStatus::kRow;
-    }
     switch (scanner_.Next(&row->fields)) {
       case CsvScanner::Result::kRow:
         row->line = scanner_.line();
@@ -85,9 +81,6 @@ class CsvSource final : public RowSource {
   size_t end_;
   CsvScanner scanner_;
   std::vector<std::string> columns_;
-  std::vector<std::string_view> pending_;
-  int64_t pending_line_ = 0;
-  bool has_pending_ = false;
 };
 
 std::string LowerExtension(const std::string& path) {
@@ -101,7 +94,8 @@ std::string LowerExtension(const std::string& path) {
 
 absl::StatusOr<std::unique_ptr<RowSource>> OpenCsvSource(const std::string& path,
                                                          const CsvOptions& options) {
-  absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> parts = OpenCsvSourceParts(path, options, 1);
+  absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> parts =
+      OpenCsvSourceParts(path, options, 1);
   if (!parts.ok()) return parts.status();
   return std::move(parts->front());
 }
@@ -112,15 +106,19 @@ absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> OpenCsvSourceParts(
   if (!opened.ok()) return opened.status();
   std::shared_ptr<const MappedFile> file = *std::move(opened);
   const std::string_view data = file->data();
-  auto first = std::make_unique<CsvSource>(file, 0, data.size(), 1, options.delimiter);
+  // A UTF-8 byte order mark is not data: skip it before anything is split, so a quoted
+  // first field (header or not) is read as quoted. It holds no line break, so line
+  // numbers do not change.
+  const size_t start = data.starts_with("\xEF\xBB\xBF") ? 3 : 0;
+  auto first = std::make_unique<CsvSource>(file, start, data.size(), 1, options.delimiter);
   if (absl::Status s = first->ReadHeader(path, options.header); !s.ok()) return s;
 
   // Row boundaries after the header, chosen near equal shares of the bytes.
   const size_t begin = first->data_begin();
   std::vector<size_t> cuts = {begin};
   std::vector<int64_t> lines = {first->data_first_line()};
-  size_t quotes = 0;   // quotes in data[begin, scanned)
-  size_t newlines = 0; // line breaks in data[begin, scanned)
+  size_t quotes = 0;    // quotes in data[begin, scanned)
+  size_t newlines = 0;  // line breaks in data[begin, scanned)
   size_t scanned = begin;
   for (int p = 1; p < parts && !first->columns().empty(); ++p) {
     size_t at = begin + (data.size() - begin) * p / parts;
@@ -148,7 +146,8 @@ absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> OpenCsvSourceParts(
   }
   const std::vector<std::string> columns = first->columns();
   for (size_t i = 0; i + 1 < cuts.size(); ++i) {
-    auto part = std::make_unique<CsvSource>(file, cuts[i], cuts[i + 1], lines[i], options.delimiter);
+    auto part =
+        std::make_unique<CsvSource>(file, cuts[i], cuts[i + 1], lines[i], options.delimiter);
     part->SetColumns(columns);
     sources.push_back(std::move(part));
   }
@@ -156,7 +155,8 @@ absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> OpenCsvSourceParts(
 }
 
 absl::StatusOr<std::unique_ptr<RowSource>> OpenRowSource(
-    const std::string& path, const CsvOptions& csv, const std::vector<std::string>& wanted_columns) {
+    const std::string& path, const CsvOptions& csv,
+    const std::vector<std::string>& wanted_columns) {
   const std::string ext = LowerExtension(path);
   if (ext == "parquet") return OpenParquetSource(path);
   if (ext == "jsonl" || ext == "ndjson" || ext == "json") {
@@ -165,9 +165,9 @@ absl::StatusOr<std::unique_ptr<RowSource>> OpenRowSource(
   if (ext == "csv" || ext == "tsv" || ext == "txt" || ext == "dat" || ext.empty()) {
     return OpenCsvSource(path, csv);
   }
-  return absl::InvalidArgumentError(StrCat(
-      "cannot read ", path, ": unknown file type '.", ext,
-      "' (want .csv, .tsv, .txt, .jsonl, .ndjson, .json or .parquet)"));
+  return absl::InvalidArgumentError(
+      StrCat("cannot read ", path, ": unknown file type '.", ext,
+             "' (want .csv, .tsv, .txt, .jsonl, .ndjson, .json or .parquet)"));
 }
 
 }  // namespace streamrec

@@ -30,9 +30,13 @@ enum class RowStatus {
   kEnd,  // no more rows
 };
 
+// A UTF-8 byte order mark at the start of a CSV file is skipped before anything is split.
 struct CsvOptions {
   char delimiter = ',';
-  bool header = true;  // false: columns are named column0, column1, ...
+  // false: the first line is data, and the columns are named column0, column1, ... as
+  // many as the first row that splits into fields has (a malformed row before it is a
+  // kBad row like any other; a file of only malformed rows has no columns).
+  bool header = true;
 };
 
 class RowSource {
@@ -58,7 +62,9 @@ class RowSource {
 
 // Opens `path` by its extension: .csv/.tsv/.txt (CSV), .jsonl/.ndjson/.json (JSON Lines,
 // one object per line), .parquet. `wanted_columns` names the fields a JSON Lines source
-// extracts from each object (JSON has no header); other formats ignore it.
+// extracts from each object's top-level keys (JSON has no header); other formats ignore
+// it. A JSON string is its decoded text, a number the exact text the line writes for it,
+// a boolean "true"/"false", null or an absent key an empty field.
 absl::StatusOr<std::unique_ptr<RowSource>> OpenRowSource(
     const std::string& path, const CsvOptions& csv, const std::vector<std::string>& wanted_columns);
 
