@@ -32,6 +32,8 @@ class CsvScanner {
   int64_t next_line() const { return next_line_; }
   size_t offset() const { return pos_; }
   const char* error() const { return error_; }
+  // True once the input ended inside a quoted field.
+  bool ended_inside_quotes() const { return ended_inside_quotes_; }
 
  private:
   Result SkipBadRow(const char* why);
@@ -42,6 +44,7 @@ class CsvScanner {
   int64_t next_line_;
   int64_t row_line_ = 0;
   const char* error_ = "";
+  bool ended_inside_quotes_ = false;
   std::string scratch_;
 };
 

@@ -128,6 +128,19 @@ absl::Status RecordLoader::Load(const InputFile& file, std::vector<RecordVector>
                n > 1 ? 0 : next_seq_, options_.strict, progress, &parts[0]);
   }
 
+  // A part other than the last that ended inside quotes was cut inside a quoted field
+  // (a stray quote fooled the cut): read the file again with one thread.
+  for (size_t p = 0; p + 1 < n; ++p) {
+    if (sources[p]->ended_inside_quotes()) {
+      LoaderOptions one_thread = options_;
+      one_thread.threads = 1;
+      std::swap(options_, one_thread);
+      absl::Status s = Load(file, runs, progress);
+      std::swap(options_, one_thread);
+      return s;
+    }
+  }
+
   // Join the parts in file order.
   for (size_t p = 0; p < n; ++p) {
     DecodedPart& part = parts[p];

@@ -118,6 +118,23 @@ TEST_F(RecordLoaderTest, EveryCutPointInsideAQuotedFieldIsAvoided) {
   }
 }
 
+TEST_F(RecordLoaderTest, StrayQuoteThatMisleadsTheCutStillGivesTheSingleThreadResult) {
+  // The stray quote makes the quote parity odd, so the parallel cut lands inside the
+  // quoted field that follows; the loader notices and reads the file with one thread.
+  std::string text = "user_id,item_id,event_type,timestamp\nu0,x\"y,view,2024-02-01\nu1,\"";
+  for (int i = 0; i < 2000; ++i) text += "line\n";
+  text += "\",view,2024-02-01\nu2,s,view,2024-02-01\n";
+  const std::string path = Write("events.csv", text);
+  Loaded one, many;
+  Load(path, {.threads = 1}, &one);
+  Load(path, {.threads = 2, .min_bytes_per_thread = 0}, &many);
+  ASSERT_TRUE(many.status.ok()) << many.status;
+  EXPECT_TRUE(SameRecords(one.records, one.ids, many.records, many.ids));
+  EXPECT_EQ(one.rejects, many.rejects);
+  EXPECT_EQ(many.records.size(), 2u);
+  EXPECT_EQ(many.rejects.size(), 1u);
+}
+
 TEST_F(RecordLoaderTest, RejectLineNumbersCountQuotedLineBreaks) {
   const std::string path =
       Write("events.csv",

@@ -74,6 +74,7 @@ class CsvSource final : public RowSource {
 
   int64_t bytes_read() const override { return static_cast<int64_t>(scanner_.offset()); }
   int64_t bytes_total() const override { return static_cast<int64_t>(end_ - begin_); }
+  bool ended_inside_quotes() const override { return scanner_.ended_inside_quotes(); }
 
  private:
   std::shared_ptr<const MappedFile> file_;

