@@ -5,7 +5,7 @@
 //
 // Invariant: events of one user arrive in stream order (time, then input order), so a
 // session only ever grows at its end and is complete as soon as the next one starts.
-// User-keyed state: one open Session per user (56 bytes).
+// User-keyed state: one open Session per user (64 bytes).
 
 #include <array>
 #include <cstdint>

@@ -18,23 +18,11 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "duckdb.h"
+#include "io/duckdb_database.h"
 #include "io/table_writer.h"
 
 namespace streamrec {
 namespace {
-
-// DuckDB's worker threads for a conversion: it runs beside the engine, not instead of it.
-constexpr const char* kDuckDbThreads = "2";
-
-// DuckDB error texts end with the SQL text and a caret ("\n\nLINE 1: ..."); that part
-// is about our statement, not the user's file, so it is cut.
-std::string CleanDuckDbError(const char* error) {
-  std::string text = error != nullptr ? error : "unknown DuckDB error";
-  if (size_t cut = text.find("\n\nLINE "); cut != std::string::npos) text.resize(cut);
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text;
-}
 
 // `text` as an SQL string literal: in single quotes, a quote doubled. DuckDB gives a
 // backslash no special meaning in such a literal.
@@ -75,47 +63,6 @@ std::string CopyStatement(const std::string& csv_path, const Schema& schema,
                       columns, "})) TO ", SqlString(parquet_path), " (FORMAT parquet)");
 }
 
-// An in-memory DuckDB database with one connection, closed on destruction.
-class Database {
- public:
-  Database() = default;
-  ~Database() {
-    if (connection_ != nullptr) duckdb_disconnect(&connection_);
-    if (database_ != nullptr) duckdb_close(&database_);
-  }
-  Database(const Database&) = delete;
-  Database& operator=(const Database&) = delete;
-
-  // Returns DuckDB's reason on failure.
-  absl::Status Open() {
-    duckdb_config config = nullptr;
-    if (duckdb_create_config(&config) == DuckDBError) {
-      return absl::InternalError("cannot configure DuckDB");
-    }
-    duckdb_set_config(config, "threads", kDuckDbThreads);
-    // Parquet is linked into libduckdb; nothing is ever fetched from the network.
-    duckdb_set_config(config, "autoinstall_known_extensions", "false");
-    char* error = nullptr;
-    const duckdb_state opened = duckdb_open_ext(nullptr, &database_, config, &error);
-    duckdb_destroy_config(&config);
-    if (opened == DuckDBError) {
-      absl::Status s = absl::InternalError(CleanDuckDbError(error));
-      duckdb_free(error);
-      return s;
-    }
-    if (duckdb_connect(database_, &connection_) == DuckDBError) {
-      return absl::InternalError("cannot connect to DuckDB");
-    }
-    return absl::OkStatus();
-  }
-
-  duckdb_connection connection() const { return connection_; }
-
- private:
-  duckdb_database database_ = nullptr;
-  duckdb_connection connection_ = nullptr;
-};
-
 }  // namespace
 
 absl::Status ConvertCsvToParquet(const std::string& csv_path, const Schema& schema,
@@ -127,7 +74,7 @@ absl::Status ConvertCsvToParquet(const std::string& csv_path, const Schema& sche
     return absl::InvalidArgumentError(absl::StrCat(what, ": path holds a NUL byte"));
   }
 
-  Database db;
+  DuckDbDatabase db;
   if (absl::Status s = db.Open(); !s.ok()) {
     return absl::InternalError(absl::StrCat(what, ": ", s.message()));
   }

@@ -19,24 +19,11 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "duckdb.h"
+#include "io/duckdb_database.h"
 #include "io/row_source.h"
 
 namespace streamrec {
 namespace {
-
-// DuckDB's worker threads per source: the engine's writer thread and the request
-// threads share the machine with it.
-constexpr const char* kDuckDbThreads = "2";
-
-// DuckDB error texts end with the SQL text and a caret ("\n\nLINE 1: ..."); that part
-// is about our query, not the user's file, so it is cut.
-std::string CleanDuckDbError(const char* error) {
-  std::string text = error != nullptr ? error : "unknown DuckDB error";
-  if (size_t cut = text.find("\n\nLINE "); cut != std::string::npos) text.resize(cut);
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
-  return text;
-}
 
 // Text of row `row` of a flat VARCHAR vector. The layout is the one duckdb.h documents
 // for duckdb_string_t: strings of up to 12 bytes are stored inline, longer ones behind
@@ -63,8 +50,6 @@ class ParquetSource final : public RowSource {
     if (chunk_ != nullptr) duckdb_destroy_data_chunk(&chunk_);
     if (has_result_) duckdb_destroy_result(&result_);
     if (statement_ != nullptr) duckdb_destroy_prepare(&statement_);
-    if (connection_ != nullptr) duckdb_disconnect(&connection_);
-    if (database_ != nullptr) duckdb_close(&database_);
   }
 
   ParquetSource(const ParquetSource&) = delete;
@@ -72,25 +57,8 @@ class ParquetSource final : public RowSource {
 
   // Opens the database, binds the file and starts the query. Errors name the path.
   absl::Status Open() {
-    duckdb_config config = nullptr;
-    if (duckdb_create_config(&config) == DuckDBError) return Error("cannot configure DuckDB");
-    duckdb_set_config(config, "threads", kDuckDbThreads);
-    // Parquet and ICU are linked into libduckdb; nothing is ever fetched from the network.
-    duckdb_set_config(config, "autoinstall_known_extensions", "false");
-    char* open_error = nullptr;
-    const duckdb_state opened = duckdb_open_ext(nullptr, &database_, config, &open_error);
-    duckdb_destroy_config(&config);
-    if (opened == DuckDBError) {
-      absl::Status s = Error(CleanDuckDbError(open_error));
-      duckdb_free(open_error);
-      return s;
-    }
-    if (duckdb_connect(database_, &connection_) == DuckDBError) {
-      return Error("cannot connect to DuckDB");
-    }
-    // TIMESTAMPTZ columns then read as UTC with a "+00" suffix. Should this fail, they
-    // read in the local zone with its offset, which parses to the same instant.
-    duckdb_query(connection_, "SET TimeZone = 'UTC'", nullptr);
+    if (absl::Status s = db_.Open(); !s.ok()) return Error(std::string(s.message()));
+    connection_ = db_.connection();
 
     CountRows();
 
@@ -199,7 +167,7 @@ class ParquetSource final : public RowSource {
   int64_t total_rows_ = 0;  // from the footer; 0 when unknown
   std::vector<std::string> columns_;
 
-  duckdb_database database_ = nullptr;
+  DuckDbDatabase db_;  // declared first: destroyed after the statement and result
   duckdb_connection connection_ = nullptr;
   duckdb_prepared_statement statement_ = nullptr;
   duckdb_result result_{};
