@@ -24,7 +24,8 @@ namespace {
 std::string DataDir() {
   if (const char* dir = std::getenv("STREAMREC_BENCH_DATA"); dir != nullptr) return dir;
   static const std::string generated = [] {
-    const std::string dir = (std::filesystem::temp_directory_path() / "streamrec-bench-data").string();
+    const std::string dir =
+        (std::filesystem::temp_directory_path() / "streamrec-bench-data").string();
     if (!std::filesystem::exists(dir + "/events.csv")) {
       GeneratorOptions options;
       options.users = 100'000;
@@ -46,7 +47,8 @@ std::vector<InputFile> Inputs() {
   const std::string dir = DataDir();
   std::vector<InputFile> files;
   for (const char* name : {"history.csv", "history.parquet", "purchases.csv"}) {
-    if (std::filesystem::exists(dir + "/" + name)) files.push_back({dir + "/" + name, SourceKind::kPurchases});
+    if (std::filesystem::exists(dir + "/" + name))
+      files.push_back({dir + "/" + name, SourceKind::kPurchases});
   }
   files.push_back({dir + "/events.csv", SourceKind::kEvents});
   return files;

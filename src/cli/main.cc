@@ -26,11 +26,11 @@ TableFormat ParseFormat(const std::string& name) {
 }
 
 void PrintSummary(const PipelineSummary& s, const std::string& out_dir) {
-  std::fprintf(stderr,
-               "read %lld rows: %lld accepted, %lld rejected, %lld duplicate (%.2f s)\n",
-               static_cast<long long>(s.load.rows_read), static_cast<long long>(s.load.rows_accepted),
-               static_cast<long long>(s.load.rows_rejected), static_cast<long long>(s.load.duplicates),
-               s.read_seconds);
+  std::fprintf(stderr, "read %lld rows: %lld accepted, %lld rejected, %lld duplicate (%.2f s)\n",
+               static_cast<long long>(s.load.rows_read),
+               static_cast<long long>(s.load.rows_accepted),
+               static_cast<long long>(s.load.rows_rejected),
+               static_cast<long long>(s.load.duplicates), s.read_seconds);
   std::fprintf(stderr, "ordered %lld records (%.2f s); operators and tables %.2f s\n",
                static_cast<long long>(s.records), s.order_seconds, s.apply_seconds);
   auto per = [](size_t bytes, int64_t n) { return n > 0 ? static_cast<double>(bytes) / n : 0.0; };
@@ -62,11 +62,14 @@ int Main(int argc, char** argv) {
   GeneratorOptions gen;
   std::string gen_out;
   std::string history_format = "parquet";
-  CLI::App* generate = app.add_subcommand("generate", "Synthetic data in the seed's shapes, deterministic");
+  CLI::App* generate =
+      app.add_subcommand("generate", "Synthetic data in the seed's shapes, deterministic");
   generate->add_option("--users", gen.users, "Number of users")->capture_default_str();
   generate->add_option("--items", gen.items, "Number of items")->capture_default_str();
-  generate->add_option("--events", gen.events, "Number of clickstream events")->capture_default_str();
-  generate->add_option("--seed", gen.seed, "Random seed; the same seed gives the same files")->capture_default_str();
+  generate->add_option("--events", gen.events, "Number of clickstream events")
+      ->capture_default_str();
+  generate->add_option("--seed", gen.seed, "Random seed; the same seed gives the same files")
+      ->capture_default_str();
   generate->add_option("--history-format", history_format, "history file format")
       ->check(CLI::IsMember({"parquet", "csv"}))
       ->capture_default_str();
@@ -76,11 +79,12 @@ int Main(int argc, char** argv) {
   PipelineOptions pipe;
   std::string format = "csv";
   std::string mapping;
-  CLI::App* pipeline = app.add_subcommand(
-      "pipeline", "Purchase history + clickstream -> the six feature tables");
+  CLI::App* pipeline =
+      app.add_subcommand("pipeline", "Purchase history + clickstream -> the six feature tables");
   pipeline->add_option("--events", pipe.event_files, "Clickstream files (CSV, JSON Lines, Parquet)")
       ->expected(1, -1);
-  pipeline->add_option("--purchases", pipe.purchase_files, "Purchase files (CSV, JSON Lines, Parquet)")
+  pipeline
+      ->add_option("--purchases", pipe.purchase_files, "Purchase files (CSV, JSON Lines, Parquet)")
       ->expected(1, -1);
   pipeline->add_option("--out", pipe.out_dir, "Output folder for the tables")->required();
   pipeline->add_option("--format", format, "Table format")

@@ -38,7 +38,7 @@ struct Record {
   double amount = 0;  // kPurchase: the amount (finite, >= 0); kEvent: unused
   UserIdx user;
   ItemIdx item;
-  uint32_t seq = 0;   // input order; ties in time keep it
+  uint32_t seq = 0;  // input order; ties in time keep it
   RecordKind kind = RecordKind::kEvent;
   EventType type = EventType::kView;  // kEvent only
 };

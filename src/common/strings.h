@@ -3,8 +3,8 @@
 // string_view type, so absl::StrCat and friends do not take std::string_view.)
 
 #include <string>
-#include <utility>
 #include <string_view>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"

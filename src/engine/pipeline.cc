@@ -7,16 +7,16 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "absl/status/status.h"
-#include "common/strings.h"
+#include "common/bounded_queue.h"
 #include "common/status_macros.h"
+#include "common/strings.h"
 #include "engine/progress.h"
 #include "features/tables.h"
 #include "io/mapping.h"
 #include "stream/ordering.h"
-#include "common/bounded_queue.h"
-#include <thread>
 
 namespace streamrec {
 namespace {
@@ -67,7 +67,8 @@ class RejectTable {
     if (writer_ == nullptr) {
       static const Schema kSchema = {
           {"source", ColumnType::kText}, {"line", ColumnType::kInt}, {"reason", ColumnType::kText}};
-      ASSIGN_OR_RETURN(writer_, TableWriter::Create(dir_ + "/rejected", kSchema, TableFormat::kCsv));
+      ASSIGN_OR_RETURN(writer_,
+                       TableWriter::Create(dir_ + "/rejected", kSchema, TableFormat::kCsv));
     }
     writer_->Text(r.source);
     writer_->Int(r.line);
@@ -126,9 +127,8 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& options) {
   std::vector<Run> runs;
   for (const InputFile& f : inputs) {
     const std::string stage = StrCat("reading ", f.path);
-    RETURN_IF_ERROR(loader.Load(f, &runs, [&](int64_t done, int64_t total) {
-      progress.Update(stage, done, total);
-    }));
+    RETURN_IF_ERROR(loader.Load(
+        f, &runs, [&](int64_t done, int64_t total) { progress.Update(stage, done, total); }));
   }
   progress.Done();
   summary.load = loader.stats();
@@ -147,7 +147,8 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& options) {
     return TableWriter::Create(dir + std::string(FeatureTableName(table)),
                                FeatureTableSchema(table), options.format);
   };
-  ASSIGN_OR_RETURN(std::unique_ptr<TableWriter> enriched_out, create(FeatureTable::kEnrichedEvents));
+  ASSIGN_OR_RETURN(std::unique_ptr<TableWriter> enriched_out,
+                   create(FeatureTable::kEnrichedEvents));
   ASSIGN_OR_RETURN(std::unique_ptr<TableWriter> sessions_out, create(FeatureTable::kSessions));
   FeatureOperators ops(options.features);
   ops.Reserve(ids.users.size(), ids.items.size());
@@ -199,9 +200,8 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& options) {
     state_tables.push_back(std::move(w));
   }
   {
-    std::jthread matrix_writer([&] {
-      WriteStateTable(FeatureTable::kUserItemMatrix, ops, ids, state_tables[1].get());
-    });
+    std::jthread matrix_writer(
+        [&] { WriteStateTable(FeatureTable::kUserItemMatrix, ops, ids, state_tables[1].get()); });
     WriteStateTable(FeatureTable::kUserProfiles, ops, ids, state_tables[0].get());
     WriteStateTable(FeatureTable::kUserFeatures, ops, ids, state_tables[2].get());
     WriteStateTable(FeatureTable::kItemFeatures, ops, ids, state_tables[3].get());

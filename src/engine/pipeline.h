@@ -42,7 +42,7 @@ struct PipelineSummary {
   int64_t items = 0;
   int64_t pairs = 0;
   FeatureOperators::StateBytes state_bytes;  // operator state, by key
-  size_t id_bytes = 0;                        // the two id dictionaries with their names
+  size_t id_bytes = 0;                       // the two id dictionaries with their names
   double read_seconds = 0;
   double order_seconds = 0;
   double apply_seconds = 0;  // operators and table output

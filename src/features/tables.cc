@@ -96,40 +96,49 @@ std::string_view FeatureTableName(FeatureTable table) {
 }
 
 const Schema& FeatureTableSchema(FeatureTable table) {
-  static const Schema kEnriched = {{"user_id", kText},   {"item_id", kText},
-                                   {"event_type", kText}, {"timestamp", kTime},
-                                   {"avg_purchase_amount", kDouble}, {"past_purchases", kInt}};
-  static const Schema kSessions = {
-      {"user_id", kText},         {"session_index", kInt},   {"session_start", kTime},
-      {"session_end", kTime},     {"num_events", kInt},      {"num_views", kInt},
-      {"num_clicks", kInt},       {"num_add_to_cart", kInt}, {"num_purchases", kInt},
-      {"session_length", kDouble}, {"avg_time_gap", kDouble}, {"last_event", kText},
-      {"avg_purchase_amount", kDouble}, {"past_purchases", kInt}};
-  static const Schema kProfiles = {
-      {"user_id", kText},
-      {"total_sessions", kInt},
-      {"avg_clicks_per_session", kDouble},
-      {"avg_views_per_session", kDouble},
-      {"avg_session_length", kDouble},
-      {"avg_time_gap", kDouble},
-      {"avg_purchase_amount", kDouble},
-      {"max_past_purchases", kInt},
-      {"last_session_clicks", kInt},
-      {"last_session_views", kInt},
-      {"last_session_length", kDouble},
-      {"last_session_event", kText}};
-  static const Schema kMatrix = {{"user_id", kText},         {"item_id", kText},
-                                 {"purchase_count", kInt},   {"total_spent", kDouble},
-                                 {"num_views", kInt},        {"num_clicks", kInt},
-                                 {"num_add_to_cart", kInt},  {"interaction_score", kDouble}};
-  static const Schema kUsers = {{"user_id", kText},   {"total_purchases", kInt},
+  static const Schema kEnriched = {{"user_id", kText},
+                                   {"item_id", kText},
+                                   {"event_type", kText},
+                                   {"timestamp", kTime},
+                                   {"avg_purchase_amount", kDouble},
+                                   {"past_purchases", kInt}};
+  static const Schema kSessions = {{"user_id", kText},
+                                   {"session_index", kInt},
+                                   {"session_start", kTime},
+                                   {"session_end", kTime},
+                                   {"num_events", kInt},
+                                   {"num_views", kInt},
+                                   {"num_clicks", kInt},
+                                   {"num_add_to_cart", kInt},
+                                   {"num_purchases", kInt},
+                                   {"session_length", kDouble},
+                                   {"avg_time_gap", kDouble},
+                                   {"last_event", kText},
+                                   {"avg_purchase_amount", kDouble},
+                                   {"past_purchases", kInt}};
+  static const Schema kProfiles = {{"user_id", kText},
+                                   {"total_sessions", kInt},
+                                   {"avg_clicks_per_session", kDouble},
+                                   {"avg_views_per_session", kDouble},
+                                   {"avg_session_length", kDouble},
+                                   {"avg_time_gap", kDouble},
+                                   {"avg_purchase_amount", kDouble},
+                                   {"max_past_purchases", kInt},
+                                   {"last_session_clicks", kInt},
+                                   {"last_session_views", kInt},
+                                   {"last_session_length", kDouble},
+                                   {"last_session_event", kText}};
+  static const Schema kMatrix = {{"user_id", kText},        {"item_id", kText},
+                                 {"purchase_count", kInt},  {"total_spent", kDouble},
+                                 {"num_views", kInt},       {"num_clicks", kInt},
+                                 {"num_add_to_cart", kInt}, {"interaction_score", kDouble}};
+  static const Schema kUsers = {{"user_id", kText},       {"total_purchases", kInt},
                                 {"total_spent", kDouble}, {"avg_spent", kDouble},
-                                {"num_views", kInt},  {"num_clicks", kInt},
+                                {"num_views", kInt},      {"num_clicks", kInt},
                                 {"num_add_to_cart", kInt}};
-  static const Schema kItems = {{"item_id", kText},   {"total_sales", kInt},
-                                {"revenue", kDouble}, {"avg_price", kDouble},
-                                {"num_views", kInt},  {"num_clicks", kInt},
-                                {"num_add_to_cart", kInt}};
+  static const Schema kItems = {
+      {"item_id", kText},  {"total_sales", kInt}, {"revenue", kDouble},     {"avg_price", kDouble},
+      {"num_views", kInt}, {"num_clicks", kInt},  {"num_add_to_cart", kInt}};
   switch (table) {
     case FeatureTable::kEnrichedEvents:
       return kEnriched;

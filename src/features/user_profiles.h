@@ -16,7 +16,7 @@ struct UserProfile {
   double avg_clicks_per_session = 0;
   double avg_views_per_session = 0;
   double avg_session_length = 0;
-  double avg_time_gap = 0;  // mean of the sessions' average gaps
+  double avg_time_gap = 0;                    // mean of the sessions' average gaps
   std::optional<double> avg_purchase_amount;  // as of the last session's last event
   uint32_t max_past_purchases = 0;
   uint32_t last_session_clicks = 0;

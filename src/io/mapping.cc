@@ -58,19 +58,24 @@ absl::Status ReadSource(const toml::table& table, SourceKind kind, std::string_v
       if (sub == nullptr) return Bad(origin, name, StrCat("'", k, "' must be a table"));
       const std::string where = StrCat(name, ".", k);
       if (k == "columns") {
-        if (absl::Status s = ReadStringTable(*sub, kind, origin, where, true, &out->columns); !s.ok()) return s;
+        if (absl::Status s = ReadStringTable(*sub, kind, origin, where, true, &out->columns);
+            !s.ok())
+          return s;
       } else if (k == "constants") {
-        if (absl::Status s = ReadStringTable(*sub, kind, origin, where, true, &out->constants); !s.ok()) return s;
+        if (absl::Status s = ReadStringTable(*sub, kind, origin, where, true, &out->constants);
+            !s.ok())
+          return s;
       } else {
         if (kind != SourceKind::kEvents) return Bad(origin, where, "only events have event types");
         StringMap<std::string> names;
-        if (absl::Status s = ReadStringTable(*sub, kind, origin, where, false, &names); !s.ok()) return s;
+        if (absl::Status s = ReadStringTable(*sub, kind, origin, where, false, &names); !s.ok())
+          return s;
         for (const auto& [file_name, engine_name] : names) {
           std::optional<EventType> type = ParseEventType(engine_name);
           if (!type) {
             return Bad(origin, where,
                        StrCat("'", file_name, "' maps to '", engine_name,
-                                    "', not one of view, click, add_to_cart, purchase"));
+                              "', not one of view, click, add_to_cart, purchase"));
           }
           out->event_types[file_name] = *type;
         }
@@ -78,7 +83,7 @@ absl::Status ReadSource(const toml::table& table, SourceKind kind, std::string_v
     } else {
       return Bad(origin, name,
                  StrCat("unknown key '", k,
-                              "' (want delimiter, header, columns, constants, event_types)"));
+                        "' (want delimiter, header, columns, constants, event_types)"));
     }
   }
   for (const auto& [field, column] : out->columns) {
@@ -100,8 +105,8 @@ absl::StatusOr<Mapping> ParseMapping(std::string_view toml_text, std::string_vie
   try {
     parsed = toml::parse(toml_text, origin);
   } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(StrCat(origin, ":", e.source().begin.line, ": ",
-                                             e.description()));
+    return absl::InvalidArgumentError(
+        StrCat(origin, ":", e.source().begin.line, ": ", e.description()));
   }
   Mapping mapping;
   for (const auto& [key, node] : parsed) {

@@ -15,9 +15,9 @@
 #include <string>
 #include <string_view>
 
-#include "common/strings.h"
 #include "absl/status/statusor.h"
 #include "common/event.h"
+#include "common/strings.h"
 #include "io/row_source.h"
 
 namespace streamrec {

@@ -121,7 +121,8 @@ absl::Status RecordLoader::Load(const InputFile& file, std::vector<RecordVector>
     std::vector<std::jthread> workers;
     for (size_t p = 1; p < n; ++p) {
       workers.emplace_back([&, p] {
-        DecodeRows(*sources[p], *decoder, &local_ids[p], &seen_event_ids_, 0, options_.strict, {}, &parts[p]);
+        DecodeRows(*sources[p], *decoder, &local_ids[p], &seen_event_ids_, 0, options_.strict, {},
+                   &parts[p]);
       });
     }
     DecodeRows(*sources[0], *decoder, n > 1 ? &local_ids[0] : ids_, &seen_event_ids_,
@@ -153,19 +154,23 @@ absl::Status RecordLoader::Load(const InputFile& file, std::vector<RecordVector>
             StrCat(file.path, ":", r.line, ": ", r.reason, " (stopped: strict mode)"));
       }
       if (on_reject_) {
-        if (absl::Status s = on_reject_(RejectedRow{file.path, r.line, r.reason}); !s.ok()) return s;
+        if (absl::Status s = on_reject_(RejectedRow{file.path, r.line, r.reason}); !s.ok())
+          return s;
       }
     }
     const uint64_t accepted = static_cast<uint64_t>(part.stats.rows_accepted);
     if (n > 1) {
       if (next_seq_ + accepted >= std::numeric_limits<uint32_t>::max()) {
-        return absl::ResourceExhaustedError(StrCat(file.path, ": more than 2^32-1 rows in one run"));
+        return absl::ResourceExhaustedError(
+            StrCat(file.path, ": more than 2^32-1 rows in one run"));
       }
       // Re-intern the part's names in its first-seen order, then renumber.
       std::vector<UserIdx> users(local_ids[p].users.size());
-      for (uint32_t i = 0; i < users.size(); ++i) users[i] = ids_->users.Intern(local_ids[p].users.Name(UserIdx(i)));
+      for (uint32_t i = 0; i < users.size(); ++i)
+        users[i] = ids_->users.Intern(local_ids[p].users.Name(UserIdx(i)));
       std::vector<ItemIdx> items(local_ids[p].items.size());
-      for (uint32_t i = 0; i < items.size(); ++i) items[i] = ids_->items.Intern(local_ids[p].items.Name(ItemIdx(i)));
+      for (uint32_t i = 0; i < items.size(); ++i)
+        items[i] = ids_->items.Intern(local_ids[p].items.Name(ItemIdx(i)));
       for (Record& r : part.records) {
         r.user = users[r.user.value];
         r.item = items[r.item.value];

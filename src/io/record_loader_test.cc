@@ -61,7 +61,8 @@ std::string AwkwardEvents(int rows) {
   std::string text = "user_id,item_id,event_type,timestamp\n";
   for (int i = 0; i < rows; ++i) {
     const std::string user = "u" + std::to_string(i % 37);
-    std::string item = i % 3 == 0 ? "\"sku\n\"\"" + std::to_string(i % 11) + "\"\"\"" : "s" + std::to_string(i % 13);
+    std::string item = i % 3 == 0 ? "\"sku\n\"\"" + std::to_string(i % 11) + "\"\"\""
+                                  : "s" + std::to_string(i % 13);
     if (i % 97 == 5) {
       text += user + ",x,teleport,2024-02-01 00:00:00\n";  // unknown event type
       continue;
@@ -136,9 +137,9 @@ TEST_F(RecordLoaderTest, StrayQuoteThatMisleadsTheCutStillGivesTheSingleThreadRe
 }
 
 TEST_F(RecordLoaderTest, RejectLineNumbersCountQuotedLineBreaks) {
-  const std::string path =
-      Write("events.csv",
-            "user_id,item_id,event_type,timestamp\nu1,\"a\nb\",view,2024-02-01\nu2,s,fly,2024-02-01\n");
+  const std::string path = Write(
+      "events.csv",
+      "user_id,item_id,event_type,timestamp\nu1,\"a\nb\",view,2024-02-01\nu2,s,fly,2024-02-01\n");
   Loaded loaded;
   Load(path, {.threads = 1}, &loaded);
   ASSERT_TRUE(loaded.status.ok());
@@ -151,7 +152,8 @@ TEST_F(RecordLoaderTest, StrictStopsAtTheFirstBadRowInFileOrderEvenWhenParallel)
   Load(path, {.strict = true, .threads = 2, .min_bytes_per_thread = 0}, &loaded);
   EXPECT_EQ(loaded.status.code(), absl::StatusCode::kAborted);
   // Row 5 (0-based) is the first bad one; rows with a quoted item take two lines.
-  EXPECT_THAT(std::string(loaded.status.message()), ::testing::HasSubstr("unknown event type 'teleport'"));
+  EXPECT_THAT(std::string(loaded.status.message()),
+              ::testing::HasSubstr("unknown event type 'teleport'"));
   EXPECT_THAT(std::string(loaded.status.message()), ::testing::HasSubstr("events.csv:9:"));
 }
 
@@ -171,8 +173,10 @@ TEST_F(RecordLoaderTest, DuplicateEventIdsAreFoundInInputOrderByOneThread) {
 }
 
 TEST_F(RecordLoaderTest, SeqContinuesAcrossFiles) {
-  const std::string a = Write("a.csv", "user_id,item_id,event_type,timestamp\nu1,s,view,2024-02-01\n");
-  const std::string b = Write("b.csv", "user_id,item_id,event_type,timestamp\nu2,s,view,2024-02-01\n");
+  const std::string a =
+      Write("a.csv", "user_id,item_id,event_type,timestamp\nu1,s,view,2024-02-01\n");
+  const std::string b =
+      Write("b.csv", "user_id,item_id,event_type,timestamp\nu2,s,view,2024-02-01\n");
   Mapping mapping;
   IdDictionary ids;
   RecordLoader loader(mapping, &ids, {}, {});

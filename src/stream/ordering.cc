@@ -3,8 +3,8 @@
 #include <sys/mman.h>
 
 #include <algorithm>
-#include <cstdint>
 #include <atomic>
+#include <cstdint>
 #include <thread>
 
 namespace streamrec {
@@ -58,8 +58,8 @@ bool RunMerger::NextBatch(size_t max_records, std::vector<Record>* batch) {
     Cursor& c = cursors_[best];
     // Take every record of this run that still precedes the other runs' heads (and
     // fits in the batch).
-    const Record* limit = c.next + std::min<size_t>(static_cast<size_t>(c.end - c.next),
-                                                    max_records - batch->size());
+    const Record* limit =
+        c.next + std::min<size_t>(static_cast<size_t>(c.end - c.next), max_records - batch->size());
     for (size_t i = 0; i < cursors_.size(); ++i) {
       if (i == best) continue;
       const Record* bound = std::lower_bound(c.next, limit, *cursors_[i].next, StreamOrderLess);
