@@ -83,9 +83,16 @@ void BM_FeatureOperators(benchmark::State& state) {
   const RecordVector& records = StreamRecords();
   const size_t chunk = static_cast<size_t>(state.range(0));
   int64_t events = 0;
-  for (const Record& r : records) events += r.kind == RecordKind::kEvent;
+  uint32_t users = 0, items = 0;
+  for (const Record& r : records) {
+    events += r.kind == RecordKind::kEvent;
+    users = std::max(users, r.user.value + 1);
+    items = std::max(items, r.item.value + 1);
+  }
   for (auto _ : state) {
+    // As the pipeline does: the per-id arrays are sized once, the matrix grows.
     FeatureOperators ops;
+    ops.Reserve(users, items);
     FeatureOutput out;
     const std::span<const Record> all(records);
     for (size_t at = 0; at < all.size(); at += chunk) {
