@@ -13,6 +13,7 @@
 
 #include "common/event.h"
 #include "features/counters.h"
+#include "features/test_records.h"
 #include "features/user_item_matrix.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -20,54 +21,9 @@
 namespace streamrec {
 namespace {
 
-constexpr int64_t kMinute = 60;
-constexpr int64_t kBase = 1'706'781'600;  // 2024-02-01 10:00:00 UTC, in seconds
-
-// Builds records with increasing input order (seq), as a loader would.
-class Records {
- public:
-  Records& Event(uint32_t user, uint32_t item, EventType type, int64_t seconds) {
-    records_.push_back(Make(user, item, RecordKind::kEvent, type, 0, seconds, next_seq_++));
-    return *this;
-  }
-  Records& Purchase(uint32_t user, uint32_t item, double amount, int64_t seconds) {
-    records_.push_back(
-        Make(user, item, RecordKind::kPurchase, EventType::kView, amount, seconds, next_seq_++));
-    return *this;
-  }
-  // A clickstream purchase event: a purchase record and a kPurchase event, same time and seq.
-  Records& PurchaseEvent(uint32_t user, uint32_t item, double amount, int64_t seconds) {
-    const uint32_t seq = next_seq_++;
-    records_.push_back(
-        Make(user, item, RecordKind::kPurchase, EventType::kView, amount, seconds, seq));
-    records_.push_back(Make(user, item, RecordKind::kEvent, EventType::kPurchase, 0, seconds, seq));
-    return *this;
-  }
-
-  std::vector<Record> Sorted() const {
-    std::vector<Record> sorted = records_;
-    std::stable_sort(sorted.begin(), sorted.end(), StreamOrderLess);
-    return sorted;
-  }
-  const std::vector<Record>& raw() const { return records_; }
-
- private:
-  static Record Make(uint32_t user, uint32_t item, RecordKind kind, EventType type, double amount,
-                     int64_t seconds, uint32_t seq) {
-    Record r;
-    r.time = EventTime::FromSeconds(kBase + seconds);
-    r.amount = amount;
-    r.user = UserIdx(user);
-    r.item = ItemIdx(item);
-    r.seq = seq;
-    r.kind = kind;
-    r.type = type;
-    return r;
-  }
-
-  std::vector<Record> records_;
-  uint32_t next_seq_ = 0;
-};
+using testing_records::kBase;
+using testing_records::kMinute;
+using testing_records::Records;
 
 // Applies `records` in stream order, `batch_size` records per Apply call.
 void ApplyInBatches(const std::vector<Record>& sorted, size_t batch_size, FeatureOperators* ops,

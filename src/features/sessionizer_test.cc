@@ -11,55 +11,16 @@
 
 #include "common/event.h"
 #include "features/feature_operators.h"
+#include "features/test_records.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace streamrec {
 namespace {
 
-constexpr int64_t kMinute = 60;
-constexpr int64_t kBase = 1'706'781'600;  // 2024-02-01 10:00:00 UTC, in seconds
-
-// Builds records with increasing input order (seq), as a loader would.
-class Records {
- public:
-  Records& Event(uint32_t user, uint32_t item, EventType type, EventTime time) {
-    Record r;
-    r.time = time;
-    r.user = UserIdx(user);
-    r.item = ItemIdx(item);
-    r.seq = next_seq_++;
-    r.kind = RecordKind::kEvent;
-    r.type = type;
-    records_.push_back(r);
-    return *this;
-  }
-  Records& Event(uint32_t user, uint32_t item, EventType type, int64_t seconds) {
-    return Event(user, item, type, EventTime::FromSeconds(kBase + seconds));
-  }
-  Records& Purchase(uint32_t user, uint32_t item, double amount, int64_t seconds) {
-    Record r;
-    r.time = EventTime::FromSeconds(kBase + seconds);
-    r.amount = amount;
-    r.user = UserIdx(user);
-    r.item = ItemIdx(item);
-    r.seq = next_seq_++;
-    r.kind = RecordKind::kPurchase;
-    records_.push_back(r);
-    return *this;
-  }
-
-  // The records in stream order (what ordering.h produces).
-  std::vector<Record> Sorted() const {
-    std::vector<Record> sorted = records_;
-    std::stable_sort(sorted.begin(), sorted.end(), StreamOrderLess);
-    return sorted;
-  }
-
- private:
-  std::vector<Record> records_;
-  uint32_t next_seq_ = 0;
-};
+using testing_records::kBase;
+using testing_records::kMinute;
+using testing_records::Records;
 
 // Applies the records in stream order in batches of `batch_size`, then emits the open
 // sessions: the sessions table of a batch run, per user in index order.
