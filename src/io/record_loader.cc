@@ -87,11 +87,16 @@ bool IsCsvPath(const std::string& path) {
 
 absl::Status RecordLoader::Load(const InputFile& file, std::vector<RecordVector>* runs,
                                 const ProgressFn& progress) {
+  return LoadWithThreads(file, runs, progress, options_.threads);
+}
+
+absl::Status RecordLoader::LoadWithThreads(const InputFile& file, std::vector<RecordVector>* runs,
+                                           const ProgressFn& progress, int threads) {
   const SourceMapping& mapping = mapping_.For(file.kind);
   std::vector<std::unique_ptr<RowSource>> sources;
-  if (IsCsvPath(file.path) && options_.threads > 1) {
+  if (IsCsvPath(file.path) && threads > 1) {
     absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> parts =
-        OpenCsvSourceParts(file.path, mapping.csv, options_.threads);
+        OpenCsvSourceParts(file.path, mapping.csv, threads);
     if (!parts.ok()) return parts.status();
     sources = *std::move(parts);
   } else {
@@ -132,14 +137,7 @@ absl::Status RecordLoader::Load(const InputFile& file, std::vector<RecordVector>
   // A part other than the last that ended inside quotes was cut inside a quoted field
   // (a stray quote fooled the cut): read the file again with one thread.
   for (size_t p = 0; p + 1 < n; ++p) {
-    if (sources[p]->ended_inside_quotes()) {
-      LoaderOptions one_thread = options_;
-      one_thread.threads = 1;
-      std::swap(options_, one_thread);
-      absl::Status s = Load(file, runs, progress);
-      std::swap(options_, one_thread);
-      return s;
-    }
+    if (sources[p]->ended_inside_quotes()) return LoadWithThreads(file, runs, progress, 1);
   }
 
   // Join the parts in file order.

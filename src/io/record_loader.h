@@ -69,6 +69,9 @@ class RecordLoader {
   const LoadStats& stats() const { return stats_; }
 
  private:
+  absl::Status LoadWithThreads(const InputFile& file, std::vector<RecordVector>* runs,
+                               const ProgressFn& progress, int threads);
+
   const Mapping& mapping_;
   IdDictionary* ids_;
   LoaderOptions options_;
