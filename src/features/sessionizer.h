@@ -50,7 +50,6 @@ class Sessionizer {
     const Session* s = open_.Find(user);
     return s != nullptr && s->index > 0 ? s : nullptr;
   }
-  size_t user_slots() const { return open_.size(); }
   void Prefetch(UserIdx user) const { open_.Prefetch(user); }
   void Reserve(size_t n) { open_.Reserve(n); }
   size_t MemoryBytes() const { return open_.MemoryBytes(); }

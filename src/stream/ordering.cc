@@ -62,8 +62,7 @@ bool RunMerger::NextBatch(size_t max_records, std::vector<Record>* batch) {
         c.next + std::min<size_t>(static_cast<size_t>(c.end - c.next), max_records - batch->size());
     for (size_t i = 0; i < cursors_.size(); ++i) {
       if (i == best) continue;
-      const Record* bound = std::lower_bound(c.next, limit, *cursors_[i].next, StreamOrderLess);
-      limit = bound;
+      limit = std::lower_bound(c.next, limit, *cursors_[i].next, StreamOrderLess);
     }
     const size_t n = std::max<size_t>(static_cast<size_t>(limit - c.next), 1);
     batch->insert(batch->end(), c.next, c.next + n);
