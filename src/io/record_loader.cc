@@ -74,15 +74,6 @@ void DecodeRows(RowSource& source, const RowDecoder& decoder, IdDictionary* ids,
   }
 }
 
-bool IsCsvPath(const std::string& path) {
-  for (std::string_view ext : {".csv", ".tsv", ".txt"}) {
-    if (path.size() >= ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0) {
-      return true;
-    }
-  }
-  return false;
-}
-
 }  // namespace
 
 absl::Status RecordLoader::Load(const InputFile& file, std::vector<RecordVector>* runs,

@@ -155,6 +155,11 @@ absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> OpenCsvSourceParts(
   return sources;
 }
 
+bool IsCsvPath(const std::string& path) {
+  const std::string ext = LowerExtension(path);
+  return ext == "csv" || ext == "tsv" || ext == "txt" || ext == "dat" || ext.empty();
+}
+
 absl::StatusOr<std::unique_ptr<RowSource>> OpenRowSource(
     const std::string& path, const CsvOptions& csv,
     const std::vector<std::string>& wanted_columns) {
@@ -163,9 +168,7 @@ absl::StatusOr<std::unique_ptr<RowSource>> OpenRowSource(
   if (ext == "jsonl" || ext == "ndjson" || ext == "json") {
     return OpenJsonLinesSource(path, wanted_columns);
   }
-  if (ext == "csv" || ext == "tsv" || ext == "txt" || ext == "dat" || ext.empty()) {
-    return OpenCsvSource(path, csv);
-  }
+  if (IsCsvPath(path)) return OpenCsvSource(path, csv);
   return absl::InvalidArgumentError(
       StrCat("cannot read ", path, ": unknown file type '.", ext,
              "' (want .csv, .tsv, .txt, .jsonl, .ndjson, .json or .parquet)"));
