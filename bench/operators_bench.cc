@@ -90,9 +90,9 @@ void BM_FeatureOperators(benchmark::State& state) {
     items = std::max(items, r.item.value + 1);
   }
   for (auto _ : state) {
-    // As the pipeline does: the per-id arrays are sized once, the matrix grows.
+    // As the pipeline does: every array is sized once.
     FeatureOperators ops;
-    ops.Reserve(users, items);
+    ops.Reserve(users, items, records.size());
     FeatureOutput out;
     const std::span<const Record> all(records);
     for (size_t at = 0; at < all.size(); at += chunk) {

@@ -151,7 +151,9 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& options) {
                    create(FeatureTable::kEnrichedEvents));
   ASSIGN_OR_RETURN(std::unique_ptr<TableWriter> sessions_out, create(FeatureTable::kSessions));
   FeatureOperators ops(options.features);
-  ops.Reserve(ids.users.size(), ids.items.size());
+  size_t record_count = 0;
+  for (const Run& run : runs) record_count += run.size();
+  ops.Reserve(ids.users.size(), ids.items.size(), record_count);
   {
     // Output buffers circulate between the two threads, so they are allocated once.
     constexpr int kBuffers = 4;

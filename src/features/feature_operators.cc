@@ -9,7 +9,10 @@ void FeatureOperators::Apply(std::span<const Record> batch, FeatureOutput* out) 
   // State is spread over arrays of hundreds of MB; each record touches several of them
   // at random. Prefetching the slots of a record some records ahead overlaps those
   // cache misses.
+  // The matrix needs two steps: its row header (prefetched with the other user state)
+  // says where the pair's cell is, so the cell is prefetched later, from the header.
   constexpr size_t kAhead = 32;
+  constexpr size_t kCellAhead = 16;
   const size_t n = batch.size();
   Session closed;
   for (size_t i = 0; i < n; ++i) {
@@ -19,7 +22,11 @@ void FeatureOperators::Apply(std::span<const Record> batch, FeatureOutput* out) 
       sessions_.Prefetch(ahead.user);
       engagement_.Prefetch(ahead.user);
       items_.Prefetch(ahead.item);
-      matrix_.Prefetch(ahead.user, ahead.item);
+      matrix_.PrefetchRow(ahead.user);
+    }
+    if (i + kCellAhead < n) {
+      const Record& ahead = batch[i + kCellAhead];
+      matrix_.PrefetchCell(ahead.user, ahead.item);
     }
     const Record& r = batch[i];
     if (r.kind == RecordKind::kPurchase) {
@@ -41,8 +48,9 @@ void FeatureOperators::Apply(std::span<const Record> batch, FeatureOutput* out) 
   records_applied_ += static_cast<int64_t>(batch.size());
 }
 
-void FeatureOperators::Reserve(size_t users, size_t items) {
+void FeatureOperators::Reserve(size_t users, size_t items, size_t records) {
   purchases_.Reserve(users);
+  matrix_.Reserve(users, records);
   sessions_.Reserve(users);
   profiles_.Reserve(users);
   engagement_.Reserve(users);

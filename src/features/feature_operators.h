@@ -58,9 +58,10 @@ class FeatureOperators {
  public:
   explicit FeatureOperators(FeatureConfig config = {});
 
-  // Sizes the dense per-user and per-item arrays for ids below `users` and `items`, so
-  // they are allocated once and without growth slack (a batch run knows both up front).
-  void Reserve(size_t users, size_t items);
+  // Sizes the dense per-user and per-item arrays for ids below `users` and `items`, and
+  // the user-item matrix for up to `records` pairs, so they are allocated once (a batch
+  // run knows all three up front).
+  void Reserve(size_t users, size_t items, size_t records);
 
   // REQUIRES: `batch` is in stream order and follows every record applied before.
   void Apply(std::span<const Record> batch, FeatureOutput* out);

@@ -1,19 +1,33 @@
 #pragma once
 // The user-item interaction matrix: one cell per (user, item) pair with a purchase or
-// an event, in one open-addressing hash table keyed by (user << 32 | item) with the
-// 24-byte cell inline: a 32-byte slot plus a control byte, at a load factor between
-// 7/16 (just grown) and 7/8, so 38 to 75 bytes per pair. A lookup touches one group
-// of control bytes and one slot, both prefetchable from the key alone, which is what
-// keeps the operators' loop fed. The hash has a fixed seed, so the table, and its
-// iteration order, is the same for the same input in every run.
-// Keyed by user first, so the matrix partitions by user with the rest of user state.
+// an event, stored row by row. Each user's row is a small open-addressing table of
+// 32-byte cells (item id inline) in one shared arena; a per-user header says where the
+// row lives and how large it is.
+//
+// Why rows: a user's events come in sessions, so consecutive updates of one user hit
+// the same few cache lines, and a new pair lands next to the user's other pairs instead
+// of at a random place in a table of hundreds of MB. The recommenders also read a
+// user's row as a whole.
+//
+// Layout invariants:
+// - a row has capacity 2^k cells (k >= 1) and holds at most MaxSize(capacity) cells, so
+//   it always has an empty cell (item id invalid) and probing ends;
+// - the cell for `item` is at or after (linearly, wrapping) slot Hash(item) of its row;
+// - a row that outgrows its capacity moves to a region twice as large; the region it
+//   left goes to a free list of its size and is reused by the next row of that size.
+// Bytes per pair: 32 / load, with load between 3/8 and 3/4 in rows of 16 cells and
+// more; smaller rows are fuller. Plus 12 bytes per user.
+//
+// Iteration is by user id, then by slot: the same for the same input in every run.
+// User-keyed: the matrix partitions by user with the rest of user state.
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "common/event.h"
 #include "common/huge_page_allocator.h"
+#include "common/id_vector.h"
 #include "features/counters.h"
 
 namespace streamrec {
@@ -38,63 +52,123 @@ class UserItemMatrix {
   explicit UserItemMatrix(InteractionWeights weights = {}) : weights_(weights) {}
 
   void AddPurchase(UserIdx user, ItemIdx item, double amount) {
-    Interaction& cell = cells_[Key(user, item)];
+    Interaction& cell = Upsert(user, item);
     ++cell.purchase_count;
     cell.total_spent += amount;
   }
   void AddEvent(UserIdx user, ItemIdx item, EventType type) {
     if (type == EventType::kPurchase) return;  // counted through AddPurchase
-    cells_[Key(user, item)].engagement.Add(type);
+    Upsert(user, item).engagement.Add(type);
   }
 
   // The cell of a pair, or nullptr when the pair has no interaction.
-  const Interaction* Find(UserIdx user, ItemIdx item) const {
-    auto it = cells_.find(Key(user, item));
-    return it == cells_.end() ? nullptr : &it->second;
-  }
+  const Interaction* Find(UserIdx user, ItemIdx item) const;
 
   double Score(const Interaction& c) const {
     return weights_.purchase * c.purchase_count + weights_.click * c.engagement.clicks +
            weights_.view * c.engagement.views + weights_.add_to_cart * c.engagement.add_to_cart;
   }
 
-  // Hints that the pair's cell will be looked up soon.
-  void Prefetch(UserIdx user, ItemIdx item) const { cells_.prefetch(Key(user, item)); }
+  // Two-step prefetch for batch loops: PrefetchRow a few records before PrefetchCell,
+  // which reads the row header to find the cell.
+  void PrefetchRow(UserIdx user) const { rows_.Prefetch(user); }
+  void PrefetchCell(UserIdx user, ItemIdx item) const {
+    const RowHeader* row = rows_.Find(user);
+    if (row == nullptr || row->log2_capacity == 0) return;
+    __builtin_prefetch(&cells_[row->offset + Slot(item, row->log2_capacity)], 1);
+  }
 
-  // Calls fn(UserIdx, ItemIdx, const Interaction&) for every cell, in table order.
+  // Sizes the arena for about `pairs` pairs and the headers for `users` users, so that a
+  // batch run does not copy the arena as it grows. Reserved memory that is never
+  // written is never resident.
+  void Reserve(size_t users, size_t pairs);
+
+  // Calls fn(ItemIdx, const Interaction&) for every pair of `user`, in slot order.
   template <typename Fn>
-  void ForEach(Fn&& fn) const {
-    for (const auto& [key, cell] : cells_) {
-      fn(UserIdx(static_cast<uint32_t>(key >> 32)), ItemIdx(static_cast<uint32_t>(key)), cell);
+  void ForEachInRow(UserIdx user, Fn&& fn) const {
+    const RowHeader* row = rows_.Find(user);
+    if (row == nullptr) return;
+    const Cell* begin = cells_.data() + row->offset;
+    const Cell* end = begin + row->capacity();
+    for (const Cell* c = begin; c != end; ++c) {
+      if (c->item.valid()) fn(c->item, c->value);
     }
   }
 
-  size_t pairs() const { return cells_.size(); }
-  size_t MemoryBytes() const {
-    return cells_.capacity() * (sizeof(std::pair<const uint64_t, Interaction>) + 1);
+  // Calls fn(UserIdx, ItemIdx, const Interaction&) for every pair, by user id.
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    for (uint32_t u = 0; u < rows_.size(); ++u) {
+      ForEachInRow(UserIdx(u),
+                   [&](ItemIdx item, const Interaction& c) { fn(UserIdx(u), item, c); });
+    }
   }
+
+  size_t pairs() const { return pairs_; }
+  size_t pairs_of(UserIdx user) const {
+    const RowHeader* row = rows_.Find(user);
+    return row == nullptr ? 0 : row->size;
+  }
+  // Arena cells in use or free for reuse, plus the row headers.
+  size_t MemoryBytes() const { return cells_.size() * sizeof(Cell) + rows_.MemoryBytes(); }
   const InteractionWeights& weights() const { return weights_; }
 
  private:
-  static uint64_t Key(UserIdx u, ItemIdx i) { return (uint64_t{u.value} << 32) | i.value; }
+  struct Cell {
+    ItemIdx item;  // invalid: the cell is empty
+    Interaction value;
+  };
+  static_assert(sizeof(Cell) == 32);
 
-  // MurmurHash3's 64-bit finalizer: a fixed, well-mixed hash (absl::Hash is seeded per
-  // process, which would make table order differ between runs).
-  struct KeyHash {
-    size_t operator()(uint64_t k) const {
-      k ^= k >> 33;
-      k *= 0xff51afd7ed558ccdULL;
-      k ^= k >> 33;
-      k *= 0xc4ceb9fe1a85ec53ULL;
-      k ^= k >> 33;
-      return static_cast<size_t>(k);
-    }
+  struct RowHeader {
+    uint32_t offset = 0;        // first cell of the row in cells_
+    uint32_t size = 0;          // cells in use
+    uint8_t log2_capacity = 0;  // 0: the user has no row yet
+    uint32_t capacity() const { return log2_capacity == 0 ? 0 : uint32_t{1} << log2_capacity; }
   };
 
+  // Rows up to 8 cells may be full but one; larger rows stay at most 3/4 full, so probe
+  // sequences stay short.
+  static uint32_t MaxSize(uint32_t capacity) {
+    return capacity <= 8 ? capacity - 1 : capacity / 4 * 3;
+  }
+  // Fibonacci hashing: the top bits of item * 2^32/phi. Dense ids spread evenly.
+  static uint32_t Slot(ItemIdx item, uint8_t log2_capacity) {
+    return static_cast<uint32_t>((uint64_t{item.value} * 0x9E3779B97F4A7C15ULL) >>
+                                 (64 - log2_capacity));
+  }
+
+  // The cell of (user, item), created empty if the pair is new.
+  Interaction& Upsert(UserIdx user, ItemIdx item) {
+    RowHeader& row = rows_.At(user);
+    if (row.log2_capacity != 0) [[likely]] {
+      const uint32_t mask = row.capacity() - 1;
+      Cell* base = cells_.data() + row.offset;
+      for (uint32_t i = Slot(item, row.log2_capacity);; i = (i + 1) & mask) {
+        Cell& c = base[i];
+        if (c.item == item) return c.value;
+        if (!c.item.valid()) {
+          if (row.size < MaxSize(row.capacity())) {
+            c.item = item;
+            ++row.size;
+            ++pairs_;
+            return c.value;
+          }
+          break;  // full: grow, then insert
+        }
+      }
+    }
+    return InsertAfterGrowing(row, item);
+  }
+  Interaction& InsertAfterGrowing(RowHeader& row, ItemIdx item);
+  // A region of 2^log2 empty cells: reused from the free list, or appended.
+  uint32_t AllocateRegion(uint8_t log2);
+
   InteractionWeights weights_;
-  absl::flat_hash_map<uint64_t, Interaction, KeyHash, std::equal_to<uint64_t>,
-                      HugePageAllocator<std::pair<const uint64_t, Interaction>>>
-      cells_;
+  IdVector<UserIdx, RowHeader> rows_;
+  std::vector<Cell, HugePageAllocator<Cell>> cells_;
+  std::array<std::vector<uint32_t>, 32> free_regions_;  // by log2 capacity: offsets
+  size_t pairs_ = 0;
 };
 
 }  // namespace streamrec

@@ -1,0 +1,73 @@
+#include "features/user_item_matrix.h"
+
+#include "common/check.h"
+
+namespace streamrec {
+
+const Interaction* UserItemMatrix::Find(UserIdx user, ItemIdx item) const {
+  const RowHeader* row = rows_.Find(user);
+  if (row == nullptr || row->log2_capacity == 0) return nullptr;
+  const uint32_t mask = row->capacity() - 1;
+  const Cell* base = cells_.data() + row->offset;
+  for (uint32_t i = Slot(item, row->log2_capacity);; i = (i + 1) & mask) {
+    const Cell& c = base[i];
+    if (c.item == item) return &c.value;
+    if (!c.item.valid()) return nullptr;
+  }
+}
+
+void UserItemMatrix::Reserve(size_t users, size_t pairs) {
+  rows_.Reserve(users);
+  // Rows average about half full (3/8 to 3/4 in large rows, fuller in small ones).
+  cells_.reserve(pairs * 2);
+}
+
+uint32_t UserItemMatrix::AllocateRegion(uint8_t log2) {
+  std::vector<uint32_t>& free = free_regions_[log2];
+  const size_t n = size_t{1} << log2;
+  if (!free.empty()) {
+    const uint32_t offset = free.back();
+    free.pop_back();
+    return offset;  // released regions are left empty (see InsertAfterGrowing)
+  }
+  STREAMREC_CHECK(cells_.size() + n <= UINT32_MAX) << "user-item arena exceeds 2^32 cells";
+  const auto offset = static_cast<uint32_t>(cells_.size());
+  if (cells_.size() + n > cells_.capacity()) {
+    cells_.reserve(std::max(cells_.size() + n, cells_.capacity() * 2));
+  }
+  cells_.resize(cells_.size() + n);  // value-initialized: every item id invalid
+  return offset;
+}
+
+Interaction& UserItemMatrix::InsertAfterGrowing(RowHeader& header, ItemIdx item) {
+  // `header` lives in rows_, which AllocateRegion does not touch; cells_ may move.
+  const uint8_t old_log2 = header.log2_capacity;
+  const uint8_t new_log2 = old_log2 == 0 ? 1 : old_log2 + 1;
+  const uint32_t new_offset = AllocateRegion(new_log2);
+  const uint32_t new_mask = (uint32_t{1} << new_log2) - 1;
+  Cell* to = cells_.data() + new_offset;
+  auto place = [&](const Cell& c) -> Cell& {
+    uint32_t i = Slot(c.item, new_log2);
+    while (to[i].item.valid()) i = (i + 1) & new_mask;
+    to[i] = c;
+    return to[i];
+  };
+  if (old_log2 != 0) {
+    Cell* from = cells_.data() + header.offset;
+    const uint32_t old_capacity = header.capacity();
+    for (uint32_t i = 0; i < old_capacity; ++i) {
+      if (from[i].item.valid()) {
+        place(from[i]);
+        from[i] = Cell{};  // a region goes back to its free list empty
+      }
+    }
+    free_regions_[old_log2].push_back(header.offset);
+  }
+  header.offset = new_offset;
+  header.log2_capacity = new_log2;
+  ++header.size;
+  ++pairs_;
+  return place(Cell{.item = item, .value = {}}).value;
+}
+
+}  // namespace streamrec
