@@ -1,0 +1,66 @@
+#include "stream/reorder_buffer.h"
+
+#include <algorithm>
+
+#include "common/check.h"
+
+namespace streamrec {
+
+ReorderBuffer::ReorderBuffer(int64_t allowed_lateness_micros) : lateness_(allowed_lateness_micros) {
+  STREAMREC_CHECK(lateness_ >= 0) << "allowed lateness must not be negative";
+}
+
+EventTime ReorderBuffer::Watermark(EventTime now) const {
+  if (!seen_any_) return kMinTime;
+  const int64_t idle = std::max<int64_t>(0, now.micros - last_arrival_.micros);
+  return std::max(watermark_at_arrival_, EventTime{max_event_time_.micros - lateness_ + idle});
+}
+
+bool ReorderBuffer::Push(const Record& r, EventTime now) {
+  const EventTime watermark = Watermark(now);
+  if (seen_any_ && r.time < watermark) {
+    ++late_;
+    return false;
+  }
+  watermark_at_arrival_ = watermark;
+  max_event_time_ = seen_any_ ? std::max(max_event_time_, r.time) : r.time;
+  last_arrival_ = now;
+  seen_any_ = true;
+  heap_.push(Entry{r, arrivals_++});
+  std::vector<Record>& pending = pending_by_user_[r.user];
+  // Keep the user's list in stream order; records mostly arrive in order.
+  auto at = pending.end();
+  while (at != pending.begin() && StreamOrderLess(r, *(at - 1))) --at;
+  pending.insert(at, r);
+  return true;
+}
+
+void ReorderBuffer::PopInto(std::vector<Record>* out) {
+  const Record r = heap_.top().record;
+  heap_.pop();
+  out->push_back(r);
+  auto it = pending_by_user_.find(r.user);
+  STREAMREC_CHECK(it != pending_by_user_.end() && !it->second.empty())
+      << "a released record has no pending entry";
+  std::vector<Record>& pending = it->second;
+  // Released in stream order, so the user's first pending record is this one.
+  pending.erase(pending.begin());
+  if (pending.empty()) pending_by_user_.erase(it);
+}
+
+void ReorderBuffer::Release(EventTime now, std::vector<Record>* out) {
+  const EventTime watermark = Watermark(now);
+  while (!heap_.empty() && heap_.top().record.time < watermark) PopInto(out);
+}
+
+void ReorderBuffer::ReleaseAll(std::vector<Record>* out) {
+  while (!heap_.empty()) PopInto(out);
+}
+
+std::span<const Record> ReorderBuffer::PendingOf(UserIdx user) const {
+  auto it = pending_by_user_.find(user);
+  if (it == pending_by_user_.end()) return {};
+  return it->second;
+}
+
+}  // namespace streamrec

@@ -1,0 +1,79 @@
+#pragma once
+// ReorderBuffer: the live half of event-time ordering. Records arrive in any order;
+// the buffer holds each one until the watermark passes its time, then releases it in
+// stream order (StreamOrderLess, ties by arrival), so that events that are out of order
+// by less than the allowed lateness reach the operators as if they had come sorted.
+//
+// Watermark. W = max(event time seen) - allowed lateness, and while nothing arrives it
+// moves on by the wall-clock time that passes: at wall time `now`,
+//   W(now) = max(W at the last arrival, max_event_time - lateness + (now - last arrival)).
+// W never goes back. Records with time < W are released; a record with time < W on
+// arrival is late: it is not buffered (Push returns false) and the caller applies it to
+// the order-free aggregates only. So every record released after another is at or after
+// it in stream order.
+//
+// Read-your-writes: a buffered record is not yet in the ordered state, so the buffer
+// also keeps each user's pending records, for queries that must see them at once.
+//
+// Concurrency: none inside; the engine's writer owns it and serializes readers.
+
+#include <cstdint>
+#include <queue>
+#include <span>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "common/event.h"
+
+namespace streamrec {
+
+class ReorderBuffer {
+ public:
+  // `allowed_lateness_micros` >= 0.
+  explicit ReorderBuffer(int64_t allowed_lateness_micros);
+
+  // Buffers `r`, which arrived at wall time `now`. Returns false, and buffers nothing,
+  // when r.time is behind the watermark (a late record).
+  bool Push(const Record& r, EventTime now);
+
+  // Appends to `out`, in stream order, every buffered record with time < the watermark
+  // at wall time `now`.
+  void Release(EventTime now, std::vector<Record>* out);
+  // Appends every buffered record, in stream order (shutdown, or a snapshot that must
+  // not lose the buffer's content).
+  void ReleaseAll(std::vector<Record>* out);
+
+  // The user's buffered records, in stream order.
+  std::span<const Record> PendingOf(UserIdx user) const;
+
+  EventTime Watermark(EventTime now) const;
+  size_t size() const { return heap_.size(); }
+  int64_t late_records() const { return late_; }
+  int64_t allowed_lateness_micros() const { return lateness_; }
+
+ private:
+  struct Entry {
+    Record record;
+    uint64_t arrival;  // ties in stream order keep arrival order
+  };
+  struct After {
+    bool operator()(const Entry& a, const Entry& b) const {
+      if (StreamOrderLess(a.record, b.record)) return false;
+      if (StreamOrderLess(b.record, a.record)) return true;
+      return a.arrival > b.arrival;
+    }
+  };
+  void PopInto(std::vector<Record>* out);
+
+  int64_t lateness_;
+  bool seen_any_ = false;
+  EventTime max_event_time_{};
+  EventTime watermark_at_arrival_{kMinTime};
+  EventTime last_arrival_{};
+  uint64_t arrivals_ = 0;
+  int64_t late_ = 0;
+  std::priority_queue<Entry, std::vector<Entry>, After> heap_;
+  absl::flat_hash_map<UserIdx, std::vector<Record>> pending_by_user_;
+};
+
+}  // namespace streamrec

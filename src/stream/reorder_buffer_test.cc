@@ -1,0 +1,135 @@
+// ReorderBuffer: out-of-order arrivals within the allowed lateness come out sorted;
+// the watermark follows event time, then wall-clock time while idle; late records are
+// refused; each user's pending records are visible.
+
+#include "stream/reorder_buffer.h"
+
+#include <algorithm>
+#include <random>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace streamrec {
+namespace {
+
+constexpr int64_t kMinute = 60 * kMicrosPerSecond;
+constexpr int64_t kLateness = 5 * kMinute;
+
+Record At(int64_t minutes, uint32_t user = 0, uint32_t seq = 0,
+          RecordKind kind = RecordKind::kEvent) {
+  Record r;
+  r.time = EventTime{minutes * kMinute};
+  r.user = UserIdx(user);
+  r.item = ItemIdx(0);
+  r.seq = seq;
+  r.kind = kind;
+  return r;
+}
+EventTime Wall(int64_t minutes) { return EventTime{minutes * kMinute}; }
+
+std::vector<int64_t> Minutes(const std::vector<Record>& rs) {
+  std::vector<int64_t> out;
+  for (const Record& r : rs) out.push_back(r.time.micros / kMinute);
+  return out;
+}
+
+TEST(ReorderBufferTest, NothingIsReleasedBeforeTheLatenessHasPassed) {
+  ReorderBuffer buffer(kLateness);
+  ASSERT_TRUE(buffer.Push(At(100), Wall(0)));
+  std::vector<Record> out;
+  buffer.Release(Wall(0), &out);
+  EXPECT_TRUE(out.empty());
+  EXPECT_EQ(buffer.size(), 1u);
+}
+
+TEST(ReorderBufferTest, OutOfOrderWithinLatenessComesOutSorted) {
+  ReorderBuffer buffer(kLateness);
+  for (int64_t m : {100, 103, 101, 104, 102, 110}) ASSERT_TRUE(buffer.Push(At(m), Wall(0)));
+  std::vector<Record> out;
+  buffer.Release(Wall(0), &out);  // watermark 110 - 5 = 105
+  EXPECT_EQ(Minutes(out), (std::vector<int64_t>{100, 101, 102, 103, 104}));
+}
+
+TEST(ReorderBufferTest, RecordBehindTheWatermarkIsLateAndNotBuffered) {
+  ReorderBuffer buffer(kLateness);
+  ASSERT_TRUE(buffer.Push(At(100), Wall(0)));
+  EXPECT_FALSE(buffer.Push(At(94), Wall(0)));  // watermark 95
+  EXPECT_TRUE(buffer.Push(At(95), Wall(0)));   // exactly at the watermark: in time
+  EXPECT_EQ(buffer.late_records(), 1);
+  EXPECT_EQ(buffer.size(), 2u);
+}
+
+TEST(ReorderBufferTest, WatermarkMovesOnWithWallClockWhileIdle) {
+  ReorderBuffer buffer(kLateness);
+  ASSERT_TRUE(buffer.Push(At(100), Wall(1000)));
+  EXPECT_EQ(buffer.Watermark(Wall(1000)), EventTime{95 * kMinute});
+  EXPECT_EQ(buffer.Watermark(Wall(1003)), EventTime{98 * kMinute});
+  std::vector<Record> out;
+  buffer.Release(Wall(1005), &out);  // watermark exactly 100: not yet past the record
+  EXPECT_TRUE(out.empty());
+  buffer.Release(Wall(1006), &out);
+  EXPECT_EQ(Minutes(out), std::vector<int64_t>{100});
+}
+
+TEST(ReorderBufferTest, WatermarkNeverGoesBack) {
+  ReorderBuffer buffer(kLateness);
+  ASSERT_TRUE(buffer.Push(At(100), Wall(0)));
+  const EventTime idle = buffer.Watermark(Wall(60));  // 155
+  ASSERT_TRUE(buffer.Push(At(156), Wall(60)));        // max event time 156: 151 < 155
+  EXPECT_EQ(buffer.Watermark(Wall(60)), idle);
+  EXPECT_FALSE(buffer.Push(At(154), Wall(60)));
+}
+
+TEST(ReorderBufferTest, PurchaseBeforeEventAtTheSameInstantThenArrivalOrder) {
+  ReorderBuffer buffer(kLateness);
+  ASSERT_TRUE(buffer.Push(At(100, 0, 1, RecordKind::kEvent), Wall(0)));
+  ASSERT_TRUE(buffer.Push(At(100, 0, 2, RecordKind::kPurchase), Wall(0)));
+  ASSERT_TRUE(buffer.Push(At(100, 0, 0, RecordKind::kEvent), Wall(0)));
+  std::vector<Record> out;
+  buffer.ReleaseAll(&out);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].kind, RecordKind::kPurchase);
+  EXPECT_EQ(out[1].seq, 0u);
+  EXPECT_EQ(out[2].seq, 1u);
+}
+
+TEST(ReorderBufferTest, PendingOfAUserIsInStreamOrderAndShrinksOnRelease) {
+  ReorderBuffer buffer(kLateness);
+  ASSERT_TRUE(buffer.Push(At(102, 7), Wall(0)));
+  ASSERT_TRUE(buffer.Push(At(100, 7), Wall(0)));
+  ASSERT_TRUE(buffer.Push(At(101, 8), Wall(0)));
+  ASSERT_TRUE(buffer.Push(At(106, 9), Wall(0)));
+  auto pending = buffer.PendingOf(UserIdx(7));
+  ASSERT_EQ(pending.size(), 2u);
+  EXPECT_EQ(pending[0].time, EventTime{100 * kMinute});
+  EXPECT_EQ(pending[1].time, EventTime{102 * kMinute});
+  std::vector<Record> out;
+  buffer.Release(Wall(0), &out);  // watermark 101: releases 100 only
+  EXPECT_EQ(buffer.PendingOf(UserIdx(7)).size(), 1u);
+  EXPECT_EQ(buffer.PendingOf(UserIdx(8)).size(), 1u);
+  EXPECT_TRUE(buffer.PendingOf(UserIdx(3)).empty());
+}
+
+TEST(ReorderBufferTest, ShuffledWithinLatenessEqualsSorted) {
+  std::mt19937 rng(3);
+  std::vector<Record> sorted;
+  for (uint32_t i = 0; i < 5000; ++i) sorted.push_back(At(i / 3, i % 17, i));
+  // Displace every record by less than the lateness: shuffle within windows of 4 minutes.
+  std::vector<Record> arrivals = sorted;
+  for (size_t at = 0; at < arrivals.size(); at += 12) {
+    std::shuffle(arrivals.begin() + at, arrivals.begin() + std::min(at + 12, arrivals.size()), rng);
+  }
+  ReorderBuffer buffer(kLateness);
+  std::vector<Record> out;
+  for (const Record& r : arrivals) {
+    ASSERT_TRUE(buffer.Push(r, Wall(0)));
+    buffer.Release(Wall(0), &out);
+  }
+  buffer.ReleaseAll(&out);
+  ASSERT_EQ(out.size(), sorted.size());
+  for (size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i].seq, sorted[i].seq) << i;
+}
+
+}  // namespace
+}  // namespace streamrec
