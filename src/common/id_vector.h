@@ -3,8 +3,11 @@
 // The state layout of every user-keyed and item-keyed operator.
 
 #include <algorithm>
+#include <cstring>
+#include <type_traits>
 #include <vector>
 
+#include "common/byte_io.h"
 #include "common/huge_page_allocator.h"
 
 namespace streamrec {
@@ -30,6 +33,25 @@ class IdVector {
   size_t size() const { return values_.size(); }
   size_t MemoryBytes() const { return values_.capacity() * sizeof(T); }
   void Reserve(size_t n) { values_.reserve(n); }
+
+  // Snapshots: the slot count, then the slots as bytes.
+  void Save(ByteWriter* w) const {
+    static_assert(std::is_trivially_copyable_v<T>);
+    w->PutVarint(values_.size());
+    w->PutRaw(values_.data(), values_.size() * sizeof(T));
+  }
+  // Replaces the contents with what Save wrote; false (contents unspecified) when the
+  // input is short or malformed.
+  bool Load(ByteReader* r) {
+    uint64_t n = 0;
+    std::string_view bytes;
+    if (!r->GetVarint(&n) || n > r->remaining() / sizeof(T) || !r->GetRaw(n * sizeof(T), &bytes)) {
+      return false;
+    }
+    values_.resize(n);
+    std::memcpy(values_.data(), bytes.data(), bytes.size());
+    return true;
+  }
 
  private:
   void Grow(size_t n) {

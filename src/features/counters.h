@@ -61,6 +61,8 @@ class UserEngagement {
   void Prefetch(UserIdx user) const { by_user_.Prefetch(user); }
   void Reserve(size_t n) { by_user_.Reserve(n); }
   size_t MemoryBytes() const { return by_user_.MemoryBytes(); }
+  void Save(ByteWriter* w) const { by_user_.Save(w); }
+  bool Load(ByteReader* r) { return by_user_.Load(r); }
 
  private:
   IdVector<UserIdx, EngagementCounts> by_user_;
@@ -79,6 +81,8 @@ class ItemFeatures {
   void Prefetch(ItemIdx item) const { by_item_.Prefetch(item); }
   void Reserve(size_t n) { by_item_.Reserve(n); }
   size_t MemoryBytes() const { return by_item_.MemoryBytes(); }
+  void Save(ByteWriter* w) const { by_item_.Save(w); }
+  bool Load(ByteReader* r) { return by_item_.Load(r); }
 
  private:
   IdVector<ItemIdx, ItemAggregate> by_item_;

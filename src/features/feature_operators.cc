@@ -48,6 +48,21 @@ void FeatureOperators::Apply(std::span<const Record> batch, FeatureOutput* out) 
   records_applied_ += static_cast<int64_t>(batch.size());
 }
 
+void FeatureOperators::ApplyLate(std::span<const Record> records) {
+  for (const Record& r : records) {
+    if (r.kind == RecordKind::kPurchase) {
+      purchases_.Add(r.user, r.amount);
+      matrix_.AddPurchase(r.user, r.item, r.amount);
+      items_.AddPurchase(r.item, r.amount);
+    } else {
+      engagement_.Add(r.user, r.type);
+      matrix_.AddEvent(r.user, r.item, r.type);
+      items_.AddEvent(r.item, r.type);
+    }
+  }
+  records_applied_ += static_cast<int64_t>(records.size());
+}
+
 void FeatureOperators::Reserve(size_t users, size_t items, size_t records) {
   purchases_.Reserve(users);
   matrix_.Reserve(users, records);
@@ -70,6 +85,23 @@ FeatureOperators::StateBytes FeatureOperators::MemoryBytes() const {
                                   profiles_.MemoryBytes() + engagement_.MemoryBytes(),
                     .item_keyed = items_.MemoryBytes(),
                     .pair_keyed = matrix_.MemoryBytes()};
+}
+
+void FeatureOperators::Save(ByteWriter* w) const {
+  w->Put<int64_t>(records_applied_);
+  purchases_.Save(w);
+  sessions_.Save(w);
+  profiles_.Save(w);
+  matrix_.Save(w);
+  engagement_.Save(w);
+  items_.Save(w);
+}
+
+absl::Status FeatureOperators::Load(ByteReader* r) {
+  const bool ok = r->Get(&records_applied_) && purchases_.Load(r) && sessions_.Load(r) &&
+                  profiles_.Load(r) && matrix_.Load(r) && engagement_.Load(r) && items_.Load(r);
+  if (!ok) return absl::DataLossError("feature state in the snapshot is truncated or malformed");
+  return absl::OkStatus();
 }
 
 }  // namespace streamrec

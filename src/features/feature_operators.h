@@ -17,6 +17,8 @@
 #include <span>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "common/byte_io.h"
 #include "common/event.h"
 #include "features/counters.h"
 #include "features/purchase_history.h"
@@ -66,6 +68,11 @@ class FeatureOperators {
   // REQUIRES: `batch` is in stream order and follows every record applied before.
   void Apply(std::span<const Record> batch, FeatureOutput* out);
 
+  // Records that arrived too late for stream order (behind the live watermark): they
+  // update the order-free aggregates (purchase totals, user engagement, the user-item
+  // matrix, item features) and emit nothing; sessions and enriched events never see them.
+  void ApplyLate(std::span<const Record> records);
+
   // Appends every user's open session (end of a batch run: they are complete).
   // `users` bounds the user ids to visit.
   void EmitOpenSessions(size_t users, FeatureOutput* out) const;
@@ -86,6 +93,11 @@ class FeatureOperators {
     size_t total() const { return user_keyed + item_keyed + pair_keyed; }
   };
   StateBytes MemoryBytes() const;
+
+  // Snapshots of the whole state. Load replaces it; DataLoss when the bytes are short or
+  // malformed (the state is then unspecified: discard the object).
+  void Save(ByteWriter* w) const;
+  absl::Status Load(ByteReader* r);
 
  private:
   PurchaseHistory purchases_;

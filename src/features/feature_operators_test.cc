@@ -9,8 +9,10 @@
 #include <optional>
 #include <random>
 #include <span>
+#include <string>
 #include <vector>
 
+#include "common/byte_io.h"
 #include "common/event.h"
 #include "features/counters.h"
 #include "features/test_records.h"
@@ -409,6 +411,85 @@ TEST(ItemAggregateTest, MergedUserPartitionsEqualOneRun) {
     EXPECT_EQ(merged.engagement.clicks, expected.engagement.clicks);
     EXPECT_EQ(merged.engagement.add_to_cart, expected.engagement.add_to_cart);
   }
+}
+
+// Everything a snapshot must carry: continuing from a loaded state gives the same
+// sessions, enriched events and state as never stopping.
+TEST(FeatureOperatorsSnapshotTest, SavedAndLoadedStateContinuesIdentically) {
+  const std::vector<Record> sorted = RandomStream(7, 600);
+  const std::span<const Record> all(sorted);
+  FeatureOperators whole;
+  FeatureOutput whole_out;
+  whole.Apply(all, &whole_out);
+  whole.EmitOpenSessions(7, &whole_out);
+
+  FeatureOperators first;
+  FeatureOutput out;
+  first.Apply(all.first(250), &out);
+  std::string bytes;
+  ByteWriter writer(&bytes);
+  first.Save(&writer);
+  FeatureOperators second;
+  ByteReader reader(bytes);
+  ASSERT_TRUE(second.Load(&reader).ok());
+  EXPECT_TRUE(reader.at_end());
+  second.Apply(all.subspan(250), &out);
+  second.EmitOpenSessions(7, &out);
+
+  ASSERT_EQ(out.enriched.size(), whole_out.enriched.size());
+  ASSERT_EQ(out.sessions.size(), whole_out.sessions.size());
+  for (size_t i = 0; i < out.sessions.size(); ++i) {
+    EXPECT_EQ(out.sessions[i].session.num_events, whole_out.sessions[i].session.num_events);
+    EXPECT_EQ(out.sessions[i].session.end, whole_out.sessions[i].session.end);
+  }
+  EXPECT_EQ(second.records_applied(), whole.records_applied());
+  EXPECT_EQ(second.user_item_matrix().pairs(), whole.user_item_matrix().pairs());
+  for (uint32_t u = 0; u < 7; ++u) {
+    const UserProfile a =
+        second.user_profiles().Profile(UserIdx(u), *second.sessionizer().Current(UserIdx(u)));
+    const UserProfile b =
+        whole.user_profiles().Profile(UserIdx(u), *whole.sessionizer().Current(UserIdx(u)));
+    EXPECT_EQ(a.total_sessions, b.total_sessions);
+    EXPECT_EQ(a.avg_session_length, b.avg_session_length);
+    for (uint32_t i = 0; i < 5; ++i) {
+      const Interaction* x = second.user_item_matrix().Find(UserIdx(u), ItemIdx(i));
+      const Interaction* y = whole.user_item_matrix().Find(UserIdx(u), ItemIdx(i));
+      ASSERT_EQ(x == nullptr, y == nullptr);
+      if (x != nullptr) EXPECT_EQ(x->engagement.views, y->engagement.views);
+    }
+  }
+}
+
+TEST(FeatureOperatorsSnapshotTest, TruncatedSnapshotIsDataLoss) {
+  FeatureOperators ops;
+  FeatureOutput out;
+  ops.Apply(RandomStream(7, 100), &out);
+  std::string bytes;
+  ByteWriter writer(&bytes);
+  ops.Save(&writer);
+  for (size_t cut : {size_t{0}, size_t{5}, bytes.size() / 2, bytes.size() - 1}) {
+    FeatureOperators loaded;
+    ByteReader reader(std::string_view(bytes).substr(0, cut));
+    EXPECT_EQ(loaded.Load(&reader).code(), absl::StatusCode::kDataLoss) << cut;
+  }
+}
+
+TEST(FeatureOperatorsLateTest, LateRecordsCountInAggregatesButNotInSessions) {
+  Records r;
+  r.Event(0, 1, EventType::kView, int64_t{100}).Event(0, 1, EventType::kClick, int64_t{200});
+  FeatureOperators ops;
+  FeatureOutput out;
+  ops.Apply(r.Sorted(), &out);
+  Records late;
+  late.Event(0, 2, EventType::kView, int64_t{50}).Purchase(0, 2, 9.5, 60);
+  ops.ApplyLate(late.Sorted());
+  EXPECT_EQ(ops.user_engagement().Get(UserIdx(0)).views, 2u);
+  EXPECT_EQ(ops.purchase_history().Totals(UserIdx(0)).count, 1u);
+  EXPECT_EQ(ops.item_features().Get(ItemIdx(2)).sales, 1u);
+  ASSERT_NE(ops.user_item_matrix().Find(UserIdx(0), ItemIdx(2)), nullptr);
+  EXPECT_EQ(ops.sessionizer().Current(UserIdx(0))->num_events, 2u);
+  EXPECT_EQ(out.enriched.size(), 2u);
+  EXPECT_EQ(ops.records_applied(), 4);
 }
 
 TEST(EngagementCountsTest, PurchaseIsNotEngagement) {

@@ -37,6 +37,8 @@ class PurchaseHistory {
   void Prefetch(UserIdx user) const { by_user_.Prefetch(user); }
   void Reserve(size_t n) { by_user_.Reserve(n); }
   size_t MemoryBytes() const { return by_user_.MemoryBytes(); }
+  void Save(ByteWriter* w) const { by_user_.Save(w); }
+  bool Load(ByteReader* r) { return by_user_.Load(r); }
 
  private:
   IdVector<UserIdx, PurchaseTotals> by_user_;

@@ -53,6 +53,8 @@ class Sessionizer {
   void Prefetch(UserIdx user) const { open_.Prefetch(user); }
   void Reserve(size_t n) { open_.Reserve(n); }
   size_t MemoryBytes() const { return open_.MemoryBytes(); }
+  void Save(ByteWriter* w) const { open_.Save(w); }
+  bool Load(ByteReader* r) { return open_.Load(r); }
   int64_t gap_micros() const { return gap_micros_; }
 
  private:

@@ -1,5 +1,8 @@
 #include "features/user_item_matrix.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include "common/check.h"
 
 namespace streamrec {
@@ -68,6 +71,49 @@ Interaction& UserItemMatrix::InsertAfterGrowing(RowHeader& header, ItemIdx item)
   ++header.size;
   ++pairs_;
   return place(Cell{.item = item, .value = {}}).value;
+}
+
+void UserItemMatrix::Save(ByteWriter* w) const {
+  rows_.Save(w);
+  w->PutVarint(pairs_);
+  w->PutVarint(cells_.size());
+  w->PutRaw(cells_.data(), cells_.size() * sizeof(Cell));
+  for (const std::vector<uint32_t>& free : free_regions_) {
+    w->PutVarint(free.size());
+    w->PutRaw(free.data(), free.size() * sizeof(uint32_t));
+  }
+}
+
+bool UserItemMatrix::Load(ByteReader* r) {
+  uint64_t pairs = 0, cells = 0;
+  std::string_view bytes;
+  if (!rows_.Load(r) || !r->GetVarint(&pairs) || !r->GetVarint(&cells) ||
+      cells > r->remaining() / sizeof(Cell) || !r->GetRaw(cells * sizeof(Cell), &bytes)) {
+    return false;
+  }
+  cells_.resize(cells);
+  std::memcpy(cells_.data(), bytes.data(), bytes.size());
+  for (std::vector<uint32_t>& free : free_regions_) {
+    uint64_t n = 0;
+    if (!r->GetVarint(&n) || n > r->remaining() / sizeof(uint32_t) ||
+        !r->GetRaw(n * sizeof(uint32_t), &bytes)) {
+      return false;
+    }
+    free.resize(n);
+    std::memcpy(free.data(), bytes.data(), bytes.size());
+  }
+  pairs_ = pairs;
+  // Every row must lie inside the arena, or a lookup would read outside it.
+  size_t counted = 0;
+  for (uint32_t u = 0; u < rows_.size(); ++u) {
+    const RowHeader& row = *rows_.Find(UserIdx(u));
+    if (row.log2_capacity >= 32 || uint64_t{row.offset} + row.capacity() > cells_.size() ||
+        (row.log2_capacity == 0 ? row.size != 0 : row.size > MaxSize(row.capacity()))) {
+      return false;
+    }
+    counted += row.size;
+  }
+  return counted == pairs_;
 }
 
 }  // namespace streamrec

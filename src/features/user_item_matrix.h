@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/byte_io.h"
 #include "common/event.h"
 #include "common/huge_page_allocator.h"
 #include "common/id_vector.h"
@@ -112,6 +113,11 @@ class UserItemMatrix {
   // Arena cells in use or free for reuse, plus the row headers.
   size_t MemoryBytes() const { return cells_.size() * sizeof(Cell) + rows_.MemoryBytes(); }
   const InteractionWeights& weights() const { return weights_; }
+
+  // Snapshots. Load replaces the contents; false when the input is malformed or breaks
+  // the layout invariants (a row outside the arena).
+  void Save(ByteWriter* w) const;
+  bool Load(ByteReader* r);
 
  private:
   struct Cell {

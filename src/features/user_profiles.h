@@ -58,6 +58,8 @@ class UserProfiles {
   void Prefetch(UserIdx user) const { closed_.Prefetch(user); }
   void Reserve(size_t n) { closed_.Reserve(n); }
   size_t MemoryBytes() const { return closed_.MemoryBytes(); }
+  void Save(ByteWriter* w) const { closed_.Save(w); }
+  bool Load(ByteReader* r) { return closed_.Load(r); }
 
  private:
   struct Aggregate {
