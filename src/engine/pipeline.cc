@@ -94,50 +94,15 @@ class RejectTable {
   std::unique_ptr<TableWriter> writer_;
 };
 
-}  // namespace
-
-absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& options) {
-  const Clock::time_point start = Clock::now();
-  if (options.event_files.empty() && options.purchase_files.empty()) {
-    return absl::InvalidArgumentError("no input: give --events and/or --purchases files");
-  }
-  if (options.chunk_size == 0) return absl::InvalidArgumentError("--chunk-size must be at least 1");
-
-  Mapping mapping;
-  if (options.mapping_file) {
-    ASSIGN_OR_RETURN(mapping, LoadMapping(*options.mapping_file));
-  }
-  std::vector<InputFile> inputs;
-  for (const std::string& p : options.purchase_files) inputs.push_back({p, SourceKind::kPurchases});
-  for (const std::string& p : options.event_files) inputs.push_back({p, SourceKind::kEvents});
-  for (const InputFile& f : inputs) RETURN_IF_ERROR(CheckReadable(f.path));
-  RETURN_IF_ERROR(PrepareOutputDir(options.out_dir));
-
-  PipelineSummary summary;
-  Progress progress(options.show_progress);
-
-  // 1. Load and decode every file into runs (a file, or a part of one read in parallel).
-  IdDictionary ids;
-  RejectTable rejects(options.out_dir);
-  const LoaderOptions loader_options{.strict = options.strict,
-                                     .threads = options.threads,
-                                     .min_bytes_per_thread = options.min_bytes_per_read_thread};
-  RecordLoader loader(mapping, &ids, loader_options,
-                      [&](const RejectedRow& r) { return rejects.Add(r); });
-  std::vector<Run> runs;
-  for (const InputFile& f : inputs) {
-    const std::string stage = StrCat("reading ", f.path);
-    RETURN_IF_ERROR(loader.Load(
-        f, &runs, [&](int64_t done, int64_t total) { progress.Update(stage, done, total); }));
-  }
-  progress.Done();
-  summary.load = loader.stats();
-  summary.read_seconds = SecondsSince(start);
-
+// Steps 2-4 for decoded records: event-time order, the operators in micro-batches, and
+// the six tables (with `rejects`, when given) renamed into place together.
+absl::Status WriteTables(std::vector<Run> runs, const IdDictionary& ids,
+                         const PipelineOptions& options, Progress* progress, RejectTable* rejects,
+                         PipelineSummary* summary) {
   // 2. Event-time order: sort the runs that need it; the merge happens batch by batch.
   Clock::time_point t = Clock::now();
   SortRuns(&runs, options.threads);
-  summary.order_seconds = SecondsSince(t);
+  summary->order_seconds = SecondsSince(t);
 
   // 3. The operators, in micro-batches, on this thread; a writer thread formats the
   // rows they emit (enriched events, completed sessions) while the next batches run.
@@ -180,18 +145,18 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& options) {
       if (out.enriched.size() + out.sessions.size() >= kHandOffRows) {
         emitted.Push(std::move(out));
         recycled.Pop(&out);
-        progress.Update("applying", static_cast<int64_t>(merger.done()),
-                        static_cast<int64_t>(merger.total()));
+        progress->Update("applying", static_cast<int64_t>(merger.done()),
+                         static_cast<int64_t>(merger.total()));
       }
     }
     ops.EmitOpenSessions(ids.users.size(), &out);
     emitted.Push(std::move(out));
     emitted.Close();
   }
-  progress.Done();
-  summary.records = ops.records_applied();
-  summary.state_bytes = ops.MemoryBytes();
-  summary.id_bytes = ids.users.MemoryBytes() + ids.items.MemoryBytes();
+  progress->Done();
+  summary->records = ops.records_applied();
+  summary->state_bytes = ops.MemoryBytes();
+  summary->id_bytes = ids.users.MemoryBytes() + ids.items.MemoryBytes();
 
   // 4. The state tables (the matrix, the largest, on a second thread), then everything
   // renamed into place.
@@ -213,16 +178,71 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& options) {
   std::vector<TableWriter*> all_tables = {enriched_out.get(), sessions_out.get()};
   for (auto& w : state_tables) all_tables.push_back(w.get());
   for (TableWriter* w : all_tables) RETURN_IF_ERROR(w->Close());
-  RETURN_IF_ERROR(rejects.Close());
+  if (rejects != nullptr) RETURN_IF_ERROR(rejects->Close());
   for (size_t i = 0; i < all_tables.size(); ++i) {
     RETURN_IF_ERROR(all_tables[i]->Commit());
-    summary.tables.emplace_back(FeatureTableName(kAllFeatureTables[i]), all_tables[i]->rows());
+    summary->tables.emplace_back(FeatureTableName(kAllFeatureTables[i]), all_tables[i]->rows());
   }
-  RETURN_IF_ERROR(rejects.Commit());
-  summary.apply_seconds = SecondsSince(t);
-  summary.users = static_cast<int64_t>(ids.users.size());
-  summary.items = static_cast<int64_t>(ids.items.size());
-  summary.pairs = static_cast<int64_t>(ops.user_item_matrix().pairs());
+  if (rejects != nullptr) RETURN_IF_ERROR(rejects->Commit());
+  summary->apply_seconds = SecondsSince(t);
+  summary->users = static_cast<int64_t>(ids.users.size());
+  summary->items = static_cast<int64_t>(ids.items.size());
+  summary->pairs = static_cast<int64_t>(ops.user_item_matrix().pairs());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& options) {
+  const Clock::time_point start = Clock::now();
+  if (options.event_files.empty() && options.purchase_files.empty()) {
+    return absl::InvalidArgumentError("no input: give --events and/or --purchases files");
+  }
+  if (options.chunk_size == 0) return absl::InvalidArgumentError("--chunk-size must be at least 1");
+
+  Mapping mapping;
+  if (options.mapping_file) {
+    ASSIGN_OR_RETURN(mapping, LoadMapping(*options.mapping_file));
+  }
+  std::vector<InputFile> inputs;
+  for (const std::string& p : options.purchase_files) inputs.push_back({p, SourceKind::kPurchases});
+  for (const std::string& p : options.event_files) inputs.push_back({p, SourceKind::kEvents});
+  for (const InputFile& f : inputs) RETURN_IF_ERROR(CheckReadable(f.path));
+  RETURN_IF_ERROR(PrepareOutputDir(options.out_dir));
+
+  PipelineSummary summary;
+  Progress progress(options.show_progress);
+
+  // 1. Load and decode every file into runs (a file, or a part of one read in parallel).
+  IdDictionary ids;
+  RejectTable rejects(options.out_dir);
+  const LoaderOptions loader_options{.strict = options.strict,
+                                     .threads = options.threads,
+                                     .min_bytes_per_thread = options.min_bytes_per_read_thread};
+  RecordLoader loader(mapping, &ids, loader_options,
+                      [&](const RejectedRow& r) { return rejects.Add(r); });
+  std::vector<Run> runs;
+  for (const InputFile& f : inputs) {
+    const std::string stage = StrCat("reading ", f.path);
+    RETURN_IF_ERROR(loader.Load(
+        f, &runs, [&](int64_t done, int64_t total) { progress.Update(stage, done, total); }));
+  }
+  progress.Done();
+  summary.load = loader.stats();
+  summary.read_seconds = SecondsSince(start);
+
+  RETURN_IF_ERROR(WriteTables(std::move(runs), ids, options, &progress, &rejects, &summary));
+  summary.total_seconds = SecondsSince(start);
+  return summary;
+}
+
+absl::StatusOr<PipelineSummary> WriteFeatureTables(std::vector<Run> runs, const IdDictionary& ids,
+                                                   const PipelineOptions& options) {
+  const Clock::time_point start = Clock::now();
+  RETURN_IF_ERROR(PrepareOutputDir(options.out_dir));
+  PipelineSummary summary;
+  Progress progress(options.show_progress);
+  RETURN_IF_ERROR(WriteTables(std::move(runs), ids, options, &progress, nullptr, &summary));
   summary.total_seconds = SecondsSince(start);
   return summary;
 }

@@ -16,6 +16,7 @@
 #include "features/feature_operators.h"
 #include "io/record_loader.h"
 #include "io/table_writer.h"
+#include "stream/ordering.h"
 
 namespace streamrec {
 
@@ -53,5 +54,12 @@ struct PipelineSummary {
 // cannot be read or written, kInvalidArgument for a bad mapping or header, kAborted for
 // the first bad row under `strict`.
 absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& options);
+
+// The pipeline after decoding, for records from elsewhere (a state directory's event
+// log): orders `runs` (input order = the order of records across runs, then seq),
+// applies them and writes the six tables to options.out_dir. Files and mapping in
+// `options` are ignored.
+absl::StatusOr<PipelineSummary> WriteFeatureTables(std::vector<Run> runs, const IdDictionary& ids,
+                                                   const PipelineOptions& options);
 
 }  // namespace streamrec

@@ -36,11 +36,12 @@ void FeatureOperators::Apply(std::span<const Record> batch, FeatureOutput* out) 
       continue;
     }
     const PurchaseTotals history = purchases_.Totals(r.user);
-    out->enriched.push_back(EnrichedEvent{r.time, history, r.user, r.item, r.type});
     if (sessions_.Add(r.user, r.time, r.type, history, &closed)) {
       profiles_.AddClosedSession(r.user, closed);
       out->sessions.push_back(CompletedSession{r.user, closed});
     }
+    out->enriched.push_back(EnrichedEvent{r.time, history, r.user, r.item, r.type,
+                                          sessions_.Current(r.user)->index});
     engagement_.Add(r.user, r.type);
     matrix_.AddEvent(r.user, r.item, r.type);
     items_.AddEvent(r.item, r.type);

@@ -40,6 +40,7 @@ struct EnrichedEvent {
   UserIdx user;
   ItemIdx item;
   EventType type;
+  uint32_t session = 0;  // the user's session number (1, 2, ...) that the event joined
 };
 
 struct CompletedSession {

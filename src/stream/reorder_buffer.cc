@@ -26,12 +26,52 @@ bool ReorderBuffer::Push(const Record& r, EventTime now) {
   max_event_time_ = seen_any_ ? std::max(max_event_time_, r.time) : r.time;
   last_arrival_ = now;
   seen_any_ = true;
-  heap_.push(Entry{r, arrivals_++});
-  std::vector<Record>& pending = pending_by_user_[r.user];
+  Insert(Entry{r, arrivals_++});
+  return true;
+}
+
+void ReorderBuffer::Insert(const Entry& e) {
+  heap_.push(e);
+  std::vector<Record>& pending = pending_by_user_[e.record.user];
   // Keep the user's list in stream order; records mostly arrive in order.
   auto at = pending.end();
-  while (at != pending.begin() && StreamOrderLess(r, *(at - 1))) --at;
-  pending.insert(at, r);
+  while (at != pending.begin() && StreamOrderLess(e.record, *(at - 1))) --at;
+  pending.insert(at, e.record);
+}
+
+void ReorderBuffer::Save(ByteWriter* w) const {
+  w->Put<uint8_t>(seen_any_);
+  w->Put(max_event_time_.micros);
+  w->Put(watermark_at_arrival_.micros);
+  w->Put(last_arrival_.micros);
+  w->Put(arrivals_);
+  w->Put(late_);
+  // The heap's array in any order: Load pushes the entries back one by one.
+  auto copy = heap_;
+  w->PutVarint(copy.size());
+  while (!copy.empty()) {
+    w->Put(copy.top());
+    copy.pop();
+  }
+}
+
+bool ReorderBuffer::Load(ByteReader* r) {
+  uint8_t seen = 0;
+  uint64_t n = 0;
+  if (!r->Get(&seen) || !r->Get(&max_event_time_.micros) ||
+      !r->Get(&watermark_at_arrival_.micros) || !r->Get(&last_arrival_.micros) ||
+      !r->Get(&arrivals_) || !r->Get(&late_) || !r->GetVarint(&n) ||
+      n > r->remaining() / sizeof(Entry)) {
+    return false;
+  }
+  seen_any_ = seen != 0;
+  heap_ = {};
+  pending_by_user_.clear();
+  for (uint64_t i = 0; i < n; ++i) {
+    Entry e;
+    if (!r->Get(&e)) return false;
+    Insert(e);
+  }
   return true;
 }
 

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/byte_io.h"
 #include "common/event.h"
 
 namespace streamrec {
@@ -47,6 +48,12 @@ class ReorderBuffer {
   std::span<const Record> PendingOf(UserIdx user) const;
 
   EventTime Watermark(EventTime now) const;
+
+  // Snapshots: the watermark's inputs and every buffered record, with its arrival rank.
+  void Save(ByteWriter* w) const;
+  // Replaces the contents; false when the input is short or malformed.
+  bool Load(ByteReader* r);
+
   size_t size() const { return heap_.size(); }
   int64_t late_records() const { return late_; }
   int64_t allowed_lateness_micros() const { return lateness_; }
@@ -64,6 +71,7 @@ class ReorderBuffer {
     }
   };
   void PopInto(std::vector<Record>* out);
+  void Insert(const Entry& e);
 
   int64_t lateness_;
   bool seen_any_ = false;

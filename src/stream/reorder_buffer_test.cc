@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -109,6 +110,26 @@ TEST(ReorderBufferTest, PendingOfAUserIsInStreamOrderAndShrinksOnRelease) {
   EXPECT_EQ(buffer.PendingOf(UserIdx(7)).size(), 1u);
   EXPECT_EQ(buffer.PendingOf(UserIdx(8)).size(), 1u);
   EXPECT_TRUE(buffer.PendingOf(UserIdx(3)).empty());
+}
+
+TEST(ReorderBufferTest, SavedAndLoadedBufferReleasesTheSameRecords) {
+  ReorderBuffer original(kLateness);
+  for (int64_t m : {100, 103, 101, 104, 102}) ASSERT_TRUE(original.Push(At(m, m % 3), Wall(7)));
+  std::string bytes;
+  ByteWriter writer(&bytes);
+  original.Save(&writer);
+  ReorderBuffer loaded(kLateness);
+  ByteReader reader(bytes);
+  ASSERT_TRUE(loaded.Load(&reader));
+  EXPECT_EQ(loaded.Watermark(Wall(9)), original.Watermark(Wall(9)));
+  EXPECT_EQ(loaded.PendingOf(UserIdx(1)).size(), original.PendingOf(UserIdx(1)).size());
+  EXPECT_FALSE(loaded.Push(At(90), Wall(7)));
+  std::vector<Record> a, b;
+  original.ReleaseAll(&a);
+  loaded.ReleaseAll(&b);
+  EXPECT_EQ(Minutes(a), Minutes(b));
+  ByteReader truncated(std::string_view(bytes).substr(0, bytes.size() - 1));
+  EXPECT_FALSE(ReorderBuffer(kLateness).Load(&truncated));
 }
 
 TEST(ReorderBufferTest, ShuffledWithinLatenessEqualsSorted) {
