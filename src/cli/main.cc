@@ -8,6 +8,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "cli/replay.h"
 #include "engine/pipeline.h"
 #include "streamrec/version.h"
 #include "synth/generator.h"
@@ -99,6 +100,28 @@ int Main(int argc, char** argv) {
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
 
+  // replay
+  ReplayOptions rep;
+  std::string replay_mapping;
+  CLI::App* replay =
+      app.add_subcommand("replay", "Send event files to a running server, at a chosen rate");
+  replay->add_option("files", rep.files, "Clickstream files (CSV, JSON Lines, Parquet)")
+      ->required()
+      ->expected(1, -1);
+  replay->add_option("--url", rep.url, "The server, e.g. http://localhost:8080")->required();
+  replay->add_option("--rate", rep.rate, "Events per second; 0 sends as fast as it can")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  replay->add_option("--batch", rep.batch, "Most events per request")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  replay->add_option("--mapping", replay_mapping,
+                     "Mapping file (TOML) for columns and event names");
+  replay->add_option("--api-key", rep.api_key, "API key for the server's write routes");
+  replay->add_option("--connections", rep.connections, "Keep-alive connections, one request each")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -118,6 +141,11 @@ int Main(int argc, char** argv) {
     if (!summary.ok()) return ExitCodeFor(summary.status());
     PrintSummary(*summary, pipe.out_dir);
     return 0;
+  }
+  if (*replay) {
+    if (!replay_mapping.empty()) rep.mapping_file = replay_mapping;
+    rep.show_progress = true;
+    return RunReplayCommand(rep, stdout, stderr);
   }
   return 2;
 }

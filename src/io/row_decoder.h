@@ -43,6 +43,10 @@ class RowDecoder {
   // True when rows carry an event_id, so duplicates must be found in input order.
   bool reads_event_ids() const { return fields_[kEventId].present; }
 
+  // The row's event_id text exactly as Decode reads it; empty when the row or the
+  // source has none. REQUIRES: Decode did not refuse `row` (it has every column).
+  std::string_view EventIdText(const Row& row) const { return Get(row, kEventId); }
+
   // Appends the row's records to `out` (any vector of Record).
   template <typename RecordVec>
   DecodeOutcome Decode(const Row& row, uint32_t seq, IdDictionary* ids, EventIdSet* seen_event_ids,
