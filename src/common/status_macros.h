@@ -8,9 +8,10 @@
 #define STREAMREC_CONCAT(a, b) STREAMREC_CONCAT_INNER(a, b)
 
 // RETURN_IF_ERROR(expr): returns the status of `expr` from the enclosing function unless ok.
-#define RETURN_IF_ERROR(expr)                                         \
-  do {                                                                \
-    if (absl::Status status_ = (expr); !status_.ok()) return status_; \
+#define RETURN_IF_ERROR(expr)                                             \
+  do {                                                                    \
+    if (absl::Status streamrec_status_ = (expr); !streamrec_status_.ok()) \
+      return streamrec_status_;                                           \
   } while (0)
 
 // ASSIGN_OR_RETURN(lhs, expr): evaluates the StatusOr `expr`; on error returns its status,
