@@ -1,0 +1,207 @@
+#include "models/cooccurrence.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/check.h"
+#include "models/top_pool.h"
+
+namespace streamrec {
+
+CoOccurrence::CoOccurrence(const ModelConfig& config)
+    : capacity_(config.neighbours), similarity_(config.similarity), shrinkage_(config.shrinkage) {
+  STREAMREC_CHECK(capacity_ >= 1 && capacity_ < kNotListed) << capacity_;
+  for (uint32_t size = 4;; size *= 2) {
+    block_sizes_.push_back(std::min(size, capacity_));
+    if (size >= capacity_) break;
+  }
+  arenas_.resize(block_sizes_.size());
+  free_blocks_.resize(block_sizes_.size());
+}
+
+void CoOccurrence::AddPair(ItemIdx a, ItemIdx b, float delta, bool bought) {
+  STREAMREC_CHECK(a != b) << a.value;
+  bool inserted = false;
+  PairCell* cell = pairs_.FindOrInsert(PairTable::Key(a, b), &inserted);
+  cell->weight += delta;
+  if (bought && cell->bought != UINT16_MAX) ++cell->bought;
+  ++pair_updates_;
+  if (cell->weight <= 0 || (delta <= 0 && !inserted)) return;
+  // No insertion below, so `cell` stays valid.
+  Offer(cell->lo(), cell->hi(), cell->weight, &cell->pos_in_lo);
+  Offer(cell->hi(), cell->lo(), cell->weight, &cell->pos_in_hi);
+}
+
+void CoOccurrence::Offer(ItemIdx owner, ItemIdx other, float weight, uint8_t* pos) {
+  // Listed: the pool's copy of the weight is a lower bound; the cell has the truth.
+  if (*pos != kNotListed) return;
+  ItemState& s = items_.At(owner);
+  if (s.size < capacity_) {
+    if (s.block == kNoBlock || s.size == block_sizes_[s.block]) GrowBlock(&s);
+    NeighbourEntry* entries = Block(s);
+    entries[s.size] = NeighbourEntry{other, weight};
+    *pos = s.size++;
+    if (s.size == capacity_) FindLast(&s, entries);
+    return;
+  }
+  // The least entry by copies is the least by truth once its own copy is current (every
+  // copy is at most its truth). Ties stay with the incumbent.
+  NeighbourEntry* entries = Block(s);
+  while (weight > s.last_weight) {
+    NeighbourEntry& last = entries[s.last];
+    PairCell* victim = pairs_.Find(PairTable::Key(owner, last.item));
+    STREAMREC_CHECK(victim != nullptr) << "pool entry without a pair";
+    if (victim->weight != last.weight) {
+      last.weight = victim->weight;
+      FindLast(&s, entries);
+      continue;
+    }
+    victim->PosIn(owner) = kNotListed;
+    ++evictions_;
+    last = NeighbourEntry{other, weight};
+    *pos = s.last;
+    FindLast(&s, entries);
+    return;
+  }
+}
+
+void CoOccurrence::FindLast(ItemState* s, const NeighbourEntry* e) {
+  uint8_t last = 0;
+  for (uint8_t i = 1; i < s->size; ++i) {
+    if (RanksBefore(e[last].weight, e[last].item.value, e[i].weight, e[i].item.value)) last = i;
+  }
+  s->last = last;
+  s->last_weight = e[last].weight;
+}
+
+void CoOccurrence::GrowBlock(ItemState* s) {
+  const uint8_t block = s->block == kNoBlock ? 0 : s->block + 1;
+  STREAMREC_CHECK(block < block_sizes_.size()) << "pool block past the largest size";
+  uint32_t offset;
+  if (!free_blocks_[block].empty()) {
+    offset = free_blocks_[block].back();
+    free_blocks_[block].pop_back();
+  } else {
+    offset = static_cast<uint32_t>(arenas_[block].size());
+    arenas_[block].resize(arenas_[block].size() + block_sizes_[block]);
+  }
+  if (s->block != kNoBlock) {
+    const NeighbourEntry* from = Block(*s);
+    std::copy(from, from + s->size, arenas_[block].data() + offset);
+    free_blocks_[s->block].push_back(s->offset);
+  }
+  s->block = block;
+  s->offset = offset;
+}
+
+std::span<const NeighbourEntry> CoOccurrence::Pool(ItemIdx item) const {
+  const ItemState* s = items_.Find(item);
+  if (s == nullptr || s->block == kNoBlock) return {};
+  return {Block(*s), s->size};
+}
+
+double CoOccurrence::Similarity(double weight, float owner_norm, float other_norm) const {
+  const double denominator =
+      similarity_ == streamrec::Similarity::kCosine
+          ? std::sqrt(static_cast<double>(owner_norm) * other_norm) + shrinkage_
+          : static_cast<double>(owner_norm) + shrinkage_;
+  return denominator > 0 ? weight / denominator : 0.0;
+}
+
+size_t CoOccurrence::MemoryBytes() const {
+  size_t bytes = items_.MemoryBytes() + pairs_.MemoryBytes();
+  for (size_t b = 0; b < arenas_.size(); ++b) {
+    bytes += arenas_[b].capacity() * sizeof(NeighbourEntry) +
+             free_blocks_[b].capacity() * sizeof(uint32_t);
+  }
+  return bytes;
+}
+
+void CoOccurrence::Save(ByteWriter* w) const {
+  w->Put(pair_updates_);
+  w->Put(evictions_);
+  w->Put<uint32_t>(static_cast<uint32_t>(items_.size()));
+  for (uint32_t i = 0; i < items_.size(); ++i) {
+    const ItemState& s = *items_.Find(ItemIdx(i));
+    w->Put(s.norm);
+    w->Put(s.size);
+    if (s.size > 0) {
+      const NeighbourEntry* e = Block(s);
+      for (uint8_t p = 0; p < s.size; ++p) w->Put(e[p].item.value);
+    }
+  }
+  w->Put<uint64_t>(pairs_.size());
+  pairs_.ForEach([&](const PairCell& c) {
+    w->Put(c.key);
+    w->Put(c.weight);
+    w->Put(c.bought);
+  });
+}
+
+absl::Status CoOccurrence::Load(ByteReader* r, size_t items) {
+  const auto corrupt = [](std::string_view what) {
+    return absl::DataLossError(std::string("co-occurrence: ") + std::string(what));
+  };
+  r->Get(&pair_updates_);
+  r->Get(&evictions_);
+  uint32_t n = 0;
+  r->Get(&n);
+  if (!r->ok()) return corrupt("truncated header");
+  if (n > items) return corrupt("more items than the model knows");
+  for (uint32_t i = 0; i < n; ++i) {
+    ItemState& s = items_.At(ItemIdx(i));
+    uint8_t size = 0;
+    r->Get(&s.norm);
+    r->Get(&size);
+    if (!r->ok()) return corrupt("truncated item");
+    if (!std::isfinite(s.norm) || s.norm < 0) return corrupt("bad norm");
+    if (size > capacity_) return corrupt("pool larger than the configured neighbours");
+    while (s.size < size) {
+      if (s.block == kNoBlock || s.size == block_sizes_[s.block]) GrowBlock(&s);
+      uint32_t id = 0;
+      if (!r->Get(&id)) return corrupt("truncated pool");
+      if (id >= n || id == i) return corrupt("bad pool entry");
+      Block(s)[s.size++] = NeighbourEntry{ItemIdx(id), 0};
+    }
+  }
+  uint64_t count = 0;
+  r->Get(&count);
+  constexpr size_t kPairBytes = sizeof(uint64_t) + sizeof(float) + sizeof(uint16_t);
+  if (!r->ok() || count > r->remaining() / kPairBytes) return corrupt("bad pair count");
+  pairs_.Reserve(count);
+  for (uint64_t p = 0; p < count; ++p) {
+    uint64_t key = 0;
+    float weight = 0;
+    uint16_t bought = 0;
+    r->Get(&key);
+    r->Get(&weight);
+    r->Get(&bought);
+    if (!r->ok()) return corrupt("truncated pairs");
+    const uint32_t lo = static_cast<uint32_t>(key >> 32), hi = static_cast<uint32_t>(key);
+    if (lo >= hi || hi >= n) return corrupt("bad pair key");
+    if (!std::isfinite(weight) || weight < 0) return corrupt("bad pair weight");
+    bool inserted = false;
+    PairCell* cell = pairs_.FindOrInsert(key, &inserted);
+    if (!inserted) return corrupt("duplicate pair");
+    cell->weight = weight;
+    cell->bought = bought;
+  }
+  // Link every pool entry to its pair: the marks and weights come from the pairs.
+  for (uint32_t i = 0; i < n; ++i) {
+    ItemState& s = items_.At(ItemIdx(i));
+    if (s.size == 0) continue;
+    NeighbourEntry* e = Block(s);
+    for (uint8_t p = 0; p < s.size; ++p) {
+      PairCell* cell = pairs_.Find(PairTable::Key(ItemIdx(i), e[p].item));
+      if (cell == nullptr) return corrupt("pool entry without a pair");
+      uint8_t& pos = cell->PosIn(ItemIdx(i));
+      if (pos != kNotListed) return corrupt("item twice in a pool");
+      pos = p;
+      e[p].weight = cell->weight;
+    }
+    if (s.size == capacity_) FindLast(&s, e);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace streamrec

@@ -1,0 +1,129 @@
+#pragma once
+// CoOccurrence: the weight c(i,j) of every pair of items that appeared together in a
+// user's recent items, each item's norm n(i), and each item's neighbour pool.
+//
+//   c(i,j) = sum over co-occurrences of f * g(w_i, w_j)   (symmetric; see Recommender
+//            for when two items co-occur, f for sessions, g = PairWeighting)
+//   n(i)   = sum over occurrences of i of w_i
+//   cosine:      sim(i,j) = c(i,j) / (sqrt(n(i) n(j)) + shrinkage)
+//   conditional: sim(i,j) = c(i,j) / (n(i) + shrinkage)
+//
+// Neighbour pool of i: a top `neighbours` items j by c(i,j), kept exact on every
+// AddPair by the argument of TopPool (weights only increase): an item outside the pool
+// enters only by passing the pool's least weight, which then leaves. Ties stay with the
+// incumbent (which items among equal weights is the arrival's choice; this avoids
+// churning pools whose tail is all weight 1). The pool keeps a copy of each weight that
+// is only refreshed when needed, a lower bound of the truth in the pair's cell, so an
+// update of a listed pair touches the cell alone; before an eviction the least entry's
+// copy is refreshed until the least by copies is current, hence the least in truth.
+// Queries read the weights from the cells and re-rank a pool by similarity with the
+// current norms, so SimilarItems is the top-k by similarity among the top-`neighbours`
+// by weight: exact when an item has at most `neighbours` co-occurring items, a close
+// approximation otherwise (the norm of j only lowers j's similarity, so the pool misses
+// rarely-co-occurring items with tiny norms, which shrinkage damps anyway).
+//
+// Memory: pairs in PairTable (16-byte cells, 21 to 43 bytes per pair); per item 16
+// bytes plus its pool, 8 bytes an entry in blocks of 4, 8, 16, ... up to `neighbours`
+// entries, in one arena per block size with free lists (a block moves up a size as
+// the pool fills). Where j sits in i's pool is stored in the pair's cell, so an update
+// finds its pool entry without a search; an eviction clears the evicted pair's mark.
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/byte_io.h"
+#include "common/huge_page_allocator.h"
+#include "common/id_vector.h"
+#include "common/ids.h"
+#include "models/model_config.h"
+#include "models/pair_table.h"
+
+namespace streamrec {
+
+struct NeighbourEntry {
+  ItemIdx item;
+  float weight = 0;  // a copy of c(owner, item): at most the pair cell's weight
+};
+
+class CoOccurrence {
+ public:
+  explicit CoOccurrence(const ModelConfig& config);
+
+  // Adds `delta` (>= 0) to c(a, b) and, if `bought`, one co-purchase.
+  // REQUIRES: a != b.
+  void AddPair(ItemIdx a, ItemIdx b, float delta, bool bought);
+  // Adds `delta` (>= 0) to n(item).
+  void AddNorm(ItemIdx item, float delta) { items_.At(item).norm += delta; }
+
+  void PrefetchItem(ItemIdx item) const { items_.Prefetch(item); }
+  void PrefetchPair(ItemIdx a, ItemIdx b) const { pairs_.Prefetch(PairTable::Key(a, b)); }
+
+  float Norm(ItemIdx item) const { return items_.Get(item).norm; }
+  // The pair's cell, or nullptr if a and b never co-occurred (or a == b).
+  const PairCell* Find(ItemIdx a, ItemIdx b) const {
+    return a == b ? nullptr : pairs_.Find(PairTable::Key(a, b));
+  }
+  // Calls fn(ItemIdx j, float c(item, j)) for each j in `item`'s neighbour pool, in pool
+  // order (not sorted); nothing for unknown items.
+  template <typename Fn>
+  void ForEachNeighbour(ItemIdx item, Fn&& fn) const {
+    for (const NeighbourEntry& e : Pool(item)) {
+      fn(e.item, pairs_.Find(PairTable::Key(item, e.item))->weight);
+    }
+  }
+  // sim(owner, other) for a pair weight `weight` under the configured similarity.
+  double Similarity(double weight, float owner_norm, float other_norm) const;
+
+  size_t pairs() const { return pairs_.size(); }
+  size_t items() const { return items_.size(); }
+  int64_t pair_updates() const { return pair_updates_; }
+  int64_t evictions() const { return evictions_; }
+  size_t MemoryBytes() const;
+  // Bytes held for pairs (table) and pools (arenas).
+  size_t PairBytes() const { return pairs_.MemoryBytes(); }
+
+  void Save(ByteWriter* w) const;
+  // Replaces the state; `items` bounds every item id. Rebuilds the pool marks in the
+  // pair cells, so a snapshot cannot leave them inconsistent.
+  absl::Status Load(ByteReader* r, size_t items);
+
+ private:
+  static constexpr uint8_t kNoBlock = 0xFF;
+  struct ItemState {
+    float norm = 0;
+    uint32_t offset = 0;       // of the pool's block in arenas_[block]
+    uint8_t size = 0;          // entries in the pool
+    uint8_t block = kNoBlock;  // size class of the block
+    uint8_t last = 0;          // position of the least entry (weight, then higher id), once full
+    uint8_t unused = 0;
+    float last_weight = 0;  // its weight: the bar to enter a full pool
+  };
+  static_assert(sizeof(ItemState) == 16);
+
+  // Offers `other` with weight `weight` to `owner`'s pool; `*pos` is other's position
+  // there (kNotListed if absent) and is kept current.
+  void Offer(ItemIdx owner, ItemIdx other, float weight, uint8_t* pos);
+  NeighbourEntry* Block(const ItemState& s) { return arenas_[s.block].data() + s.offset; }
+  const NeighbourEntry* Block(const ItemState& s) const {
+    return arenas_[s.block].data() + s.offset;
+  }
+  void GrowBlock(ItemState* s);
+  static void FindLast(ItemState* s, const NeighbourEntry* entries);
+  // The pool with weight copies (lower bounds).
+  std::span<const NeighbourEntry> Pool(ItemIdx item) const;
+
+  uint32_t capacity_;                  // neighbours per item
+  std::vector<uint32_t> block_sizes_;  // entries per block, by size class
+  streamrec::Similarity similarity_;
+  float shrinkage_;
+  IdVector<ItemIdx, ItemState> items_;
+  std::vector<std::vector<NeighbourEntry, HugePageAllocator<NeighbourEntry>>> arenas_;
+  std::vector<std::vector<uint32_t>> free_blocks_;  // offsets of free blocks, by class
+  PairTable pairs_;
+  int64_t pair_updates_ = 0;
+  int64_t evictions_ = 0;
+};
+
+}  // namespace streamrec

@@ -1,0 +1,360 @@
+// Co-occurrence: which events pair, with what weight, the similarity formulas, and the
+// neighbour pools against a brute-force recomputation.
+
+#include "models/cooccurrence.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <random>
+#include <set>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "models/model_test_util.h"
+#include "models/recommender.h"
+
+namespace streamrec {
+namespace {
+
+using model_testing::Ids;
+using model_testing::kBuy;
+using model_testing::kCart;
+using model_testing::kClick;
+using model_testing::kView;
+using model_testing::Stream;
+using testing::ElementsAre;
+using testing::IsEmpty;
+
+void ObserveAll(const Stream& s, Recommender* m) {
+  for (const ModelEvent& e : s.events()) m->Observe(e);
+}
+
+double W(const Recommender& m, uint32_t a, uint32_t b) {
+  return m.PairWeight(ItemIdx(a), ItemIdx(b));
+}
+
+TEST(CoOccurrenceTest, ItemsOfOneSessionPairOnce) {
+  Recommender m;
+  Stream s;
+  s.Add(0, 1, kView, 0).Add(0, 2, kView, 1).Add(0, 3, kView, 2).Add(0, 1, kView, 3);
+  ObserveAll(s, &m);
+  EXPECT_EQ(W(m, 1, 2), 1);
+  EXPECT_EQ(W(m, 2, 1), 1);
+  EXPECT_EQ(W(m, 1, 3), 1);  // the repeated view of 1 adds nothing
+  EXPECT_EQ(W(m, 2, 3), 1);
+  EXPECT_EQ(m.ItemNorm(ItemIdx(1)), 1);
+  EXPECT_EQ(m.counters().pairs, 3u);
+}
+
+TEST(CoOccurrenceTest, CoOccurrenceCountsWithinSessionOnlyWhenCrossSessionWeightIsZero) {
+  ModelConfig config;
+  config.cross_session_weight = 0;
+  Recommender m(config);
+  Stream s;
+  s.Add(0, 1, kView, 0).Add(0, 2, kView, 10);     // session 1
+  s.Add(0, 3, kView, 100).Add(0, 4, kView, 101);  // session 2: gap of 90 minutes
+  s.Add(1, 5, kView, 0).Add(2, 6, kView, 0);      // other users never pair
+  ObserveAll(s, &m);
+  EXPECT_EQ(W(m, 1, 2), 1);
+  EXPECT_EQ(W(m, 3, 4), 1);
+  EXPECT_EQ(W(m, 2, 3), 0);
+  EXPECT_EQ(W(m, 1, 4), 0);
+  EXPECT_EQ(W(m, 5, 6), 0);
+  EXPECT_EQ(m.counters().pairs, 2u);
+}
+
+TEST(CoOccurrenceTest, PreviousSessionPairsAtCrossSessionWeight) {
+  ModelConfig config;
+  config.cross_session_weight = 0.5f;
+  Recommender m(config);
+  Stream s;
+  s.Add(0, 1, kView, 0).Add(0, 2, kView, 100);
+  ObserveAll(s, &m);
+  EXPECT_EQ(W(m, 1, 2), 0.5);
+}
+
+TEST(CoOccurrenceTest, NewSessionDoesNotPairWithPreviousSessionBeyondHistoryWindow) {
+  ModelConfig config;
+  config.recent_items = 4;
+  config.pair_window = 2;
+  config.cross_session_weight = 1;
+  Recommender m(config);
+  Stream s;
+  s.Add(0, 1, kView, 0).Add(0, 2, kView, 1).Add(0, 3, kView, 2);  // session 1
+  s.Add(0, 4, kView, 100);                                        // session 2
+  ObserveAll(s, &m);
+  // 4 pairs with the two most recent items only: 3 and 2, not 1.
+  EXPECT_EQ(W(m, 4, 3), 1);
+  EXPECT_EQ(W(m, 4, 2), 1);
+  EXPECT_EQ(W(m, 4, 1), 0);
+  // Within session 1 the window also limits: 3 paired with 2 and 1.
+  EXPECT_EQ(W(m, 3, 1), 1);
+}
+
+TEST(CoOccurrenceTest, ItemsLeavingTheRecentItemsNoLongerPair) {
+  ModelConfig config;
+  config.recent_items = 3;
+  config.pair_window = 2;
+  Recommender m(config);
+  Stream s;
+  s.Add(0, 1, kView, 0).Add(0, 2, kView, 1).Add(0, 3, kView, 2).Add(0, 4, kView, 3);
+  s.Add(0, 5, kView, 4);
+  ObserveAll(s, &m);
+  EXPECT_EQ(W(m, 5, 1), 0);
+  EXPECT_EQ(W(m, 5, 2), 0);
+  EXPECT_EQ(W(m, 5, 3), 1);
+  EXPECT_EQ(W(m, 5, 4), 1);
+  EXPECT_EQ(m.RecentItems(UserIdx(0)).size(), 3u);
+}
+
+TEST(CoOccurrenceTest, StrongerTypeAddsTheDifference) {
+  Recommender m;  // kStronger: max(w_i, w_j); weights 1, 2, 4, 8
+  Stream s;
+  s.Add(0, 1, kView, 0).Add(0, 2, kView, 1);  // c = max(1, 1) = 1
+  s.Add(0, 2, kClick, 2);                     // c = max(1, 2) = 2
+  s.Add(0, 2, kView, 3);                      // a weaker repeat adds nothing
+  s.Add(0, 1, kCart, 4);                      // c = max(4, 2) = 4
+  ObserveAll(s, &m);
+  EXPECT_EQ(W(m, 1, 2), 4);
+  EXPECT_EQ(m.ItemNorm(ItemIdx(1)), 4);
+  EXPECT_EQ(m.ItemNorm(ItemIdx(2)), 2);
+  const std::vector<RecentItem> recent = m.RecentItems(UserIdx(0));
+  ASSERT_EQ(recent.size(), 2u);
+  EXPECT_EQ(recent[0].item, ItemIdx(1));
+  EXPECT_EQ(recent[0].type, kCart);
+  EXPECT_EQ(recent[1].type, kClick);
+}
+
+TEST(CoOccurrenceTest, PairWeightingsCombineAsDocumented) {
+  for (const auto& [weighting, want] :
+       std::vector<std::pair<PairWeighting, double>>{{PairWeighting::kStronger, 8},
+                                                     {PairWeighting::kWeaker, 1},
+                                                     {PairWeighting::kProduct, 8}}) {
+    ModelConfig config;
+    config.pair_weighting = weighting;
+    Recommender m(config);
+    Stream s;
+    s.Add(0, 1, kView, 0).Add(0, 2, kBuy, 1);
+    ObserveAll(s, &m);
+    EXPECT_EQ(W(m, 1, 2), want) << static_cast<int>(weighting);
+  }
+}
+
+TEST(CoOccurrenceTest, BothPurchasedCountsACoPurchase) {
+  Recommender m;
+  Stream s;
+  s.Add(0, 1, kView, 0).Add(0, 1, kBuy, 1).Add(0, 2, kView, 2).Add(0, 2, kBuy, 3);
+  s.Add(0, 3, kBuy, 4);
+  s.Add(1, 1, kView, 0).Add(1, 2, kView, 1);
+  ObserveAll(s, &m);
+  EXPECT_EQ(m.CoPurchases(ItemIdx(1), ItemIdx(2)), 1u);
+  EXPECT_EQ(m.CoPurchases(ItemIdx(1), ItemIdx(3)), 1u);
+  std::vector<ScoredItem> similar;
+  m.SimilarItems(ItemIdx(1), 5, &similar);
+  ASSERT_FALSE(similar.empty());
+  EXPECT_EQ(similar[0].reason.kind, ReasonKind::kBoughtTogether);
+  EXPECT_EQ(similar[0].reason.anchor, ItemIdx(1));
+}
+
+TEST(CoOccurrenceTest, CosineWithShrinkageMatchesHandComputed) {
+  ModelConfig config;
+  config.shrinkage = 2;
+  Recommender m(config);
+  Stream s;
+  // Item 1 in three sessions (norm 3), item 2 in two (norm 2), together in two.
+  s.Add(0, 1, kView, 0).Add(0, 2, kView, 1);
+  s.Add(1, 1, kView, 0).Add(1, 2, kView, 1);
+  s.Add(2, 1, kView, 0).Add(2, 3, kView, 1);
+  ObserveAll(s, &m);
+  EXPECT_DOUBLE_EQ(m.Similarity(ItemIdx(1), ItemIdx(2)), 2 / (std::sqrt(3.0 * 2.0) + 2));
+  EXPECT_DOUBLE_EQ(m.Similarity(ItemIdx(1), ItemIdx(3)), 1 / (std::sqrt(3.0 * 1.0) + 2));
+  std::vector<ScoredItem> similar;
+  m.SimilarItems(ItemIdx(1), 5, &similar);
+  EXPECT_THAT(Ids(similar), ElementsAre(2, 3));
+  EXPECT_DOUBLE_EQ(similar[0].score, 2 / (std::sqrt(6.0) + 2));
+}
+
+TEST(CoOccurrenceTest, ConditionalProbabilityMatchesHandComputed) {
+  ModelConfig config;
+  config.similarity = Similarity::kConditional;
+  config.shrinkage = 1;
+  Recommender m(config);
+  Stream s;
+  s.Add(0, 1, kView, 0).Add(0, 2, kView, 1);
+  s.Add(1, 1, kView, 0).Add(1, 3, kView, 1);
+  s.Add(2, 2, kView, 0);
+  ObserveAll(s, &m);
+  EXPECT_DOUBLE_EQ(m.Similarity(ItemIdx(1), ItemIdx(2)), 1.0 / (2 + 1));  // n(1) = 2
+  EXPECT_DOUBLE_EQ(m.Similarity(ItemIdx(2), ItemIdx(1)), 1.0 / (2 + 1));  // n(2) = 2
+  EXPECT_DOUBLE_EQ(m.Similarity(ItemIdx(3), ItemIdx(1)), 1.0 / (1 + 1));
+}
+
+TEST(CoOccurrenceTest, UnknownItemHasNoNeighbours) {
+  Recommender m;
+  std::vector<ScoredItem> similar{{ItemIdx(1), 1, {}}};
+  m.SimilarItems(ItemIdx(5), 10, &similar);
+  EXPECT_THAT(similar, IsEmpty());
+  m.SimilarItems(ItemIdx(), 10, &similar);
+  EXPECT_THAT(similar, IsEmpty());
+  Stream s;
+  s.Add(0, 1, kView, 0);
+  ObserveAll(s, &m);
+  m.SimilarItems(ItemIdx(1), 10, &similar);  // known, but never paired
+  EXPECT_THAT(similar, IsEmpty());
+  m.SimilarItems(ItemIdx(4'000'000'000u), 10, &similar);
+  EXPECT_THAT(similar, IsEmpty());
+}
+
+// A slow reference of the pairing rule, kept in maps.
+class ReferencePairs {
+ public:
+  explicit ReferencePairs(const ModelConfig& c) : c_(c) {}
+  void Observe(const ModelEvent& e) {
+    if (e.late) return;
+    auto& row = rows_[e.user.value];
+    const float w = c_.event_weights[static_cast<int>(e.type)];
+    auto it =
+        std::find_if(row.begin(), row.end(), [&](const Slot& s) { return s.item == e.item.value; });
+    const bool same_session = it != row.end() && it->session == e.session;
+    float old = 0;
+    if (same_session) {
+      old = c_.event_weights[static_cast<int>(it->type)];
+      if (w <= old) {
+        Slot s = *it;
+        row.erase(it);
+        row.insert(row.begin(), s);
+        return;
+      }
+    }
+    norms_[e.item.value] += w - old;
+    int paired = 0;
+    for (const Slot& o : row) {
+      if (paired == static_cast<int>(c_.pair_window)) break;
+      if (o.item == e.item.value) continue;
+      ++paired;
+      const float f = o.session == e.session ? 1.0f : c_.cross_session_weight;
+      const float wo = c_.event_weights[static_cast<int>(o.type)];
+      float d = std::max(wo, w) - (same_session ? std::max(wo, old) : 0.0f);
+      d *= f;
+      if (d > 0) pairs_[Key(o.item, e.item.value)] += d;
+    }
+    Slot s{e.item.value, e.session, same_session ? e.type : e.type};
+    if (it != row.end()) row.erase(it);
+    row.insert(row.begin(), s);
+    if (row.size() > c_.recent_items) row.pop_back();
+  }
+  std::map<std::pair<uint32_t, uint32_t>, float> pairs_;
+  std::map<uint32_t, float> norms_;
+
+ private:
+  struct Slot {
+    uint32_t item;
+    uint32_t session;
+    EventType type;
+  };
+  static std::pair<uint32_t, uint32_t> Key(uint32_t a, uint32_t b) {
+    return {std::min(a, b), std::max(a, b)};
+  }
+  ModelConfig c_;
+  std::map<uint32_t, std::vector<Slot>> rows_;
+};
+
+// A random stream of few users and items (many sessions, repeats, upgrades, ties).
+Stream RandomStream(uint32_t seed, int events, uint32_t users, uint32_t items) {
+  std::mt19937 rng(seed);
+  Stream s;
+  std::vector<int64_t> minute(users, 0);
+  for (int i = 0; i < events; ++i) {
+    const uint32_t u = rng() % users;
+    minute[u] += (rng() % 10 == 0) ? 45 : 1 + rng() % 5;
+    // Skewed items: the low ids are popular.
+    const uint32_t item = std::min<uint32_t>(rng() % items, rng() % items);
+    const EventType type = static_cast<EventType>(std::min<uint32_t>(rng() % 6, 3u));
+    s.Add(u, item, type, minute[u]);
+  }
+  // Stream order is per user here; Observe needs only that.
+  return s;
+}
+
+TEST(CoOccurrenceTest, PairWeightsAndNormsMatchReferenceOnRandomStream) {
+  ModelConfig config;
+  config.recent_items = 5;
+  config.pair_window = 3;
+  Recommender m(config);
+  ReferencePairs ref(config);
+  const Stream s = RandomStream(3, 20000, 40, 120);
+  for (const ModelEvent& e : s.events()) {
+    m.Observe(e);
+    ref.Observe(e);
+  }
+  for (const auto& [key, w] : ref.pairs_) {
+    ASSERT_FLOAT_EQ(W(m, key.first, key.second), w) << key.first << "," << key.second;
+  }
+  EXPECT_EQ(m.counters().pairs, ref.pairs_.size());
+  for (const auto& [item, n] : ref.norms_) EXPECT_FLOAT_EQ(m.ItemNorm(ItemIdx(item)), n);
+}
+
+// The pools hold a top `neighbours` by weight (which items among equal weights is the
+// arrival's choice), checked after many updates against all pair weights;
+// SimilarItems with k = neighbours returns a whole pool.
+TEST(CoOccurrenceTest, TopNeighboursStayCurrentAfterManyUpdates) {
+  ModelConfig config;
+  config.neighbours = 6;
+  const uint32_t items = 80;
+  Recommender m(config);
+  const Stream s = RandomStream(11, 30000, 50, items);
+  size_t checked = 0, full = 0;
+  for (size_t i = 0; i < s.events().size(); ++i) {
+    m.Observe(s.events()[i]);
+    if (i % 1000 != 999) continue;
+    for (uint32_t a = 0; a < items; ++a) {
+      std::vector<double> all;
+      for (uint32_t b = 0; b < items; ++b) {
+        if (b != a && W(m, a, b) > 0) all.push_back(W(m, a, b));
+      }
+      std::sort(all.rbegin(), all.rend());
+      all.resize(std::min<size_t>(6, all.size()));
+      std::vector<ScoredItem> pool;
+      m.SimilarItems(ItemIdx(a), 6, &pool);
+      std::vector<double> got;
+      for (const ScoredItem& n : pool) got.push_back(W(m, a, n.item.value));
+      std::sort(got.rbegin(), got.rend());
+      ASSERT_EQ(got, all) << "item " << a << " event " << i;
+      ++checked;
+      full += all.size() == 6;
+    }
+  }
+  EXPECT_GT(checked, 0u);
+  EXPECT_GT(full, checked / 2);
+  EXPECT_GT(m.counters().neighbour_evictions, 0);
+}
+
+// With pools larger than any item's neighbour count, SimilarItems is the exact top-k by
+// similarity.
+TEST(CoOccurrenceTest, SimilarItemsEqualBruteForceWhenPoolsHoldEveryNeighbour) {
+  ModelConfig config;
+  config.neighbours = 254;
+  const uint32_t items = 60;
+  Recommender m(config);
+  const Stream s = RandomStream(5, 8000, 30, items);
+  for (const ModelEvent& e : s.events()) m.Observe(e);
+  for (uint32_t a = 0; a < items; ++a) {
+    std::vector<ScoredItem> want;
+    for (uint32_t b = 0; b < items; ++b) {
+      const double sim = m.Similarity(ItemIdx(a), ItemIdx(b));
+      if (b != a && W(m, a, b) > 0) want.push_back({ItemIdx(b), sim, {}});
+    }
+    std::sort(want.begin(), want.end(), [](auto& x, auto& y) {
+      return RanksBefore(x.score, x.item.value, y.score, y.item.value);
+    });
+    if (want.size() > 10) want.resize(10);
+    std::vector<ScoredItem> got;
+    m.SimilarItems(ItemIdx(a), 10, &got);
+    ASSERT_EQ(Ids(got), Ids(want)) << "item " << a;
+  }
+}
+
+}  // namespace
+}  // namespace streamrec

@@ -1,0 +1,136 @@
+#pragma once
+// Recommender: the live recommenders, updated with every event. It owns
+//   Popularity        popular and trending sums and their top pools (item-keyed),
+//   CoOccurrence      pair weights, item norms, neighbour pools (item- and pair-keyed),
+//   RecentItemsTable  each user's last distinct items (user-keyed),
+// and answers: recommendations for a user or an anonymous session (hybrid, session,
+// item, trending, popular), an item's similar items, popular and trending items.
+//
+// Operation. Observe() takes the events in event-time order per user (the engine's
+// stream order). For event e = (user u, item j, type t, session s):
+//   - popular(j) += w(t); trending(j) gains w(t) at time e.time (also for late events);
+//   - late events stop here. Otherwise, with u's recent items (distinct, most recent
+//     first; an entry is an item's occurrence in one session, with its strongest type):
+//     * j new in this session: n(j) += w(t), and j pairs with each of the pair_window
+//       most recent other items i: c(i,j) += f * g(w_i, w(t)), where f = 1 if i is of
+//       session s, else cross_session_weight, and g = PairWeighting. j goes to the front.
+//     * j already in this session with a weaker type t0 (e.g. click after view): the
+//       difference is added, n(j) += w(t) - w(t0) and c(i,j) += f * (g(w_i, w(t)) -
+//       g(w_i, w(t0))), so a pair counts as the strongest engagement of both items
+//       while they are among the recent items together. j goes to the front.
+//     * otherwise j only goes to the front.
+//     A pair where both items were purchased counts one co-purchase (kBoughtTogether).
+//
+// Queries (scores per ModelKind; ranking: score desc, then item id asc):
+//   kItem     sim(a, j) over the pool of a = the user's latest item.
+//   kSession  sum over recent items i of the current and the previous session of
+//             r(i) * sim(i, j), r(i) = recency_decay^position * (1, or
+//             previous_session_weight for the previous session).
+//   kHybrid   (1 - b) * session(j) / max session + b * trending(j) / max trending,
+//             b = trending_blend; candidates are the session candidates and the best
+//             trending items, so users without history get trending (cold_start).
+//   kTrending, kPopular: the pools.
+// Every answer passes the Filter. An unknown user or item gives an empty or a
+// trending-filled answer.
+//
+// Concurrency: single writer (Observe, Load), many readers (the const methods), never
+// both at once: the engine serializes them with a shared mutex. Nothing here locks.
+// Readers share no mutable state.
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/byte_io.h"
+#include "models/cooccurrence.h"
+#include "models/model_config.h"
+#include "models/model_types.h"
+#include "models/popularity.h"
+#include "models/recent_items.h"
+
+namespace streamrec {
+
+class Recommender {
+ public:
+  // REQUIRES: ValidateModelConfig(config).ok().
+  explicit Recommender(ModelConfig config = {});
+
+  // REQUIRES: valid (interned) user and item ids; each user's non-late events arrive in
+  // event-time order.
+  void Observe(const ModelEvent& e);
+  // The same as Observe on each event in turn, prefetching state some events ahead.
+  void ObserveBatch(std::span<const ModelEvent> events);
+
+  // Each replaces `*out` with up to `k` items, best first.
+  void RecommendForUser(UserIdx user, size_t k, ModelKind kind, const Filter& filter,
+                        std::vector<ScoredItem>* out) const;
+  // An anonymous session as events (any order; sorted by time here), scored as a user
+  // whose recent items they are, all in one session.
+  void RecommendForSession(std::span<const SessionItem> items, size_t k, ModelKind kind,
+                           const Filter& filter, std::vector<ScoredItem>* out) const;
+  // The item's neighbours by similarity; reasons name `item` as the anchor.
+  void SimilarItems(ItemIdx item, size_t k, std::vector<ScoredItem>* out) const;
+  // Trending scores are decayed to `now`; popular ignores it.
+  void Popular(size_t k, bool trending, EventTime now, const Filter& filter,
+               std::vector<ScoredItem>* out) const;
+  // The user's recent distinct items, most recent first; empty for unknown users.
+  std::vector<RecentItem> RecentItems(UserIdx user) const;
+
+  // The raw statistics behind the scores (0 for unknown items or pairs).
+  double PairWeight(ItemIdx a, ItemIdx b) const;
+  uint32_t CoPurchases(ItemIdx a, ItemIdx b) const;
+  double ItemNorm(ItemIdx item) const { return co_.Norm(item); }
+  double Similarity(ItemIdx a, ItemIdx b) const;
+  double PopularScore(ItemIdx item) const { return popularity_.popular(item); }
+  double TrendingScore(ItemIdx item, EventTime now) const {
+    return popularity_.trending_scaled(item) * popularity_.DecayFactor(now);
+  }
+
+  ModelCounters counters() const;
+  struct StateBytes {
+    size_t user_keyed = 0;  // recent items
+    size_t item_keyed = 0;  // popularity, norms, neighbour pools
+    size_t pair_keyed = 0;  // the pair table
+    size_t total() const { return user_keyed + item_keyed + pair_keyed; }
+  };
+  StateBytes MemoryBytesByKey() const;
+  size_t MemoryBytes() const { return MemoryBytesByKey().total(); }
+  const ModelConfig& config() const { return config_; }
+
+  // Snapshot: a header (magic, version, payload size), the payload (the state-shaping
+  // config fields, then every component) and a checksum of the payload.
+  void Save(ByteWriter* w) const;
+  // Replaces the state with a snapshot's. DataLoss for truncated or corrupt bytes,
+  // FailedPrecondition for a snapshot of a differently configured model; either way
+  // the state is unchanged.
+  absl::Status Load(ByteReader* r);
+
+ private:
+  struct Candidate;
+  class Excluder;
+
+  void ObserveSequence(const ModelEvent& e);
+  void PairWithWindow(std::span<const RecentSlot> row, uint32_t skip, ItemIdx item,
+                      uint32_t session, const EventType* old_type, EventType new_type);
+  void Recommend(std::span<const RecentSlot> row, size_t k, ModelKind kind, const Filter& filter,
+                 std::vector<ScoredItem>* out) const;
+  void SessionCandidates(std::span<const RecentSlot> row, bool latest_only,
+                         const Excluder& excluded, std::vector<Candidate>* out) const;
+  Reason TogetherReason(ItemIdx anchor, ItemIdx item) const;
+  float PairGain(float a, float b) const;
+
+  ModelConfig config_;
+  Popularity popularity_;
+  CoOccurrence co_;
+  RecentItemsTable recent_;
+  int64_t events_observed_ = 0;
+  int64_t late_events_ = 0;
+};
+
+// The checksum that ends a snapshot, over its payload (64 bits, not cryptographic:
+// catches torn and flipped bytes).
+uint64_t ModelSnapshotChecksum(std::string_view payload);
+
+}  // namespace streamrec
