@@ -3,7 +3,7 @@
 PRESET ?= release
 BUILD_DIR := build
 
-.PHONY: setup configure build run test bench clean
+.PHONY: setup configure build run test bench bench-serve clean
 
 setup:
 	@bash scripts/setup.sh
@@ -22,6 +22,10 @@ test: build
 
 bench: build
 	@bash bench/run.sh
+	@bash bench/serve_bench.sh
+
+bench-serve: build
+	@bash bench/serve_bench.sh
 
 clean:
 	rm -rf build build-debug build-sanitize

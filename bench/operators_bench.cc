@@ -1,5 +1,6 @@
-// In-process benchmarks of the hot paths: decoding CSV rows into records (one thread)
-// and the feature operators alone (one thread, records already in stream order).
+// In-process benchmarks of the hot paths: decoding CSV rows into records (one thread),
+// the feature operators alone, and the operators with the recommenders (one thread,
+// records already in stream order).
 //
 // Data: the folder named by STREAMREC_BENCH_DATA (history.csv or history.parquet,
 // purchases.csv, events.csv as `streamrec generate` writes them); without it, a
@@ -14,6 +15,7 @@
 #include "benchmark/benchmark.h"
 #include "common/interner.h"
 #include "features/feature_operators.h"
+#include "models/recommender.h"
 #include "io/record_loader.h"
 #include "stream/ordering.h"
 #include "synth/generator.h"
@@ -105,6 +107,35 @@ void BM_FeatureOperators(benchmark::State& state) {
   state.counters["records"] = static_cast<double>(records.size());
 }
 BENCHMARK(BM_FeatureOperators)->Arg(4096)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+// Events per second through every feature operator and every recommender on one core:
+// what the live engine's writer does with records the watermark released.
+void BM_OperatorsAndRecommenders(benchmark::State& state) {
+  const RecordVector& records = StreamRecords();
+  const size_t chunk = static_cast<size_t>(state.range(0));
+  int64_t events = 0;
+  for (const Record& r : records) events += r.kind == RecordKind::kEvent;
+  for (auto _ : state) {
+    FeatureOperators ops;
+    Recommender models;
+    FeatureOutput out;
+    std::vector<ModelEvent> model_events;
+    const std::span<const Record> all(records);
+    for (size_t at = 0; at < all.size(); at += chunk) {
+      ops.Apply(all.subspan(at, std::min(chunk, all.size() - at)), &out);
+      model_events.clear();
+      for (const EnrichedEvent& e : out.enriched) {
+        model_events.push_back(ModelEvent{
+            .user = e.user, .item = e.item, .type = e.type, .time = e.time, .session = e.session});
+      }
+      models.ObserveBatch(model_events);
+      out.Clear();
+    }
+    benchmark::DoNotOptimize(models.counters());
+  }
+  state.SetItemsProcessed(state.iterations() * events);
+}
+BENCHMARK(BM_OperatorsAndRecommenders)->Arg(4096)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 // Rows per second decoded from the events CSV by one thread (ids interned).
 void BM_DecodeEventsCsv(benchmark::State& state) {

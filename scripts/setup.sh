@@ -10,7 +10,7 @@ packages=(
   libabsl-dev libboost1.81-dev libboost-json1.81-dev
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
   libzstd-dev libeigen3-dev libhnswlib-dev
-  python3 python3-pandas wrk time bc
+  python3 python3-pandas wrk curl time bc
 )
 # Node.js and npm fetch DuckDB and run the reference; a machine may already
 # have them from another source, whose nodejs package conflicts with Debian's npm.

@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
 #include "cli/replay.h"
+#include "cli/server_commands.h"
 #include "engine/pipeline.h"
 #include "streamrec/version.h"
 #include "synth/generator.h"
@@ -122,6 +123,9 @@ int Main(int argc, char** argv) {
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
 
+  // serve, export, inspect
+  ServerCommands server_commands(&app);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -142,6 +146,7 @@ int Main(int argc, char** argv) {
     PrintSummary(*summary, pipe.out_dir);
     return 0;
   }
+  if (std::optional<int> code = server_commands.Run()) return *code;
   if (*replay) {
     if (!replay_mapping.empty()) rep.mapping_file = replay_mapping;
     rep.show_progress = true;

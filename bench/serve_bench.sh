@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The live engine over HTTP: ingest throughput, recommendation latency under ingest,
+# read-your-writes delay, and restart time on a 10M-event state. Figures go to stdout.
+#
+#   SERVE_USERS, SERVE_ITEMS, SERVE_EVENTS   replayed data (default 100000, 10000, 2000000)
+#   RESTART_DATA                             the 10M data set of bench/run.sh (its folder)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin="$root/build/streamrec"
+out="$root/bench/out"
+users=${SERVE_USERS:-100000}
+items=${SERVE_ITEMS:-10000}
+events=${SERVE_EVENTS:-2000000}
+data="$out/data-$users-$items-$events"
+port=${SERVE_PORT:-18080}
+url="http://127.0.0.1:$port"
+mkdir -p "$out"
+
+if [ ! -f "$data/events.csv" ]; then
+  "$bin" generate --users "$users" --items "$items" --events "$events" --seed 7 \
+    --history-format csv --out "$data" >/dev/null
+fi
+
+server_pid=
+start_server() {  # start_server STATE [ARGS...]
+  local state=$1
+  shift
+  "$bin" serve --state "$state" --listen "127.0.0.1:$port" "$@" 2>"$out/serve.log" &
+  server_pid=$!
+  for _ in $(seq 1 600); do
+    if curl -sf "$url/readyz" >/dev/null 2>&1; then return 0; fi
+    sleep 0.1
+  done
+  cat "$out/serve.log"
+  echo "serve did not become ready" >&2
+  exit 1
+}
+stop_server() {
+  kill -TERM "$server_pid"
+  wait "$server_pid" || true
+}
+trap '[ -n "$server_pid" ] && kill -9 "$server_pid" 2>/dev/null || true' EXIT
+
+echo "== ingest over HTTP: replay $events events, NDJSON batches of 1000, 2 connections, fsync batch"
+rm -rf "$out/serve-state"
+start_server "$out/serve-state"
+"$bin" replay "$data/events.csv" --url "$url" --batch 1000 --connections 2 2>&1 | tail -3
+
+echo "== GET recommendations (wrk, 8 connections, 10 s) while ingesting 20000 events/s"
+cat >"$out/users.lua" <<LUA
+math.randomseed(7)
+request = function()
+  return wrk.format("GET", "/v1/users/" .. math.random(0, $users - 1) .. "/recommendations?k=10")
+end
+LUA
+"$bin" replay "$data/events.csv" --url "$url" --batch 200 --rate 20000 >/dev/null 2>&1 &
+replay_pid=$!
+wrk -t2 -c8 -d10s --latency -s "$out/users.lua" "$url" | sed -n '1,20p'
+kill "$replay_pid" 2>/dev/null || true
+wait "$replay_pid" 2>/dev/null || true
+
+echo "== read-your-writes: POST one event, then GET the user's recommendations"
+python3 - "$url" <<'PY'
+import http.client, json, sys, time, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1])
+c = http.client.HTTPConnection(u.hostname, u.port)
+delays = []
+for n in range(200):
+    user = f"ryw-{n}"
+    body = json.dumps({"user_id": user, "item_id": str(n % 500), "event_type": "view"})
+    t0 = time.perf_counter()
+    c.request("POST", "/v1/events", body, {"Content-Type": "application/json"})
+    r = c.getresponse(); r.read()
+    c.request("GET", f"/v1/users/{user}")
+    r = c.getresponse(); view = json.loads(r.read())
+    t1 = time.perf_counter()
+    assert any(i["item_id"] == str(n % 500) for i in view["recent_items"]), view
+    delays.append((t1 - t0) * 1000)
+delays.sort()
+print(f"event visible after: p50 {delays[100]:.2f} ms, p99 {delays[197]:.2f} ms, max {delays[-1]:.2f} ms")
+PY
+stop_server
+
+restart="${RESTART_DATA:-$out/data-500000-50000-10000000}"
+if [ -f "$restart/events.csv" ]; then
+  echo "== restart on 10M events: bootstrap once, stop, start again"
+  rm -rf "$out/restart-state"
+  start=$(date +%s.%N)
+  start_server "$out/restart-state" --purchases "$restart/history.csv" "$restart/purchases.csv" \
+    --events "$restart/events.csv"
+  echo "bootstrap: $(echo "$(date +%s.%N) - $start" | bc) s"
+  stop_server
+  du -sh "$out/restart-state"/* | sed 's/^/  /'
+  start=$(date +%s.%N)
+  start_server "$out/restart-state"
+  echo "restart, ready after $(echo "$(date +%s.%N) - $start" | bc) s"
+  grep -E "recovered|ready in" "$out/serve.log" | sed 's/^/  /'
+  stop_server
+fi

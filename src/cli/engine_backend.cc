@@ -1,0 +1,297 @@
+#include "cli/engine_backend.h"
+
+#include <random>
+
+#include "absl/container/flat_hash_set.h"
+#include "common/strings.h"
+
+namespace streamrec {
+namespace {
+
+std::optional<ModelKind> ParseModel(std::string_view name) {
+  if (name.empty() || name == "hybrid") return ModelKind::kHybrid;
+  if (name == "popular") return ModelKind::kPopular;
+  if (name == "trending") return ModelKind::kTrending;
+  if (name == "item") return ModelKind::kItem;
+  if (name == "session") return ModelKind::kSession;
+  return std::nullopt;
+}
+
+std::string ReasonText(const Reason& reason, const IdDictionary& ids) {
+  auto anchor = [&] {
+    return reason.anchor.valid() && reason.anchor.value < ids.items.size()
+               ? std::string(ids.items.Name(reason.anchor))
+               : std::string("your recent items");
+  };
+  switch (reason.kind) {
+    case ReasonKind::kViewedTogether:
+      return StrCat("viewed together with ", anchor());
+    case ReasonKind::kBoughtTogether:
+      return StrCat("bought together with ", anchor());
+    case ReasonKind::kSimilarToSession:
+      return StrCat("similar to ", anchor(), " in this session");
+    case ReasonKind::kTrending:
+      return "trending";
+    case ReasonKind::kPopular:
+      return "popular";
+    case ReasonKind::kNone:
+      break;
+  }
+  return "";
+}
+
+std::vector<RecommendedItem> Render(const std::vector<ScoredItem>& scored,
+                                    const IdDictionary& ids) {
+  std::vector<RecommendedItem> out;
+  out.reserve(scored.size());
+  for (const ScoredItem& s : scored) {
+    out.push_back(
+        RecommendedItem{std::string(ids.items.Name(s.item)), s.score, ReasonText(s.reason, ids)});
+  }
+  return out;
+}
+
+std::vector<ItemIdx> KnownItems(const std::vector<std::string>& names, const IdDictionary& ids) {
+  std::vector<ItemIdx> out;
+  for (const std::string& n : names) {
+    if (auto item = ids.items.Find(n)) out.push_back(*item);
+  }
+  return out;
+}
+
+boost::json::value Nullable(std::optional<double> v) {
+  return v ? boost::json::value(*v) : boost::json::value(nullptr);
+}
+
+}  // namespace
+
+EngineBackend::EngineBackend(LiveEngine* engine, EngineBackendOptions options)
+    : engine_(engine), options_(options), id_salt_(std::random_device{}()) {}
+
+EngineBackend::~EngineBackend() {
+  std::lock_guard lock(snapshot_mu_);
+  snapshot_threads_.clear();  // joins
+}
+
+void EngineBackend::Ingest(std::vector<IngestEvent> events, IngestCallback done) {
+  std::vector<IncomingEvent> incoming;
+  incoming.reserve(events.size());
+  for (IngestEvent& e : events) {
+    incoming.push_back(IncomingEvent{std::move(e.user_id), std::move(e.item_id),
+                                     std::move(e.event_id), e.type, e.time, e.amount});
+  }
+  auto callback = std::make_shared<IngestCallback>(std::move(done));
+  engine_->Ingest(std::move(incoming), [callback](absl::StatusOr<IngestAck> ack) {
+    if (!ack.ok()) {
+      std::move (*callback)(ack.status());
+      return;
+    }
+    std::move (*callback)(IngestResult{ack->accepted + ack->duplicates, ack->duplicates});
+  });
+}
+
+std::string EngineBackend::NextRecommendationId() {
+  const uint64_t n = recommendations_.fetch_add(1);
+  return fmt::format("r{:016x}{:08x}", id_salt_, n);
+}
+
+absl::StatusOr<Recommendations> EngineBackend::RecommendForUser(std::string_view user_id,
+                                                                const RecommendRequest& request) {
+  const std::optional<ModelKind> kind = ParseModel(request.model);
+  if (!kind) return absl::InvalidArgumentError(StrCat("unknown model ", request.model));
+  Recommendations out;
+  out.model = request.model.empty() ? "hybrid" : std::string(request.model);
+  out.recommendation_id = NextRecommendationId();
+  const EventTime now = engine_->Now();
+  engine_->Read([&](const LiveState& s) {
+    const std::vector<ItemIdx> exclude = KnownItems(request.exclude, s.ids);
+    std::vector<ScoredItem> scored;
+    const std::optional<UserIdx> user = s.ids.users.Find(user_id);
+    if (!user) {
+      s.models.Popular(request.k, *kind != ModelKind::kPopular, now, {.exclude = exclude}, &scored);
+      out.items = Render(scored, s.ids);
+      return;
+    }
+    const std::span<const Record> pending = s.buffer.PendingOf(*user);
+    absl::flat_hash_set<ItemIdx> pending_purchases;
+    for (const Record& r : pending) {
+      if (r.kind == RecordKind::kPurchase) pending_purchases.insert(r.item);
+    }
+    auto purchased = [&](ItemIdx item) {
+      if (!options_.exclude_purchased) return false;
+      if (pending_purchases.contains(item)) return true;
+      const Interaction* c = s.ops.user_item_matrix().Find(*user, item);
+      return c != nullptr && c->purchase_count > 0;
+    };
+    const Filter filter{.exclude = exclude, .exclude_if = purchased};
+    if (pending.empty()) {
+      s.models.RecommendForUser(*user, request.k, *kind, filter, &scored);
+    } else {
+      // Recent items (most recent first) then the pending events, as one session.
+      std::vector<SessionItem> session;
+      const std::vector<RecentItem> recent = s.models.RecentItems(*user);
+      for (auto it = recent.rbegin(); it != recent.rend(); ++it) {
+        session.push_back(SessionItem{it->item, it->type, it->time});
+      }
+      for (const Record& r : pending) {
+        if (r.kind == RecordKind::kEvent) session.push_back(SessionItem{r.item, r.type, r.time});
+      }
+      s.models.RecommendForSession(session, request.k, *kind, filter, &scored);
+    }
+    out.items = Render(scored, s.ids);
+  });
+  return out;
+}
+
+absl::StatusOr<Recommendations> EngineBackend::RecommendForSession(
+    std::span<const SessionEvent> events, const RecommendRequest& request) {
+  const std::optional<ModelKind> kind = ParseModel(request.model);
+  if (!kind) return absl::InvalidArgumentError(StrCat("unknown model ", request.model));
+  Recommendations out;
+  out.model = request.model.empty() ? "hybrid" : std::string(request.model);
+  out.recommendation_id = NextRecommendationId();
+  engine_->Read([&](const LiveState& s) {
+    std::vector<SessionItem> session;
+    for (const SessionEvent& e : events) {
+      if (auto item = s.ids.items.Find(e.item_id)) session.push_back({*item, e.type, e.time});
+    }
+    const std::vector<ItemIdx> exclude = KnownItems(request.exclude, s.ids);
+    std::vector<ScoredItem> scored;
+    s.models.RecommendForSession(session, request.k, *kind, {.exclude = exclude}, &scored);
+    out.items = Render(scored, s.ids);
+  });
+  return out;
+}
+
+absl::StatusOr<std::vector<RecommendedItem>> EngineBackend::SimilarItems(std::string_view item_id,
+                                                                         size_t k) {
+  return engine_->Read([&](const LiveState& s) -> absl::StatusOr<std::vector<RecommendedItem>> {
+    const std::optional<ItemIdx> item = s.ids.items.Find(item_id);
+    if (!item) return absl::NotFoundError(StrCat("unknown item ", item_id));
+    std::vector<ScoredItem> scored;
+    s.models.SimilarItems(*item, k, &scored);
+    return Render(scored, s.ids);
+  });
+}
+
+absl::StatusOr<std::vector<RecommendedItem>> EngineBackend::Popular(size_t k,
+                                                                    PopularWindow window) {
+  const EventTime now = engine_->Now();
+  return engine_->Read([&](const LiveState& s) {
+    std::vector<ScoredItem> scored;
+    s.models.Popular(k, window == PopularWindow::kTrending, now, {}, &scored);
+    return Render(scored, s.ids);
+  });
+}
+
+absl::StatusOr<boost::json::value> EngineBackend::UserView(std::string_view user_id) {
+  return engine_->Read([&](const LiveState& s) -> absl::StatusOr<boost::json::value> {
+    const std::optional<UserIdx> user = s.ids.users.Find(user_id);
+    if (!user) return absl::NotFoundError(StrCat("unknown user ", user_id));
+    const PurchaseTotals p = s.ops.purchase_history().Totals(*user);
+    const EngagementCounts e = s.ops.user_engagement().Get(*user);
+    boost::json::object view;
+    view["user_id"] = user_id;
+    view["features"] = boost::json::object{{"total_purchases", p.count},
+                                           {"total_spent", p.amount},
+                                           {"avg_spent", Nullable(p.Average())},
+                                           {"num_views", e.views},
+                                           {"num_clicks", e.clicks},
+                                           {"num_add_to_cart", e.add_to_cart}};
+    const Session* open = s.ops.sessionizer().Current(*user);
+    if (open == nullptr) {
+      view["profile"] = nullptr;
+      view["current_session"] = nullptr;
+    } else {
+      const UserProfile pr = s.ops.user_profiles().Profile(*user, *open);
+      view["profile"] =
+          boost::json::object{{"total_sessions", pr.total_sessions},
+                              {"avg_clicks_per_session", pr.avg_clicks_per_session},
+                              {"avg_views_per_session", pr.avg_views_per_session},
+                              {"avg_session_length", pr.avg_session_length},
+                              {"avg_time_gap", pr.avg_time_gap},
+                              {"avg_purchase_amount", Nullable(pr.avg_purchase_amount)},
+                              {"max_past_purchases", pr.max_past_purchases},
+                              {"last_session_clicks", pr.last_session_clicks},
+                              {"last_session_views", pr.last_session_views},
+                              {"last_session_length", pr.last_session_length},
+                              {"last_session_event", EventTypeName(pr.last_session_event)}};
+      view["current_session"] =
+          boost::json::object{{"session_index", open->index},
+                              {"session_start", FormatTime(open->start)},
+                              {"session_end", FormatTime(open->end)},
+                              {"num_events", open->num_events},
+                              {"num_views", open->count(EventType::kView)},
+                              {"num_clicks", open->count(EventType::kClick)},
+                              {"num_add_to_cart", open->count(EventType::kAddToCart)},
+                              {"num_purchases", open->count(EventType::kPurchase)},
+                              {"session_length", open->LengthSeconds()},
+                              {"avg_time_gap", open->AverageGapSeconds()},
+                              {"last_event", EventTypeName(open->last_event)},
+                              {"avg_purchase_amount", Nullable(open->history_at_end.Average())},
+                              {"past_purchases", open->history_at_end.count}};
+    }
+    boost::json::array recent;
+    // Pending records first (newest), then what the models hold.
+    const std::span<const Record> pending = s.buffer.PendingOf(*user);
+    for (auto it = pending.rbegin(); it != pending.rend(); ++it) {
+      if (it->kind != RecordKind::kEvent) continue;
+      recent.push_back(boost::json::object{{"item_id", s.ids.items.Name(it->item)},
+                                           {"event_type", EventTypeName(it->type)},
+                                           {"timestamp", FormatTime(it->time)}});
+    }
+    for (const RecentItem& r : s.models.RecentItems(*user)) {
+      recent.push_back(boost::json::object{{"item_id", s.ids.items.Name(r.item)},
+                                           {"event_type", EventTypeName(r.type)},
+                                           {"timestamp", FormatTime(r.time)}});
+    }
+    view["recent_items"] = std::move(recent);
+    view["pending_events"] = pending.size();
+    return boost::json::value(std::move(view));
+  });
+}
+
+absl::StatusOr<boost::json::value> EngineBackend::ItemView(std::string_view item_id) {
+  return engine_->Read([&](const LiveState& s) -> absl::StatusOr<boost::json::value> {
+    const std::optional<ItemIdx> item = s.ids.items.Find(item_id);
+    if (!item) return absl::NotFoundError(StrCat("unknown item ", item_id));
+    const ItemAggregate a = s.ops.item_features().Get(*item);
+    boost::json::object view;
+    view["item_id"] = item_id;
+    view["features"] = boost::json::object{
+        {"total_sales", a.sales},
+        {"revenue", a.revenue},
+        {"avg_price", Nullable(a.sales > 0 ? std::optional(a.revenue / a.sales) : std::nullopt)},
+        {"num_views", a.engagement.views},
+        {"num_clicks", a.engagement.clicks},
+        {"num_add_to_cart", a.engagement.add_to_cart}};
+    std::vector<ScoredItem> scored;
+    s.models.SimilarItems(*item, 10, &scored);
+    boost::json::array neighbours;
+    for (const RecommendedItem& r : Render(scored, s.ids)) {
+      neighbours.push_back(boost::json::object{{"item_id", r.item_id}, {"score", r.score}});
+    }
+    view["neighbours"] = std::move(neighbours);
+    return boost::json::value(std::move(view));
+  });
+}
+
+std::vector<std::string> EngineBackend::ExtraModels() { return {"trending"}; }
+
+absl::Status EngineBackend::Ready() { return absl::OkStatus(); }
+
+void EngineBackend::AppendMetrics(std::string* out) { *out += engine_->MetricsText(); }
+
+void EngineBackend::WriteSnapshot(SnapshotCallback done) {
+  std::lock_guard lock(snapshot_mu_);
+  snapshot_threads_.emplace_back([this, done = std::move(done)]() mutable {
+    const absl::Status status = engine_->SnapshotNow();
+    if (!status.ok()) {
+      std::move(done)(status);
+      return;
+    }
+    std::move(done)(SnapshotResult{engine_->log_stats().records_committed, "snapshot"});
+  });
+}
+
+}  // namespace streamrec

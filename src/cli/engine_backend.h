@@ -1,0 +1,55 @@
+#pragma once
+// EngineBackend: the HTTP API's Backend over a LiveEngine. Translates external ids to
+// dense ids and back, renders reasons, and answers reads under the engine's shared lock.
+//
+// Read-your-writes: records of a user that wait in the reorder buffer are not yet in
+// the models' per-user state, so a user with pending records is answered as a session
+// made of the user's recent items followed by the pending ones.
+
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "engine/live_engine.h"
+#include "serving/backend.h"
+
+namespace streamrec {
+
+struct EngineBackendOptions {
+  bool exclude_purchased = true;  // never recommend what the user has bought
+};
+
+class EngineBackend : public Backend {
+ public:
+  // `engine` must outlive the backend.
+  EngineBackend(LiveEngine* engine, EngineBackendOptions options);
+  ~EngineBackend() override;  // waits for snapshots in progress
+
+  void Ingest(std::vector<IngestEvent> events, IngestCallback done) override;
+  absl::StatusOr<Recommendations> RecommendForUser(std::string_view user_id,
+                                                   const RecommendRequest& request) override;
+  absl::StatusOr<Recommendations> RecommendForSession(std::span<const SessionEvent> events,
+                                                      const RecommendRequest& request) override;
+  absl::StatusOr<std::vector<RecommendedItem>> SimilarItems(std::string_view item_id,
+                                                            size_t k) override;
+  absl::StatusOr<std::vector<RecommendedItem>> Popular(size_t k, PopularWindow window) override;
+  absl::StatusOr<boost::json::value> UserView(std::string_view user_id) override;
+  absl::StatusOr<boost::json::value> ItemView(std::string_view item_id) override;
+  std::vector<std::string> ExtraModels() override;
+  absl::Status Ready() override;
+  void AppendMetrics(std::string* out) override;
+  void WriteSnapshot(SnapshotCallback done) override;
+
+ private:
+  std::string NextRecommendationId();
+
+  LiveEngine* engine_;
+  EngineBackendOptions options_;
+  std::atomic<uint64_t> recommendations_{0};
+  uint64_t id_salt_;
+  std::mutex snapshot_mu_;
+  std::vector<std::jthread> snapshot_threads_;  // guarded by snapshot_mu_
+};
+
+}  // namespace streamrec

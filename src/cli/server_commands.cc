@@ -1,0 +1,215 @@
+#include "cli/server_commands.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "absl/status/status.h"
+#include "cli/engine_backend.h"
+#include "common/strings.h"
+#include "engine/export.h"
+#include "engine/live_engine.h"
+#include "log/inspect.h"
+#include "serving/http_server.h"
+
+namespace streamrec {
+namespace {
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "streamrec: %s\n", std::string(status.message()).c_str());
+  return 2;
+}
+
+// "host:port", "[v6]:port" or ":port".
+absl::Status ParseListen(const std::string& listen, HttpServerOptions* out) {
+  const size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return absl::InvalidArgumentError(StrCat("--listen ", listen, ": expected HOST:PORT"));
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  const std::string port = listen.substr(colon + 1);
+  char* end = nullptr;
+  const long value = std::strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end != '\0' || value < 0 || value > 65535) {
+    return absl::InvalidArgumentError(StrCat("--listen ", listen, ": bad port ", port));
+  }
+  out->host = host.empty() ? "0.0.0.0" : host;
+  out->port = static_cast<uint16_t>(value);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+ServerCommands::ServerCommands(CLI::App* app) {
+  ServeSettings& s = serve_settings_;
+  serve_ = app->add_subcommand(
+      "serve", "The live engine: ingest over HTTP, features and recommenders, durable state");
+  serve_->set_config("--config", "", "TOML file with any of these options (long names as keys)");
+  serve_->add_option("--state", s.state_dir, "State directory (event log and snapshots)")
+      ->required();
+  serve_->add_option("--listen", s.listen, "HOST:PORT to listen on")->capture_default_str();
+  serve_->add_option("--purchases", s.purchases, "Purchase files loaded on the first start only")
+      ->expected(1, -1);
+  serve_->add_option("--events", s.events, "Event files loaded on the first start only")
+      ->expected(1, -1);
+  serve_->add_option("--mapping", s.mapping, "Mapping file (TOML) for the bootstrap files");
+  serve_->add_option("--api-key", s.api_key, "Key required on write and admin routes");
+  serve_->add_option("--fsync", s.fsync, "When the log is synced to disk")
+      ->check(CLI::IsMember({"always", "batch", "interval"}))
+      ->capture_default_str();
+  serve_
+      ->add_option("--allowed-lateness", s.allowed_lateness_seconds,
+                   "Seconds events may arrive out of event-time order")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  serve_
+      ->add_option("--snapshot-every", s.snapshot_every_events,
+                   "Events between background snapshots (0: only at shutdown)")
+      ->capture_default_str();
+  serve_->add_option("--io-threads", s.io_threads, "HTTP threads (0: one per core)")
+      ->capture_default_str();
+  serve_->add_option("--body-limit", s.body_limit_bytes, "Largest request body, in bytes")
+      ->capture_default_str();
+  serve_
+      ->add_option("--exclude-purchased", s.exclude_purchased,
+                   "Leave out items the user has purchased")
+      ->capture_default_str();
+  serve_->add_option("--threads", s.threads, "Threads for bootstrap and snapshots")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+
+  export_ = app->add_subcommand("export", "The six feature tables from a state directory");
+  export_->add_option("--state", export_state_, "State directory of a stopped server")->required();
+  export_->add_option("--out", export_out_, "Output folder for the tables")->required();
+  export_->add_option("--format", export_format_, "Table format")
+      ->check(CLI::IsMember({"csv", "parquet"}))
+      ->capture_default_str();
+
+  inspect_ = app->add_subcommand("inspect", "Verify and summarize a state directory");
+  inspect_->add_option("--state", inspect_state_, "State directory")->required();
+}
+
+std::optional<int> ServerCommands::Run() {
+  if (*serve_) return Serve();
+  if (*export_) return Export();
+  if (*inspect_) return Inspect();
+  return std::nullopt;
+}
+
+int ServerCommands::Serve() {
+  const ServeSettings& s = serve_settings_;
+  HttpServerOptions http;
+  if (absl::Status st = ParseListen(s.listen, &http); !st.ok()) return Fail(st);
+  http.io_threads = s.io_threads;
+  http.body_limit = s.body_limit_bytes;
+  http.api_key = s.api_key;
+
+  LiveEngineOptions options;
+  options.state_dir = s.state_dir;
+  options.allowed_lateness_micros =
+      static_cast<int64_t>(s.allowed_lateness_seconds * kMicrosPerSecond);
+  absl::StatusOr<FsyncPolicy> fsync = ParseFsyncPolicy(s.fsync);
+  if (!fsync.ok()) return Fail(fsync.status());
+  options.fsync = *fsync;
+  options.snapshot_every_events = s.snapshot_every_events;
+  options.bootstrap_purchases = s.purchases;
+  options.bootstrap_events = s.events;
+  if (!s.mapping.empty()) options.mapping_file = s.mapping;
+  options.threads = s.threads;
+
+  // SIGINT and SIGTERM are taken by this thread (sigwait), never by the server's.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  StartupReport report;
+  absl::StatusOr<std::unique_ptr<LiveEngine>> engine = LiveEngine::Open(options, &report);
+  if (!engine.ok()) return Fail(engine.status());
+  if (report.bootstrapped) {
+    std::fprintf(stderr, "bootstrapped %lld records from files (%lld rows rejected)\n",
+                 static_cast<long long>(report.bootstrap_records),
+                 static_cast<long long>(report.bootstrap_rejected_rows));
+  } else {
+    std::fprintf(
+        stderr, "recovered: %s; snapshot %s; replayed %llu log records\n",
+        report.log.ToString().c_str(),
+        report.snapshot_offset ? StrCat("at offset ", *report.snapshot_offset).c_str() : "none",
+        static_cast<unsigned long long>(report.replayed_log_records));
+    for (const SkippedSnapshot& skipped : report.skipped_snapshots) {
+      std::fprintf(stderr, "skipped snapshot %s: %s\n", skipped.path.c_str(),
+                   skipped.reason.c_str());
+    }
+  }
+  std::fprintf(stderr, "ready in %.2f s\n", report.seconds);
+
+  EngineBackend backend(engine->get(), {.exclude_purchased = s.exclude_purchased});
+  HttpServer server(&backend, http);
+  if (absl::Status st = server.Start(); !st.ok()) return Fail(st);
+  std::fprintf(stderr, "listening on %s:%u\n", http.host.c_str(), server.port());
+  std::fflush(stderr);
+
+  int signal_number = 0;
+  sigwait(&signals, &signal_number);
+  std::fprintf(stderr, "%s: finishing requests, writing a snapshot\n",
+               signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  server.Stop();
+  if (absl::Status st = (*engine)->Stop(); !st.ok()) return Fail(st);
+  std::fprintf(stderr, "stopped\n");
+  return 0;
+}
+
+int ServerCommands::Export() {
+  ExportOptions options{
+      .state_dir = export_state_,
+      .out_dir = export_out_,
+      .format = export_format_ == "parquet" ? TableFormat::kParquet : TableFormat::kCsv,
+      .show_progress = true};
+  absl::StatusOr<PipelineSummary> summary = ExportTables(options);
+  if (!summary.ok()) return Fail(summary.status());
+  for (const auto& [name, rows] : summary->tables) {
+    std::fprintf(stderr, "wrote %-17s %lld rows\n", name.c_str(), static_cast<long long>(rows));
+  }
+  std::fprintf(stderr, "done in %.2f s\n", summary->total_seconds);
+  return 0;
+}
+
+int ServerCommands::Inspect() {
+  if (!std::filesystem::is_directory(inspect_state_)) {
+    return Fail(absl::NotFoundError(StrCat(inspect_state_, " is not a directory")));
+  }
+  absl::StatusOr<std::vector<SegmentSummary>> segments = InspectLog(inspect_state_ + "/log");
+  if (!segments.ok()) return Fail(segments.status());
+  absl::StatusOr<std::vector<SnapshotSummary>> snapshots =
+      InspectSnapshots(inspect_state_ + "/snapshots");
+  if (!snapshots.ok()) return Fail(snapshots.status());
+  bool damaged = false;
+  uint64_t records = 0;
+  std::printf("log: %zu segments\n", segments->size());
+  for (const SegmentSummary& seg : *segments) {
+    std::printf("  %s\n", seg.ToString().c_str());
+    records += seg.records;
+    damaged |= seg.state == SegmentSummary::State::kCorrupt;
+  }
+  std::printf("log: %llu records\n", static_cast<unsigned long long>(records));
+  int valid = 0;
+  std::printf("snapshots: %zu\n", snapshots->size());
+  for (const SnapshotSummary& snap : *snapshots) {
+    std::printf("  %s\n", snap.ToString().c_str());
+    valid += snap.valid();
+  }
+  if (damaged) {
+    std::printf("the log is damaged before its tail: the server will refuse to start\n");
+    return 1;
+  }
+  std::printf("ok: %d valid snapshots\n", valid);
+  return 0;
+}
+
+}  // namespace streamrec

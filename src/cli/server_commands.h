@@ -1,0 +1,50 @@
+#pragma once
+// The subcommands around a state directory: `serve` (the live engine behind the HTTP
+// API), `export` (its six feature tables) and `inspect` (its log and snapshots).
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+
+namespace streamrec {
+
+struct ServeSettings {
+  std::string state_dir;
+  std::string listen = "127.0.0.1:8080";
+  std::vector<std::string> purchases;
+  std::vector<std::string> events;
+  std::string mapping;
+  std::string api_key;
+  std::string fsync = "batch";
+  double allowed_lateness_seconds = 300;
+  uint64_t snapshot_every_events = 5'000'000;
+  int io_threads = 0;
+  size_t body_limit_bytes = size_t{16} << 20;
+  bool exclude_purchased = true;
+  int threads = 2;
+};
+
+class ServerCommands {
+ public:
+  // Adds serve, export and inspect to `app`.
+  explicit ServerCommands(CLI::App* app);
+  // After app->parse(): the exit code of the chosen subcommand, or nullopt when none of
+  // these was chosen.
+  std::optional<int> Run();
+
+ private:
+  int Serve();
+  int Export();
+  int Inspect();
+
+  CLI::App* serve_ = nullptr;
+  CLI::App* export_ = nullptr;
+  CLI::App* inspect_ = nullptr;
+  ServeSettings serve_settings_;
+  std::string export_state_, export_out_, export_format_ = "csv";
+  std::string inspect_state_;
+};
+
+}  // namespace streamrec

@@ -1,0 +1,49 @@
+#include "engine/export.h"
+
+#include <filesystem>
+
+#include "common/interner.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "engine/log_payload.h"
+#include "log/event_codec.h"
+#include "log/event_log.h"
+
+namespace streamrec {
+
+absl::StatusOr<PipelineSummary> ExportTables(const ExportOptions& options) {
+  const std::string log_dir = options.state_dir + "/log";
+  if (!std::filesystem::is_directory(log_dir)) {
+    return absl::NotFoundError(
+        StrCat(options.state_dir, " is not a state directory: it has no log/ folder"));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<EventLog> log, EventLog::Open(log_dir, EventLogOptions{}));
+  IdDictionary ids;
+  Run run;
+  uint32_t seq = 0;
+  std::vector<LoggedEvent> events;
+  RETURN_IF_ERROR(log->ReadFrom(
+      log->start_offset(), [&](LogOffset offset, std::string_view payload) -> absl::Status {
+        ASSIGN_OR_RETURN(const LogPayload p, ParseLogPayload(payload));
+        absl::Status s = DecodeEvents(p.events, &events);
+        if (!s.ok())
+          return absl::DataLossError(StrCat("log record ", offset.value, ": ", s.message()));
+        for (const LoggedEvent& e : events) {
+          Record records[2];
+          const int n = LoggedEventRecords(ids.users.Intern(e.user_id), ids.items.Intern(e.item_id),
+                                           e, p.kind, seq++, records);
+          run.insert(run.end(), records, records + n);
+        }
+        return absl::OkStatus();
+      }));
+  std::vector<Run> runs;
+  runs.push_back(std::move(run));
+  PipelineOptions pipeline{.out_dir = options.out_dir,
+                           .format = options.format,
+                           .show_progress = options.show_progress,
+                           .threads = options.threads,
+                           .features = options.features};
+  return WriteFeatureTables(std::move(runs), ids, pipeline);
+}
+
+}  // namespace streamrec

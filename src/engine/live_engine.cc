@@ -1,0 +1,511 @@
+#include "engine/live_engine.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <future>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "common/byte_io.h"
+#include "common/check.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "engine/log_payload.h"
+#include "io/mapping.h"
+#include "io/record_loader.h"
+#include "log/event_codec.h"
+#include "stream/ordering.h"
+
+namespace streamrec {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kSnapshotMagic[8] = {'S', 'R', 'S', 'T', 'A', 'T', 'E', '1'};
+constexpr size_t kBootstrapEventsPerRecord = 4096;
+
+EventTime SystemNow() {
+  return EventTime{std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count()};
+}
+
+std::string LogDir(const std::string& state) { return state + "/log"; }
+std::string SnapshotDir(const std::string& state) { return state + "/snapshots"; }
+
+template <typename Id>
+void SaveNames(const Interner<Id>& interner, ByteWriter* w) {
+  w->PutVarint(interner.size());
+  for (uint32_t i = 0; i < interner.size(); ++i) w->PutString(interner.Name(Id(i)));
+}
+
+}  // namespace
+
+LiveState::LiveState(const LiveEngineOptions& options)
+    : ops(options.features), models(options.models), buffer(options.allowed_lateness_micros) {}
+
+LiveEngine::LiveEngine(LiveEngineOptions options)
+    : options_(std::move(options)), clock_(options_.clock ? options_.clock : SystemNow) {}
+
+absl::StatusOr<std::unique_ptr<LiveEngine>> LiveEngine::Open(LiveEngineOptions options,
+                                                             StartupReport* report) {
+  const auto start = std::chrono::steady_clock::now();
+  if (options.state_dir.empty()) return absl::InvalidArgumentError("no state directory given");
+  if (options.allowed_lateness_micros < 0) {
+    return absl::InvalidArgumentError("allowed lateness must not be negative");
+  }
+  RETURN_IF_ERROR(ValidateModelConfig(options.models));
+  StartupReport local;
+  if (report == nullptr) report = &local;
+  std::unique_ptr<LiveEngine> engine(new LiveEngine(std::move(options)));
+  engine->state_ = std::make_unique<LiveState>(engine->options_);
+  std::error_code ec;
+  fs::create_directories(engine->options_.state_dir, ec);
+  if (ec) {
+    return absl::PermissionDeniedError(
+        StrCat("cannot create state directory ", engine->options_.state_dir, ": ", ec.message()));
+  }
+  if (!fs::exists(LogDir(engine->options_.state_dir))) {
+    RETURN_IF_ERROR(engine->Bootstrap(report));
+  }
+  RETURN_IF_ERROR(engine->Recover(report));
+  report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  engine->writer_ = std::thread([e = engine.get()] { e->WriterLoop(); });
+  return engine;
+}
+
+LiveEngine::~LiveEngine() { (void)Stop(); }
+
+// The first start: the files go through the same loader as `pipeline`, into stream
+// order, into a log and a snapshot built in a temporary folder, renamed into place last.
+absl::Status LiveEngine::Bootstrap(StartupReport* report) {
+  const std::string& state = options_.state_dir;
+  const std::string temp = state + "/bootstrap.tmp";
+  std::error_code ec;
+  fs::remove_all(temp, ec);
+  fs::remove_all(SnapshotDir(state), ec);  // left by an interrupted bootstrap
+  report->bootstrapped = true;
+
+  Mapping mapping;
+  if (options_.mapping_file) {
+    ASSIGN_OR_RETURN(mapping, LoadMapping(*options_.mapping_file));
+  }
+  IdDictionary& ids = state_->ids;
+  RecordLoader loader(mapping, &ids, LoaderOptions{.threads = options_.threads},
+                      [&](const RejectedRow&) {
+                        ++report->bootstrap_rejected_rows;
+                        return absl::OkStatus();
+                      });
+  std::vector<Run> runs;
+  for (const std::string& p : options_.bootstrap_purchases) {
+    RETURN_IF_ERROR(loader.Load({p, SourceKind::kPurchases}, &runs));
+  }
+  for (const std::string& p : options_.bootstrap_events) {
+    RETURN_IF_ERROR(loader.Load({p, SourceKind::kEvents}, &runs));
+  }
+  SortRuns(&runs, options_.threads);
+
+  EventLogOptions log_options{.fsync = FsyncPolicy::kInterval};
+  ASSIGN_OR_RETURN(std::unique_ptr<EventLog> log, EventLog::Open(temp + "/log", log_options));
+  RunMerger merger(std::move(runs));
+  std::vector<Record> batch;
+  std::vector<LoggedEvent> logged;
+  std::string payload;
+  while (merger.NextBatch(kBootstrapEventsPerRecord, &batch)) {
+    logged.clear();
+    for (const Record& r : batch) {
+      LoggedEvent e{.user_id = ids.users.Name(r.user), .item_id = ids.items.Name(r.item)};
+      e.time = r.time;
+      if (r.kind == RecordKind::kPurchase) {
+        e.type = EventType::kPurchase;
+        e.amount = r.amount;
+      } else {
+        e.type = r.type;
+      }
+      logged.push_back(e);
+    }
+    payload.clear();
+    AppendBootstrapPayload(logged, &payload);
+    log->Append(payload);
+    ApplyOrdered(batch);
+    next_seq_ += static_cast<uint32_t>(batch.size());
+    report->bootstrap_records += static_cast<int64_t>(batch.size());
+  }
+  RETURN_IF_ERROR(log->Commit());
+  RETURN_IF_ERROR(log->Sync());
+  const LogOffset covered = log->next_offset();
+  log.reset();
+  // The snapshot makes the next start fast; the state in memory is already current.
+  RETURN_IF_ERROR(WriteSnapshotTo(temp + "/snapshots", covered));
+  fs::rename(temp + "/snapshots", SnapshotDir(state), ec);
+  if (!ec) fs::rename(temp + "/log", LogDir(state), ec);
+  if (ec) {
+    return absl::InternalError(
+        StrCat("cannot move the bootstrapped state into ", state, ": ", ec.message()));
+  }
+  fs::remove_all(temp, ec);
+  return absl::OkStatus();
+}
+
+void LiveEngine::SerializeState(std::string* out) const {
+  ByteWriter w(out);
+  w.PutRaw(kSnapshotMagic, sizeof(kSnapshotMagic));
+  w.Put(next_seq_);
+  SaveNames(state_->ids.users, &w);
+  SaveNames(state_->ids.items, &w);
+  w.PutVarint(state_->event_ids.size());
+  for (const std::string& id : state_->event_ids) w.PutString(id);
+  w.Put(state_->events_accepted);
+  w.Put(state_->duplicates);
+  w.Put(state_->late_events);
+  state_->ops.Save(&w);
+  state_->models.Save(&w);
+  state_->buffer.Save(&w);
+}
+
+absl::Status LiveEngine::DeserializeState(std::string_view bytes) {
+  auto state = std::make_unique<LiveState>(options_);
+  ByteReader r(bytes);
+  std::string_view magic;
+  auto malformed = [](std::string_view what) {
+    return absl::DataLossError(StrCat("snapshot state is malformed: ", what));
+  };
+  if (!r.GetRaw(sizeof(kSnapshotMagic), &magic) ||
+      magic != std::string_view(kSnapshotMagic, sizeof(kSnapshotMagic))) {
+    return malformed("not a streamrec state (bad magic)");
+  }
+  uint32_t seq = 0;
+  if (!r.Get(&seq)) return malformed("truncated header");
+  for (int names : {0, 1}) {
+    uint64_t n = 0;
+    if (!r.GetVarint(&n)) return malformed("truncated id dictionary");
+    for (uint64_t i = 0; i < n; ++i) {
+      std::string_view name;
+      if (!r.GetString(&name)) return malformed("truncated id dictionary");
+      const uint32_t id =
+          names == 0 ? state->ids.users.Intern(name).value : state->ids.items.Intern(name).value;
+      if (id != i) return malformed("duplicate id in the dictionary");
+    }
+  }
+  uint64_t n = 0;
+  if (!r.GetVarint(&n)) return malformed("truncated event ids");
+  state->event_ids.reserve(n);
+  for (uint64_t i = 0; i < n; ++i) {
+    std::string_view id;
+    if (!r.GetString(&id)) return malformed("truncated event ids");
+    state->event_ids.emplace(id);
+  }
+  if (!r.Get(&state->events_accepted) || !r.Get(&state->duplicates) ||
+      !r.Get(&state->late_events)) {
+    return malformed("truncated counters");
+  }
+  RETURN_IF_ERROR(state->ops.Load(&r));
+  RETURN_IF_ERROR(state->models.Load(&r));
+  if (!state->buffer.Load(&r)) return malformed("truncated reorder buffer");
+  if (!r.at_end()) return malformed("bytes after the end of the state");
+  absl::MutexLock lock(&state_mu_);
+  state_ = std::move(state);
+  next_seq_ = seq;
+  return absl::OkStatus();
+}
+
+absl::Status LiveEngine::WriteSnapshotTo(const std::string& dir, LogOffset covered) {
+  std::string bytes;
+  {
+    absl::ReaderMutexLock lock(&state_mu_);
+    SerializeState(&bytes);
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<SnapshotWriter> writer,
+                   SnapshotWriter::Create(dir, covered, {.threads = options_.threads}));
+  RETURN_IF_ERROR(writer->Write(bytes));
+  RETURN_IF_ERROR(writer->Finish());
+  snapshots_written_.fetch_add(1);
+  events_since_snapshot_ = 0;
+  return absl::OkStatus();
+}
+
+absl::Status LiveEngine::Recover(StartupReport* report) {
+  const std::string& state = options_.state_dir;
+  EventLogOptions log_options{.fsync = options_.fsync, .sync_interval = options_.sync_interval};
+  ASSIGN_OR_RETURN(log_, EventLog::Open(LogDir(state), log_options, &report->log));
+  if (report->bootstrapped) return absl::OkStatus();  // the state is current already
+  ASSIGN_OR_RETURN(std::optional<LoadedSnapshot> snapshot,
+                   LoadNewestSnapshot(SnapshotDir(state), {.threads = options_.threads},
+                                      &report->skipped_snapshots));
+  LogOffset from = log_->start_offset();
+  if (snapshot) {
+    RETURN_IF_ERROR(DeserializeState(snapshot->bytes.view()));
+    report->snapshot_offset = snapshot->covered.value;
+    from = snapshot->covered;
+  }
+  if (from < log_->start_offset()) {
+    return absl::DataLossError(StrCat("the snapshot covers log offsets below ", from.value,
+                                      " but the log starts at ", log_->start_offset().value));
+  }
+  absl::MutexLock lock(&state_mu_);
+  return log_->ReadFrom(from, [&](LogOffset offset, std::string_view payload) -> absl::Status {
+    ++report->replayed_log_records;
+    absl::Status s = ApplyPayload(payload);
+    if (!s.ok()) return absl::DataLossError(StrCat("log record ", offset.value, ": ", s.message()));
+    return absl::OkStatus();
+  });
+}
+
+absl::Status LiveEngine::ApplyPayload(std::string_view payload) {
+  ASSIGN_OR_RETURN(const LogPayload p, ParseLogPayload(payload));
+  RETURN_IF_ERROR(DecodeEvents(p.events, &decoded_));
+  LiveState& s = *state_;
+  batch_.clear();
+  if (p.kind == PayloadKind::kBootstrapRecords) {
+    for (const LoggedEvent& e : decoded_) {
+      Record r;
+      LoggedEventRecords(s.ids.users.Intern(e.user_id), s.ids.items.Intern(e.item_id), e, p.kind,
+                         next_seq_++, &r);
+      batch_.push_back(r);
+    }
+    ApplyOrdered(batch_);
+    return absl::OkStatus();
+  }
+  // A live request: through the reorder buffer as at its arrival; late records into
+  // batch_.
+  for (const LoggedEvent& e : decoded_) {
+    if (!e.event_id.empty()) s.event_ids.emplace(e.event_id);
+    Record records[2];
+    const int n = LoggedEventRecords(s.ids.users.Intern(e.user_id), s.ids.items.Intern(e.item_id),
+                                     e, p.kind, next_seq_++, records);
+    for (int i = 0; i < n; ++i) {
+      if (!s.buffer.Push(records[i], p.arrival)) batch_.push_back(records[i]);
+    }
+  }
+  s.events_accepted += static_cast<int64_t>(decoded_.size());
+  if (!batch_.empty()) {
+    s.ops.ApplyLate(batch_);
+    for (const Record& r : batch_) {
+      if (r.kind != RecordKind::kEvent) continue;
+      ++s.late_events;
+      s.models.Observe(ModelEvent{.user = r.user,
+                                  .item = r.item,
+                                  .type = r.type,
+                                  .time = r.time,
+                                  .session = 0,
+                                  .late = true});
+    }
+  }
+  ReleaseUpTo(p.arrival);
+  return absl::OkStatus();
+}
+
+void LiveEngine::ApplyOrdered(std::span<const Record> records) {
+  LiveState& s = *state_;
+  scratch_out_.Clear();
+  s.ops.Apply(records, &scratch_out_);
+  model_events_.clear();
+  for (const EnrichedEvent& e : scratch_out_.enriched) {
+    model_events_.push_back(ModelEvent{
+        .user = e.user, .item = e.item, .type = e.type, .time = e.time, .session = e.session});
+  }
+  s.models.ObserveBatch(model_events_);
+}
+
+void LiveEngine::ReleaseUpTo(EventTime now) {
+  released_.clear();
+  state_->buffer.Release(now, &released_);
+  if (!released_.empty()) ApplyOrdered(released_);
+}
+
+void LiveEngine::Ingest(std::vector<IncomingEvent> events, IngestDone done) {
+  absl::Status refused;
+  {
+    std::lock_guard lock(queue_mu_);
+    if (stopping_) {
+      refused = absl::UnavailableError("the engine is shutting down");
+    } else if (!failure_.ok()) {
+      refused = absl::UnavailableError(StrCat("the event log failed: ", failure_.message()));
+    } else {
+      queue_.push_back(Request{std::move(events), std::move(done)});
+    }
+  }
+  if (!refused.ok()) {
+    done(refused);
+    return;
+  }
+  queue_cv_.notify_one();
+}
+
+void LiveEngine::WriterLoop() {
+  // While idle the watermark moves on with wall time; this is how often it is looked at.
+  constexpr auto kIdleTick = std::chrono::milliseconds(20);
+  std::vector<Request> group;
+  std::vector<SnapshotRequest> snapshot_requests;
+  for (;;) {
+    bool stop = false;
+    {
+      std::unique_lock lock(queue_mu_);
+      queue_cv_.wait_for(lock, kIdleTick, [&] {
+        return stopping_ || !queue_.empty() || !snapshot_requests_.empty();
+      });
+      group.swap(queue_);
+      snapshot_requests.swap(snapshot_requests_);
+      stop = stopping_ && group.empty() && snapshot_requests.empty();
+    }
+    if (stop) return;
+    if (!group.empty()) {
+      ProcessGroup(&group);
+      group.clear();
+    } else {
+      absl::MutexLock lock(&state_mu_);
+      if (state_->buffer.size() > 0) ReleaseUpTo(clock_());
+    }
+    const bool due = options_.snapshot_every_events > 0 &&
+                     events_since_snapshot_ >= options_.snapshot_every_events;
+    if (due || !snapshot_requests.empty()) {
+      const absl::Status status = WriteSnapshot();
+      for (SnapshotRequest& r : snapshot_requests) r.done(status);
+      snapshot_requests.clear();
+    }
+  }
+}
+
+void LiveEngine::ProcessGroup(std::vector<Request>* group) {
+  // Only this thread changes the state, so reading it here needs no lock.
+  const LiveState& s = *state_;
+  const EventTime now = clock_();
+  std::vector<IngestAck> acks(group->size());
+  std::vector<std::string> payloads;
+  absl::flat_hash_set<std::string_view> ids_in_group;
+  std::vector<LoggedEvent> logged;
+  absl::Status status;
+  for (size_t i = 0; i < group->size() && status.ok(); ++i) {
+    logged.clear();
+    for (const IncomingEvent& e : (*group)[i].events) {
+      if (!e.event_id.empty() &&
+          (s.event_ids.contains(e.event_id) || !ids_in_group.insert(e.event_id).second)) {
+        ++acks[i].duplicates;
+        continue;
+      }
+      logged.push_back(LoggedEvent{.user_id = e.user_id,
+                                   .item_id = e.item_id,
+                                   .event_id = e.event_id,
+                                   .type = e.type,
+                                   .time = e.time,
+                                   .amount = e.amount});
+    }
+    acks[i].accepted = logged.size();
+    if (logged.empty()) continue;
+    std::string& payload = payloads.emplace_back();
+    AppendLivePayload(now, logged, &payload);
+    log_->Append(payload);
+    if (options_.fsync == FsyncPolicy::kAlways) status = log_->Commit();
+  }
+  if (status.ok() && options_.fsync != FsyncPolicy::kAlways) status = log_->Commit();
+  if (!status.ok()) {
+    {
+      std::lock_guard lock(queue_mu_);
+      failure_ = status;
+    }
+    // Nothing of the group is applied or acknowledged; the log refuses further commits,
+    // so a restart recovers exactly what reached the disk.
+    for (Request& r : *group) {
+      r.done(absl::UnavailableError(StrCat("the event log failed: ", status.message())));
+    }
+    return;
+  }
+  {
+    absl::MutexLock lock(&state_mu_);
+    for (const std::string& payload : payloads) {
+      const absl::Status applied = ApplyPayload(payload);
+      STREAMREC_CHECK(applied.ok()) << "a payload just encoded does not apply: " << applied;
+    }
+    for (const IngestAck& a : acks) state_->duplicates += static_cast<int64_t>(a.duplicates);
+  }
+  for (size_t i = 0; i < group->size(); ++i) {
+    events_since_snapshot_ += acks[i].accepted;
+    (*group)[i].done(acks[i]);
+  }
+}
+
+absl::Status LiveEngine::WriteSnapshot() {
+  // Every appended record is committed and applied here (writer thread, between groups).
+  const std::string dir = SnapshotDir(options_.state_dir);
+  // The snapshot claims every record below next_offset: they must be on disk first, or a
+  // power loss under the interval policy could drop records the snapshot covers, and
+  // their offsets would be reused.
+  RETURN_IF_ERROR(log_->Sync());
+  RETURN_IF_ERROR(WriteSnapshotTo(dir, log_->next_offset()));
+  last_snapshot_millis_.store(clock_().micros / 1000);
+  return RetainNewestSnapshots(dir, options_.snapshots_kept).status();
+}
+
+absl::Status LiveEngine::SnapshotNow() {
+  auto promise = std::make_shared<std::promise<absl::Status>>();
+  std::future<absl::Status> result = promise->get_future();
+  {
+    std::lock_guard lock(queue_mu_);
+    if (stopping_) return absl::UnavailableError("the engine is shutting down");
+    snapshot_requests_.push_back(
+        SnapshotRequest{[promise](absl::Status s) { promise->set_value(std::move(s)); }});
+  }
+  queue_cv_.notify_one();
+  return result.get();
+}
+
+absl::Status LiveEngine::Stop() {
+  {
+    std::lock_guard lock(queue_mu_);
+    if (stopped_ || stopping_) return absl::OkStatus();
+    stopping_ = true;
+  }
+  queue_cv_.notify_one();
+  if (writer_.joinable()) writer_.join();
+  absl::Status status;
+  if (log_ != nullptr) {
+    std::lock_guard lock(queue_mu_);
+    if (failure_.ok()) {
+      status = WriteSnapshot();
+      if (status.ok()) status = log_->Sync();
+    }
+  }
+  std::lock_guard lock(queue_mu_);
+  stopped_ = true;
+  return status;
+}
+
+std::string LiveEngine::MetricsText() const {
+  std::string out;
+  auto metric = [&](std::string_view name, std::string_view help, std::string_view type,
+                    double value) {
+    out += StrCat("# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n", name, " ", value,
+                  "\n");
+  };
+  Read([&](const LiveState& s) {
+    metric("streamrec_events_accepted_total", "Events logged and applied.", "counter",
+           static_cast<double>(s.events_accepted));
+    metric("streamrec_events_duplicate_total", "Events ignored for an event_id seen before.",
+           "counter", static_cast<double>(s.duplicates));
+    metric("streamrec_events_late_total",
+           "Events behind the watermark (order-free aggregates only).", "counter",
+           static_cast<double>(s.late_events));
+    metric("streamrec_reorder_buffer_records", "Records waiting for the watermark.", "gauge",
+           static_cast<double>(s.buffer.size()));
+    metric("streamrec_users", "Users known.", "gauge", static_cast<double>(s.ids.users.size()));
+    metric("streamrec_items", "Items known.", "gauge", static_cast<double>(s.ids.items.size()));
+    metric("streamrec_user_item_pairs", "Pairs in the user-item matrix.", "gauge",
+           static_cast<double>(s.ops.user_item_matrix().pairs()));
+    metric("streamrec_state_bytes", "Bytes of operator and model state.", "gauge",
+           static_cast<double>(s.ops.MemoryBytes().total() + s.models.MemoryBytes()));
+  });
+  const EventLogStats log = log_->stats();
+  metric("streamrec_log_records_total", "Records committed to the event log.", "counter",
+         static_cast<double>(log.records_committed));
+  metric("streamrec_log_bytes_total", "Bytes written to the event log.", "counter",
+         static_cast<double>(log.bytes_written));
+  metric("streamrec_log_commits_total", "Group commits.", "counter",
+         static_cast<double>(log.commits));
+  metric("streamrec_log_syncs_total", "fdatasync calls.", "counter",
+         static_cast<double>(log.syncs));
+  metric("streamrec_snapshots_total", "Snapshots written by this process.", "counter",
+         static_cast<double>(snapshots_written_.load()));
+  return out;
+}
+
+}  // namespace streamrec

@@ -1,0 +1,209 @@
+#pragma once
+// LiveEngine: the state of `streamrec serve` and the one thread that changes it.
+//
+// Operation. Ingest() queues a request's events. The writer thread takes every queued
+// request at once (group commit): it drops events whose event_id was seen before,
+// appends one log record per request, commits the log (one fdatasync for the group
+// under the `batch` policy, one per request under `always`), and only then applies the
+// events and calls each request's completion. So an acknowledged event is in the log,
+// and a request that follows the acknowledgement sees the event (read-your-writes).
+//
+// Applying an event: its ids are interned, and its records go into the reorder buffer.
+// Records leave the buffer in stream order once the watermark passes them and then run
+// through the feature operators and the recommenders. Records behind the watermark are
+// late: they update only the order-free aggregates. The buffer's pending records of a
+// user are part of that user's answers at once (see Recommendations in serving).
+//
+// State directory:
+//   log/         the event log (docs/formats/event-log.md); payloads: below
+//   snapshots/   snapshots of the whole state (docs/formats/snapshot.md)
+// Start-up loads the newest valid snapshot and replays the log after it, exactly as
+// the records were applied live: each payload carries the wall-clock time of its
+// arrival, which is what moved the watermark. On the first start (no log/), the
+// bootstrap files are loaded, logged, applied in stream order and snapshotted in
+// a temporary folder that is renamed into place only when complete, so an interrupted
+// bootstrap is started again rather than half-kept.
+//
+// Concurrency: one writer thread changes the state under an exclusive lock; readers
+// use Read(), under a shared lock. Ingest, Read, SnapshotNow and Stop are thread-safe.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/interner.h"
+#include "features/feature_operators.h"
+#include "log/event_codec.h"
+#include "log/event_log.h"
+#include "log/snapshot.h"
+#include "models/model_config.h"
+#include "models/recommender.h"
+#include "stream/reorder_buffer.h"
+
+namespace streamrec {
+
+struct LiveEngineOptions {
+  std::string state_dir;
+  FeatureConfig features;
+  ModelConfig models;
+  int64_t allowed_lateness_micros = 5 * 60 * kMicrosPerSecond;
+  FsyncPolicy fsync = FsyncPolicy::kBatch;
+  std::chrono::milliseconds sync_interval{100};  // fsync kInterval
+  // A background snapshot after this many logged events (0: only on Stop and request).
+  uint64_t snapshot_every_events = 5'000'000;
+  size_t snapshots_kept = 2;
+  // Files loaded on the first start only.
+  std::vector<std::string> bootstrap_purchases;
+  std::vector<std::string> bootstrap_events;
+  std::optional<std::string> mapping_file;
+  int threads = 2;  // bootstrap reading and snapshot compression
+  // Wall clock, in event-time units; tests replace it.
+  std::function<EventTime()> clock;
+};
+
+// One event as a client sent it, validated (serving/event_json.h checks every field).
+struct IncomingEvent {
+  std::string user_id;
+  std::string item_id;
+  std::string event_id;  // empty: none
+  EventType type = EventType::kView;
+  EventTime time;
+  std::optional<double> amount;  // REQUIRES: present, finite and >= 0 for purchases
+};
+
+struct IngestAck {
+  size_t accepted = 0;    // logged and applied
+  size_t duplicates = 0;  // event_id seen before; ignored
+};
+using IngestDone = std::function<void(absl::StatusOr<IngestAck>)>;
+
+struct StartupReport {
+  bool bootstrapped = false;
+  int64_t bootstrap_records = 0;
+  int64_t bootstrap_rejected_rows = 0;
+  std::optional<uint64_t> snapshot_offset;  // the snapshot loaded, by covered log offset
+  std::vector<SkippedSnapshot> skipped_snapshots;
+  uint64_t replayed_log_records = 0;
+  RecoveryReport log;
+  double seconds = 0;
+};
+
+// Everything readers may look at, under Read().
+struct LiveState {
+  explicit LiveState(const LiveEngineOptions& options);
+
+  IdDictionary ids;
+  FeatureOperators ops;
+  Recommender models;
+  ReorderBuffer buffer;
+  StringSet event_ids;  // every event_id accepted so far
+  int64_t events_accepted = 0;
+  int64_t duplicates = 0;
+  int64_t late_events = 0;
+};
+
+class LiveEngine {
+ public:
+  // Recovers or bootstraps the state in options.state_dir and starts the writer.
+  static absl::StatusOr<std::unique_ptr<LiveEngine>> Open(LiveEngineOptions options,
+                                                          StartupReport* report = nullptr);
+  ~LiveEngine();  // Stop()
+  LiveEngine(const LiveEngine&) = delete;
+  LiveEngine& operator=(const LiveEngine&) = delete;
+
+  // Queues `events`; `done` runs on the writer thread once they are durable and applied,
+  // or with an error (Unavailable after Stop or a log failure; nothing of the request
+  // was acknowledged then).
+  void Ingest(std::vector<IncomingEvent> events, IngestDone done);
+
+  // Writes a snapshot now (after everything queued before the call) and waits for it.
+  absl::Status SnapshotNow();
+
+  // Finishes the queued requests, writes a snapshot and stops the writer. Idempotent;
+  // later Ingest calls fail with Unavailable.
+  absl::Status Stop();
+
+  // Runs fn(const LiveState&) under the shared lock and returns its result.
+  template <typename Fn>
+  decltype(auto) Read(Fn&& fn) const {
+    absl::ReaderMutexLock lock(&state_mu_);
+    return fn(static_cast<const LiveState&>(*state_));
+  }
+
+  EventTime Now() const { return clock_(); }
+  const LiveEngineOptions& options() const { return options_; }
+  EventLogStats log_stats() const { return log_->stats(); }
+  // Prometheus text: events, duplicates, late events, buffer, log, snapshots, state bytes.
+  std::string MetricsText() const;
+
+ private:
+  struct Request {
+    std::vector<IncomingEvent> events;
+    IngestDone done;
+  };
+  struct SnapshotRequest {
+    std::function<void(absl::Status)> done;
+  };
+
+  explicit LiveEngine(LiveEngineOptions options);
+  absl::Status Recover(StartupReport* report);
+  absl::Status Bootstrap(StartupReport* report);
+  void WriterLoop();
+  // Logs and applies one group of requests; calls their completions.
+  void ProcessGroup(std::vector<Request>* group);
+  // Applies one logged payload (live or in replay). REQUIRES: state_mu_ held exclusively.
+  absl::Status ApplyPayload(std::string_view payload);
+  // Moves records the watermark passed at `now` into the operators and models.
+  // REQUIRES: state_mu_ held exclusively.
+  void ReleaseUpTo(EventTime now);
+  void ApplyOrdered(std::span<const Record> records);
+  // A snapshot as of everything logged so far; keeps the newest snapshots_kept.
+  // Writer thread (or after it stopped).
+  absl::Status WriteSnapshot();
+  // Snapshots the state as of log offset `covered` into `dir`. Takes the shared lock.
+  absl::Status WriteSnapshotTo(const std::string& dir, LogOffset covered);
+  // REQUIRES: state_mu_ held (shared is enough).
+  void SerializeState(std::string* out) const;
+  // Replaces the state with a snapshot's; DataLoss when malformed (state unchanged).
+  absl::Status DeserializeState(std::string_view bytes);
+
+  const LiveEngineOptions options_;
+  const std::function<EventTime()> clock_;
+  std::unique_ptr<EventLog> log_;
+
+  mutable absl::Mutex state_mu_;
+  std::unique_ptr<LiveState> state_;  // guarded by state_mu_ (written by the writer only)
+
+  // Writer-thread only.
+  std::vector<LoggedEvent> decoded_;
+  std::vector<Record> batch_;
+  std::vector<Record> released_;
+  FeatureOutput scratch_out_;
+  std::vector<ModelEvent> model_events_;
+  uint32_t next_seq_ = 0;
+  uint64_t events_since_snapshot_ = 0;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  // Guarded by queue_mu_.
+  std::vector<Request> queue_;
+  std::vector<SnapshotRequest> snapshot_requests_;
+  bool stopping_ = false;
+  bool stopped_ = false;
+  absl::Status failure_;  // the first log failure; every later ingest fails with it
+
+  std::atomic<int64_t> snapshots_written_{0};
+  std::atomic<int64_t> last_snapshot_millis_{0};
+  std::thread writer_;
+};
+
+}  // namespace streamrec
