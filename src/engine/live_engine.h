@@ -3,10 +3,13 @@
 //
 // Operation. Ingest() queues a request's events. The writer thread takes every queued
 // request at once (group commit): it drops events whose event_id was seen before,
-// appends one log record per request, commits the log (one fdatasync for the group
-// under the `batch` policy, one per request under `always`), and only then applies the
-// events and calls each request's completion. So an acknowledged event is in the log,
-// and a request that follows the acknowledgement sees the event (read-your-writes).
+// appends one log record per request, and commits the log (one fdatasync for the group
+// under the `batch` policy, one per request under `always`) on another thread while it
+// applies the events. Only when the commit succeeded does it call each request's
+// completion. So an acknowledged event is in the log, and a request that follows the
+// acknowledgement sees the event (read-your-writes). Readers may see an event shortly
+// before it is durable; one whose commit failed was never acknowledged, and after a
+// failed commit the engine takes nothing more and writes no snapshot.
 //
 // Applying an event: its ids are interned, and its records go into the reorder buffer.
 // Records leave the buffer in stream order once the watermark passes them and then run
