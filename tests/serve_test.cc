@@ -212,5 +212,46 @@ TEST(ServeTest, ExportAfterBootstrapAndReplayEqualsPipeline) {
   EXPECT_EQ(CompareFeatureTableDirs(piped, exported), "");
 }
 
+TEST(ServeTest, ConfigFileSetsOptionsAndTheCommandLineWins) {
+  TempDir dir("serve_config");
+  const uint16_t port = FreePort();
+  WriteFile(dir / "serve.toml",
+            StrCat("state = \"", dir / "from-config", "\"\nlisten = \"127.0.0.1:", port,
+                   "\"\nfsync = \"interval\"\nallowed_lateness = 60\n"));
+  // Started through the shell, without --listen, so the config's address is used.
+  const std::string command =
+      StrCat(STREAMREC_BINARY, " serve --config ", dir / "serve.toml", " --state ",
+             dir / "from-command-line", " 2>", dir / "err", " & echo $! > ", dir / "pid");
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  bool ready = false;
+  for (int i = 0; i < 300 && !ready; ++i) {
+    try {
+      TestClient client(port);
+      ready = client.Get("/readyz").result_int() == 200;
+    } catch (const std::exception&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  const pid_t pid = std::stoi(ReadFile(dir / "pid"));
+  ::kill(pid, SIGTERM);
+  for (int i = 0; i < 300 && ::kill(pid, 0) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(ready) << ReadFile(dir / "err");
+  EXPECT_TRUE(fs::exists(dir / "from-command-line/log"));
+  EXPECT_FALSE(fs::exists(dir / "from-config"));
+}
+
+TEST(ServeTest, UnknownConfigKeyIsAnErrorNamingIt) {
+  TempDir dir("serve_config_bad");
+  WriteFile(dir / "serve.toml", "stat = \"x\"\n");
+  const std::string command =
+      StrCat(STREAMREC_BINARY, " serve --config ", dir / "serve.toml", " 2>", dir / "err");
+  const int status = std::system(command.c_str());
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  EXPECT_NE(ReadFile(dir / "err").find("unknown key 'stat'"), std::string::npos)
+      << ReadFile(dir / "err");
+}
+
 }  // namespace
 }  // namespace streamrec::conformance

@@ -3,16 +3,20 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <type_traits>
 
 #include "absl/status/status.h"
 #include "cli/engine_backend.h"
+#include "common/status_macros.h"
 #include "common/strings.h"
 #include "engine/export.h"
 #include "engine/live_engine.h"
 #include "log/inspect.h"
 #include "serving/http_server.h"
+#include "toml++/toml.h"
 
 namespace streamrec {
 namespace {
@@ -43,15 +47,109 @@ absl::Status ParseListen(const std::string& listen, HttpServerOptions* out) {
   return absl::OkStatus();
 }
 
+// Reads `path` (TOML) into `s`, for every key whose option was not given on the command
+// line. Unknown keys and wrongly typed values are errors naming the file and the key.
+absl::Status ApplyConfigFile(const std::string& path, const CLI::App& serve, ServeSettings* s) {
+  toml::table table;
+  try {
+    table = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    return absl::InvalidArgumentError(
+        StrCat(path, ":", e.source().begin.line, ": ", e.description()));
+  }
+  for (const auto& [key, node] : table) {
+    const std::string k(key.str());
+    std::string option = "--" + k;
+    std::replace(option.begin(), option.end(), '_', '-');
+    auto bad = [&](std::string_view want) {
+      return absl::InvalidArgumentError(StrCat(path, ": '", k, "' must be ", want));
+    };
+    auto text = [&](std::string* out) -> absl::Status {
+      const auto* v = node.as_string();
+      if (v == nullptr) return bad("a string");
+      *out = v->get();
+      return absl::OkStatus();
+    };
+    auto number = [&](auto* out) -> absl::Status {
+      if (const auto* i = node.as_integer()) {
+        *out = static_cast<std::remove_pointer_t<decltype(out)>>(i->get());
+      } else if (const auto* f = node.as_floating_point()) {
+        *out = static_cast<std::remove_pointer_t<decltype(out)>>(f->get());
+      } else {
+        return bad("a number");
+      }
+      return absl::OkStatus();
+    };
+    auto files = [&](std::vector<std::string>* out) -> absl::Status {
+      out->clear();
+      if (const auto* one = node.as_string()) {
+        out->push_back(one->get());
+        return absl::OkStatus();
+      }
+      const auto* list = node.as_array();
+      if (list == nullptr) return bad("a string or an array of strings");
+      for (const auto& item : *list) {
+        const auto* v = item.as_string();
+        if (v == nullptr) return bad("a string or an array of strings");
+        out->push_back(v->get());
+      }
+      return absl::OkStatus();
+    };
+    const CLI::Option* given = serve.get_option_no_throw(option);
+    if (given == nullptr || k == "config") {
+      return absl::InvalidArgumentError(StrCat(path, ": unknown key '", k, "'"));
+    }
+    if (given->count() > 0) continue;  // the command line wins
+    absl::Status st;
+    if (k == "state")
+      st = text(&s->state_dir);
+    else if (k == "listen")
+      st = text(&s->listen);
+    else if (k == "purchases")
+      st = files(&s->purchases);
+    else if (k == "events")
+      st = files(&s->events);
+    else if (k == "mapping")
+      st = text(&s->mapping);
+    else if (k == "api_key")
+      st = text(&s->api_key);
+    else if (k == "fsync")
+      st = text(&s->fsync);
+    else if (k == "allowed_lateness")
+      st = number(&s->allowed_lateness_seconds);
+    else if (k == "snapshot_every")
+      st = number(&s->snapshot_every_events);
+    else if (k == "io_threads")
+      st = number(&s->io_threads);
+    else if (k == "body_limit")
+      st = number(&s->body_limit_bytes);
+    else if (k == "threads")
+      st = number(&s->threads);
+    else if (k == "exclude_purchased") {
+      const auto* v = node.as_boolean();
+      if (v == nullptr) return bad("true or false");
+      s->exclude_purchased = v->get();
+    } else {
+      return absl::InvalidArgumentError(StrCat(path, ": unknown key '", k, "'"));
+    }
+    RETURN_IF_ERROR(st);
+  }
+  if (s->fsync != "always" && s->fsync != "batch" && s->fsync != "interval") {
+    return absl::InvalidArgumentError(
+        StrCat(path, ": fsync must be always, batch or interval, not '", s->fsync, "'"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 ServerCommands::ServerCommands(CLI::App* app) {
   ServeSettings& s = serve_settings_;
   serve_ = app->add_subcommand(
       "serve", "The live engine: ingest over HTTP, features and recommenders, durable state");
-  serve_->set_config("--config", "", "TOML file with any of these options (long names as keys)");
-  serve_->add_option("--state", s.state_dir, "State directory (event log and snapshots)")
-      ->required();
+  serve_->add_option("--config", config_file_,
+                     "TOML file with any of these options (keys: the long names with _ for -)");
+  serve_->add_option("--state", s.state_dir, "State directory (event log and snapshots)");
   serve_->add_option("--listen", s.listen, "HOST:PORT to listen on")->capture_default_str();
   serve_->add_option("--purchases", s.purchases, "Purchase files loaded on the first start only")
       ->expected(1, -1);
@@ -102,7 +200,13 @@ std::optional<int> ServerCommands::Run() {
 }
 
 int ServerCommands::Serve() {
+  if (!config_file_.empty()) {
+    if (absl::Status st = ApplyConfigFile(config_file_, *serve_, &serve_settings_); !st.ok()) {
+      return Fail(st);
+    }
+  }
   const ServeSettings& s = serve_settings_;
+  if (s.state_dir.empty()) return Fail(absl::InvalidArgumentError("serve needs --state DIR"));
   HttpServerOptions http;
   if (absl::Status st = ParseListen(s.listen, &http); !st.ok()) return Fail(st);
   http.io_threads = s.io_threads;

@@ -43,6 +43,7 @@ class ServerCommands {
   CLI::App* export_ = nullptr;
   CLI::App* inspect_ = nullptr;
   ServeSettings serve_settings_;
+  std::string config_file_;
   std::string export_state_, export_out_, export_format_ = "csv";
   std::string inspect_state_;
 };
