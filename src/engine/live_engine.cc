@@ -234,9 +234,15 @@ absl::Status LiveEngine::Recover(StartupReport* report) {
                                       &report->skipped_snapshots));
   LogOffset from = log_->start_offset();
   if (snapshot) {
-    RETURN_IF_ERROR(DeserializeState(snapshot->bytes.view()));
-    report->snapshot_offset = snapshot->covered.value;
-    from = snapshot->covered;
+    // A snapshot that verifies but does not parse (written by a differently configured
+    // engine, say) is skipped: the log is kept whole, so replaying all of it rebuilds
+    // the same state.
+    if (absl::Status st = DeserializeState(snapshot->bytes.view()); st.ok()) {
+      report->snapshot_offset = snapshot->covered.value;
+      from = snapshot->covered;
+    } else {
+      report->skipped_snapshots.push_back({snapshot->path, std::string(st.message())});
+    }
   }
   if (from < log_->start_offset()) {
     return absl::DataLossError(StrCat("the snapshot covers log offsets below ", from.value,

@@ -184,6 +184,24 @@ TEST_F(LiveEngineTest, RestartFromSnapshotAndFromLogAloneGiveTheSameState) {
   }
 }
 
+TEST_F(LiveEngineTest, SnapshotOfADifferentlyConfiguredEngineIsSkippedAndTheLogReplayed) {
+  {
+    auto engine = Open(Options());
+    for (auto& request : SomeTraffic()) Ingest(*engine, std::move(request));
+    ASSERT_TRUE(engine->Stop().ok());
+  }
+  LiveEngineOptions other = Options();
+  other.models.recent_items = 4;  // shapes the models' state: their snapshot is refused
+  other.models.pair_window = 3;
+  StartupReport report;
+  auto engine = Open(other, &report);
+  ASSERT_NE(engine, nullptr);
+  EXPECT_FALSE(report.snapshot_offset.has_value());
+  ASSERT_EQ(report.skipped_snapshots.size(), 1u);
+  EXPECT_EQ(report.replayed_log_records, 30u);
+  engine->Read([](const LiveState& s) { EXPECT_EQ(s.events_accepted, 600); });
+}
+
 TEST_F(LiveEngineTest, BootstrapLoadsFilesOnceAndRestartIgnoresThem) {
   fs::create_directories(dir_);
   const std::string events = (dir_ / "events.csv").string();
