@@ -280,7 +280,12 @@ absl::Status LiveEngine::ApplyPayload(std::string_view payload) {
     const int n = LoggedEventRecords(s.ids.users.Intern(e.user_id), s.ids.items.Intern(e.item_id),
                                      e, p.kind, next_seq_++, records);
     for (int i = 0; i < n; ++i) {
-      if (!s.buffer.Push(records[i], p.arrival)) batch_.push_back(records[i]);
+      if (s.buffer.Push(records[i], p.arrival)) {
+        // The order-free aggregates take the record now; the rest when it is released.
+        s.ops.ApplyOrderFree(std::span<const Record>(&records[i], 1));
+      } else {
+        batch_.push_back(records[i]);
+      }
     }
   }
   s.events_accepted += static_cast<int64_t>(decoded_.size());
@@ -305,18 +310,26 @@ void LiveEngine::ApplyOrdered(std::span<const Record> records) {
   LiveState& s = *state_;
   scratch_out_.Clear();
   s.ops.Apply(records, &scratch_out_);
+  ObserveEnriched();
+}
+
+void LiveEngine::ObserveEnriched() {
   model_events_.clear();
   for (const EnrichedEvent& e : scratch_out_.enriched) {
     model_events_.push_back(ModelEvent{
         .user = e.user, .item = e.item, .type = e.type, .time = e.time, .session = e.session});
   }
-  s.models.ObserveBatch(model_events_);
+  state_->models.ObserveBatch(model_events_);
 }
 
 void LiveEngine::ReleaseUpTo(EventTime now) {
   released_.clear();
   state_->buffer.Release(now, &released_);
-  if (!released_.empty()) ApplyOrdered(released_);
+  if (released_.empty()) return;
+  LiveState& s = *state_;
+  scratch_out_.Clear();
+  s.ops.ApplyOrdered(released_, &scratch_out_);
+  ObserveEnriched();
 }
 
 void LiveEngine::Ingest(std::vector<IncomingEvent> events, IngestDone done) {

@@ -11,10 +11,12 @@
 // before it is durable; one whose commit failed was never acknowledged, and after a
 // failed commit the engine takes nothing more and writes no snapshot.
 //
-// Applying an event: its ids are interned, and its records go into the reorder buffer.
-// Records leave the buffer in stream order once the watermark passes them and then run
-// through the feature operators and the recommenders. Records behind the watermark are
-// late: they update only the order-free aggregates. The buffer's pending records of a
+// Applying an event: its ids are interned; its records update the order-free
+// aggregates (user engagement, the user-item matrix, item features) at once and go into
+// the reorder buffer. They leave it in stream order once the watermark passes them and
+// then update what depends on order (purchase totals, sessions, profiles) and the
+// recommenders. Records behind the watermark are late: they update only the order-free
+// aggregates and the purchase totals. The buffer's pending records of a
 // user are part of that user's answers at once (see Recommendations in serving).
 //
 // State directory:
@@ -168,7 +170,10 @@ class LiveEngine {
   // Moves records the watermark passed at `now` into the operators and models.
   // REQUIRES: state_mu_ held exclusively.
   void ReleaseUpTo(EventTime now);
+  // Records in stream order through every operator (bootstrap), then the models.
   void ApplyOrdered(std::span<const Record> records);
+  // The enriched events in scratch_out_ to the recommenders.
+  void ObserveEnriched();
   // A snapshot as of everything logged so far; keeps the newest snapshots_kept.
   // Writer thread (or after it stopped).
   absl::Status WriteSnapshot();

@@ -107,15 +107,18 @@ TEST_F(LiveEngineTest, SecondEventWithTheSameIdIsIgnored) {
   engine->Read([](const LiveState& s) { EXPECT_EQ(s.events_accepted, 1); });
 }
 
-TEST_F(LiveEngineTest, LateEventUpdatesAggregatesButNotSessions) {
+TEST_F(LiveEngineTest, CountsAreCurrentOnArrivalAndLateEventsNeverReachSessions) {
   auto engine = Open(Options());
   Ingest(*engine, {Event("u1", "a", EventType::kView, EventTime{kStart.micros + 60 * kMinute})});
   Ingest(*engine, {Event("u1", "b", EventType::kView, kStart)});  // an hour behind
   engine->Read([](const LiveState& s) {
     EXPECT_EQ(s.late_events, 1);
     const UserIdx user = *s.ids.users.Find("u1");
-    EXPECT_EQ(s.ops.user_engagement().Get(user).views, 1u);  // the late one; "a" is buffered
+    // Counts are current on arrival, for the buffered event and the late one alike.
+    EXPECT_EQ(s.ops.user_engagement().Get(user).views, 2u);
     EXPECT_EQ(s.buffer.PendingOf(user).size(), 1u);
+    // Sessions see neither yet: "a" waits for the watermark, "b" never will.
+    EXPECT_EQ(s.ops.sessionizer().Current(user), nullptr);
   });
 }
 

@@ -40,8 +40,8 @@ void FeatureOperators::Apply(std::span<const Record> batch, FeatureOutput* out) 
       profiles_.AddClosedSession(r.user, closed);
       out->sessions.push_back(CompletedSession{r.user, closed});
     }
-    out->enriched.push_back(EnrichedEvent{r.time, history, r.user, r.item, r.type,
-                                          sessions_.Current(r.user)->index});
+    out->enriched.push_back(
+        EnrichedEvent{r.time, history, r.user, r.item, r.type, sessions_.Current(r.user)->index});
     engagement_.Add(r.user, r.type);
     matrix_.AddEvent(r.user, r.item, r.type);
     items_.AddEvent(r.item, r.type);
@@ -49,10 +49,9 @@ void FeatureOperators::Apply(std::span<const Record> batch, FeatureOutput* out) 
   records_applied_ += static_cast<int64_t>(batch.size());
 }
 
-void FeatureOperators::ApplyLate(std::span<const Record> records) {
+void FeatureOperators::ApplyOrderFree(std::span<const Record> records) {
   for (const Record& r : records) {
     if (r.kind == RecordKind::kPurchase) {
-      purchases_.Add(r.user, r.amount);
       matrix_.AddPurchase(r.user, r.item, r.amount);
       items_.AddPurchase(r.item, r.amount);
     } else {
@@ -60,6 +59,31 @@ void FeatureOperators::ApplyLate(std::span<const Record> records) {
       matrix_.AddEvent(r.user, r.item, r.type);
       items_.AddEvent(r.item, r.type);
     }
+  }
+}
+
+void FeatureOperators::ApplyOrdered(std::span<const Record> records, FeatureOutput* out) {
+  Session closed;
+  for (const Record& r : records) {
+    if (r.kind == RecordKind::kPurchase) {
+      purchases_.Add(r.user, r.amount);
+      continue;
+    }
+    const PurchaseTotals history = purchases_.Totals(r.user);
+    if (sessions_.Add(r.user, r.time, r.type, history, &closed)) {
+      profiles_.AddClosedSession(r.user, closed);
+      out->sessions.push_back(CompletedSession{r.user, closed});
+    }
+    out->enriched.push_back(
+        EnrichedEvent{r.time, history, r.user, r.item, r.type, sessions_.Current(r.user)->index});
+  }
+  records_applied_ += static_cast<int64_t>(records.size());
+}
+
+void FeatureOperators::ApplyLate(std::span<const Record> records) {
+  ApplyOrderFree(records);
+  for (const Record& r : records) {
+    if (r.kind == RecordKind::kPurchase) purchases_.Add(r.user, r.amount);
   }
   records_applied_ += static_cast<int64_t>(records.size());
 }

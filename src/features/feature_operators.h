@@ -69,9 +69,19 @@ class FeatureOperators {
   // REQUIRES: `batch` is in stream order and follows every record applied before.
   void Apply(std::span<const Record> batch, FeatureOutput* out);
 
+  // The live engine applies a record in two halves, so that the order-free aggregates
+  // are current when the record arrives, while what depends on order waits for the
+  // watermark:
+  //   ApplyOrderFree: user engagement, the user-item matrix, item features (sums);
+  //   ApplyOrdered:   purchase totals, sessions, profiles; emits like Apply.
+  // ApplyOrderFree(r) at any time, then ApplyOrdered(r) in stream order, leaves the same
+  // state and output as Apply(r). REQUIRES for ApplyOrdered: as for Apply.
+  void ApplyOrderFree(std::span<const Record> records);
+  void ApplyOrdered(std::span<const Record> records, FeatureOutput* out);
+
   // Records that arrived too late for stream order (behind the live watermark): they
-  // update the order-free aggregates (purchase totals, user engagement, the user-item
-  // matrix, item features) and emit nothing; sessions and enriched events never see them.
+  // update the order-free aggregates and the purchase totals and emit nothing; sessions
+  // and enriched events never see them.
   void ApplyLate(std::span<const Record> records);
 
   // Appends every user's open session (end of a batch run: they are complete).

@@ -474,6 +474,42 @@ TEST(FeatureOperatorsSnapshotTest, TruncatedSnapshotIsDataLoss) {
   }
 }
 
+TEST(FeatureOperatorsLiveTest, OrderFreeOnArrivalThenOrderedEqualsApply) {
+  const std::vector<Record> sorted = RandomStream(7, 600);
+  FeatureOperators whole;
+  FeatureOutput whole_out;
+  whole.Apply(sorted, &whole_out);
+  // Order-free halves in a shuffled order, ordered halves in stream order, interleaved.
+  std::vector<Record> shuffled = sorted;
+  std::mt19937 rng(5);
+  std::shuffle(shuffled.begin(), shuffled.end(), rng);
+  FeatureOperators live;
+  FeatureOutput out;
+  const std::span<const Record> all(sorted);
+  live.ApplyOrderFree(std::span<const Record>(shuffled).first(300));
+  live.ApplyOrdered(all.first(200), &out);
+  live.ApplyOrderFree(std::span<const Record>(shuffled).subspan(300));
+  live.ApplyOrdered(all.subspan(200), &out);
+  EXPECT_EQ(live.records_applied(), whole.records_applied());
+  ASSERT_EQ(out.enriched.size(), whole_out.enriched.size());
+  for (size_t i = 0; i < out.enriched.size(); ++i) {
+    EXPECT_EQ(out.enriched[i].history.count, whole_out.enriched[i].history.count);
+    EXPECT_EQ(out.enriched[i].session, whole_out.enriched[i].session);
+  }
+  EXPECT_EQ(out.sessions.size(), whole_out.sessions.size());
+  EXPECT_EQ(live.user_item_matrix().pairs(), whole.user_item_matrix().pairs());
+  for (uint32_t u = 0; u < 7; ++u) {
+    EXPECT_EQ(live.user_engagement().Get(UserIdx(u)).views,
+              whole.user_engagement().Get(UserIdx(u)).views);
+    EXPECT_EQ(live.purchase_history().Totals(UserIdx(u)).count,
+              whole.purchase_history().Totals(UserIdx(u)).count);
+  }
+  for (uint32_t i = 0; i < 5; ++i) {
+    EXPECT_EQ(live.item_features().Get(ItemIdx(i)).sales,
+              whole.item_features().Get(ItemIdx(i)).sales);
+  }
+}
+
 TEST(FeatureOperatorsLateTest, LateRecordsCountInAggregatesButNotInSessions) {
   Records r;
   r.Event(0, 1, EventType::kView, int64_t{100}).Event(0, 1, EventType::kClick, int64_t{200});
