@@ -127,6 +127,7 @@ absl::Status LiveEngine::Bootstrap(StartupReport* report) {
     payload.clear();
     AppendBootstrapPayload(logged, &payload);
     log->Append(payload);
+    RETURN_IF_ERROR(log->Commit());  // writes only (interval policy); synced once at the end
     ApplyOrdered(batch);
     next_seq_ += static_cast<uint32_t>(batch.size());
     report->bootstrap_records += static_cast<int64_t>(batch.size());
