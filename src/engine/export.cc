@@ -38,11 +38,12 @@ absl::StatusOr<PipelineSummary> ExportTables(const ExportOptions& options) {
       }));
   std::vector<Run> runs;
   runs.push_back(std::move(run));
-  PipelineOptions pipeline{.out_dir = options.out_dir,
-                           .format = options.format,
-                           .show_progress = options.show_progress,
-                           .threads = options.threads,
-                           .features = options.features};
+  PipelineOptions pipeline;
+  pipeline.out_dir = options.out_dir;
+  pipeline.format = options.format;
+  pipeline.show_progress = options.show_progress;
+  pipeline.threads = options.threads;
+  pipeline.features = options.features;
   return WriteFeatureTables(std::move(runs), ids, pipeline);
 }
 

@@ -5,6 +5,35 @@ namespace streamrec {
 FeatureOperators::FeatureOperators(FeatureConfig config)
     : sessions_(config.session_gap_micros), matrix_(config.weights) {}
 
+// The two halves of a record, shared by Apply (both, fused in one prefetched loop) and
+// the live engine's ApplyOrderFree / ApplyOrdered. Inlined: they run for every record.
+[[gnu::always_inline]] inline void FeatureOperators::ApplyOrderFreeOne(const Record& r) {
+  if (r.kind == RecordKind::kPurchase) {
+    matrix_.AddPurchase(r.user, r.item, r.amount);
+    items_.AddPurchase(r.item, r.amount);
+  } else {
+    engagement_.Add(r.user, r.type);
+    matrix_.AddEvent(r.user, r.item, r.type);
+    items_.AddEvent(r.item, r.type);
+  }
+}
+
+[[gnu::always_inline]] inline void FeatureOperators::ApplyOrderedOne(const Record& r,
+                                                                     Session* closed,
+                                                                     FeatureOutput* out) {
+  if (r.kind == RecordKind::kPurchase) {
+    purchases_.Add(r.user, r.amount);
+    return;
+  }
+  const PurchaseTotals history = purchases_.Totals(r.user);
+  if (sessions_.Add(r.user, r.time, r.type, history, closed)) {
+    profiles_.AddClosedSession(r.user, *closed);
+    out->sessions.push_back(CompletedSession{r.user, *closed});
+  }
+  out->enriched.push_back(
+      EnrichedEvent{r.time, history, r.user, r.item, r.type, sessions_.Current(r.user)->index});
+}
+
 void FeatureOperators::Apply(std::span<const Record> batch, FeatureOutput* out) {
   // State is spread over arrays of hundreds of MB; each record touches several of them
   // at random. Prefetching the slots of a record some records ahead overlaps those
@@ -28,55 +57,19 @@ void FeatureOperators::Apply(std::span<const Record> batch, FeatureOutput* out) 
       const Record& ahead = batch[i + kCellAhead];
       matrix_.PrefetchCell(ahead.user, ahead.item);
     }
-    const Record& r = batch[i];
-    if (r.kind == RecordKind::kPurchase) {
-      purchases_.Add(r.user, r.amount);
-      matrix_.AddPurchase(r.user, r.item, r.amount);
-      items_.AddPurchase(r.item, r.amount);
-      continue;
-    }
-    const PurchaseTotals history = purchases_.Totals(r.user);
-    if (sessions_.Add(r.user, r.time, r.type, history, &closed)) {
-      profiles_.AddClosedSession(r.user, closed);
-      out->sessions.push_back(CompletedSession{r.user, closed});
-    }
-    out->enriched.push_back(
-        EnrichedEvent{r.time, history, r.user, r.item, r.type, sessions_.Current(r.user)->index});
-    engagement_.Add(r.user, r.type);
-    matrix_.AddEvent(r.user, r.item, r.type);
-    items_.AddEvent(r.item, r.type);
+    ApplyOrderedOne(batch[i], &closed, out);
+    ApplyOrderFreeOne(batch[i]);
   }
   records_applied_ += static_cast<int64_t>(batch.size());
 }
 
 void FeatureOperators::ApplyOrderFree(std::span<const Record> records) {
-  for (const Record& r : records) {
-    if (r.kind == RecordKind::kPurchase) {
-      matrix_.AddPurchase(r.user, r.item, r.amount);
-      items_.AddPurchase(r.item, r.amount);
-    } else {
-      engagement_.Add(r.user, r.type);
-      matrix_.AddEvent(r.user, r.item, r.type);
-      items_.AddEvent(r.item, r.type);
-    }
-  }
+  for (const Record& r : records) ApplyOrderFreeOne(r);
 }
 
 void FeatureOperators::ApplyOrdered(std::span<const Record> records, FeatureOutput* out) {
   Session closed;
-  for (const Record& r : records) {
-    if (r.kind == RecordKind::kPurchase) {
-      purchases_.Add(r.user, r.amount);
-      continue;
-    }
-    const PurchaseTotals history = purchases_.Totals(r.user);
-    if (sessions_.Add(r.user, r.time, r.type, history, &closed)) {
-      profiles_.AddClosedSession(r.user, closed);
-      out->sessions.push_back(CompletedSession{r.user, closed});
-    }
-    out->enriched.push_back(
-        EnrichedEvent{r.time, history, r.user, r.item, r.type, sessions_.Current(r.user)->index});
-  }
+  for (const Record& r : records) ApplyOrderedOne(r, &closed, out);
   records_applied_ += static_cast<int64_t>(records.size());
 }
 

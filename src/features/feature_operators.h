@@ -111,6 +111,9 @@ class FeatureOperators {
   absl::Status Load(ByteReader* r);
 
  private:
+  void ApplyOrderFreeOne(const Record& r);
+  void ApplyOrderedOne(const Record& r, Session* closed, FeatureOutput* out);
+
   PurchaseHistory purchases_;
   Sessionizer sessions_;
   UserProfiles profiles_;

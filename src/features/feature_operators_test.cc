@@ -455,7 +455,9 @@ TEST(FeatureOperatorsSnapshotTest, SavedAndLoadedStateContinuesIdentically) {
       const Interaction* x = second.user_item_matrix().Find(UserIdx(u), ItemIdx(i));
       const Interaction* y = whole.user_item_matrix().Find(UserIdx(u), ItemIdx(i));
       ASSERT_EQ(x == nullptr, y == nullptr);
-      if (x != nullptr) EXPECT_EQ(x->engagement.views, y->engagement.views);
+      if (x != nullptr) {
+        EXPECT_EQ(x->engagement.views, y->engagement.views);
+      }
     }
   }
 }

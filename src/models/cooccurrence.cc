@@ -19,17 +19,38 @@ CoOccurrence::CoOccurrence(const ModelConfig& config)
   free_blocks_.resize(block_sizes_.size());
 }
 
-void CoOccurrence::AddPair(ItemIdx a, ItemIdx b, float delta, bool bought) {
-  STREAMREC_CHECK(a != b) << a.value;
-  bool inserted = false;
-  PairCell* cell = pairs_.FindOrInsert(PairTable::Key(a, b), &inserted);
-  cell->weight += delta;
-  if (bought && cell->bought != UINT16_MAX) ++cell->bought;
-  ++pair_updates_;
-  if (cell->weight <= 0 || (delta <= 0 && !inserted)) return;
-  // No insertion below, so `cell` stays valid.
-  Offer(cell->lo(), cell->hi(), cell->weight, &cell->pos_in_lo);
-  Offer(cell->hi(), cell->lo(), cell->weight, &cell->pos_in_hi);
+void CoOccurrence::AddPairs(std::span<const PairUpdate> updates) {
+  // Slots read kAhead updates ahead: enough misses in flight to cover memory latency.
+  constexpr size_t kAhead = 24;
+  const size_t n = updates.size();
+  if (n == 0) return;
+  pairs_.Reserve(pairs_.size() + n);  // no growth below: the slots stay valid
+  slots_.resize(n);
+  for (size_t i = 0; i < n; ++i) slots_[i] = pairs_.Home(updates[i].key);
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) pairs_.PrefetchSlot(slots_[i + kAhead]);
+    const PairUpdate& u = updates[i];
+    bool inserted = false;
+    PairCell* cell = pairs_.FindOrInsertFrom(u.key, slots_[i], &inserted);
+    cell->weight += u.delta;
+    if (u.bought && cell->bought != UINT16_MAX) ++cell->bought;
+    slots_[i] = static_cast<size_t>(cell - pairs_.CellAt(0));
+  }
+  pair_updates_ += static_cast<int64_t>(n);
+  // Offers with final weights; no insertion here, so the cells stay put. A pair touched
+  // twice is offered twice, the second time a no-op (listed, or ranked out again).
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) {
+      const uint64_t key = updates[i + kAhead].key;
+      pairs_.PrefetchSlot(slots_[i + kAhead]);
+      items_.Prefetch(ItemIdx(static_cast<uint32_t>(key >> 32)));
+      items_.Prefetch(ItemIdx(static_cast<uint32_t>(key)));
+    }
+    PairCell* cell = pairs_.CellAt(slots_[i]);
+    if (cell->weight <= 0) continue;
+    Offer(cell->lo(), cell->hi(), cell->weight, &cell->pos_in_lo);
+    Offer(cell->hi(), cell->lo(), cell->weight, &cell->pos_in_hi);
+  }
 }
 
 void CoOccurrence::Offer(ItemIdx owner, ItemIdx other, float weight, uint8_t* pos) {
@@ -44,10 +65,11 @@ void CoOccurrence::Offer(ItemIdx owner, ItemIdx other, float weight, uint8_t* po
     if (s.size == capacity_) FindLast(&s, entries);
     return;
   }
-  // The least entry by copies is the least by truth once its own copy is current (every
-  // copy is at most its truth). Ties stay with the incumbent.
+  // The last entry by copies is the last in truth once its own copy is current (every
+  // copy is at most its truth).
+  if (weight < s.last_weight) return;  // ranks after the last: the common case, no arena read
   NeighbourEntry* entries = Block(s);
-  while (weight > s.last_weight) {
+  while (RanksBefore(weight, other.value, s.last_weight, entries[s.last].item.value)) {
     NeighbourEntry& last = entries[s.last];
     PairCell* victim = pairs_.Find(PairTable::Key(owner, last.item));
     STREAMREC_CHECK(victim != nullptr) << "pool entry without a pair";

@@ -8,14 +8,15 @@
 //   cosine:      sim(i,j) = c(i,j) / (sqrt(n(i) n(j)) + shrinkage)
 //   conditional: sim(i,j) = c(i,j) / (n(i) + shrinkage)
 //
-// Neighbour pool of i: a top `neighbours` items j by c(i,j), kept exact on every
-// AddPair by the argument of TopPool (weights only increase): an item outside the pool
-// enters only by passing the pool's least weight, which then leaves. Ties stay with the
-// incumbent (which items among equal weights is the arrival's choice; this avoids
-// churning pools whose tail is all weight 1). The pool keeps a copy of each weight that
-// is only refreshed when needed, a lower bound of the truth in the pair's cell, so an
-// update of a listed pair touches the cell alone; before an eviction the least entry's
-// copy is refreshed until the least by copies is current, hence the least in truth.
+// Neighbour pool of i: the top `neighbours` items j by (c(i,j) desc, j asc), the order of
+// RanksBefore, kept exact by the argument of TopPool (weights only increase): an item
+// outside the pool enters only by ranking before the pool's last entry, which then
+// leaves. So a pool is a function of the weights alone, whatever the order of updates,
+// and a batch may offer each touched pair once with its final weight. The pool keeps a
+// copy of each weight that is only refreshed when needed, a lower bound of the truth in
+// the pair's cell, so an update of a listed pair touches the cell alone; before an
+// eviction the last entry's copy is refreshed until the last by copies is current, hence
+// the last in truth (an entry whose copy is below its truth ranks higher in truth).
 // Queries read the weights from the cells and re-rank a pool by similarity with the
 // current norms, so SimilarItems is the top-k by similarity among the top-`neighbours`
 // by weight: exact when an item has at most `neighbours` co-occurring items, a close
@@ -51,14 +52,22 @@ class CoOccurrence {
  public:
   explicit CoOccurrence(const ModelConfig& config);
 
-  // Adds `delta` (>= 0) to c(a, b) and, if `bought`, one co-purchase.
-  // REQUIRES: a != b.
-  void AddPair(ItemIdx a, ItemIdx b, float delta, bool bought);
+  // One update of a pair: c += delta (>= 0) and, if `bought`, one co-purchase.
+  struct PairUpdate {
+    uint64_t key;  // PairTable::Key(a, b), a != b
+    float delta;
+    bool bought;
+  };
+  // Applies `updates` with the result of applying them one at a time in order: each
+  // pair's weight is the same float sum in the same order, and the pools (a function of
+  // the weights alone, see above) are the same. In passes, so the cache misses overlap:
+  // the home slots of all, then the weights in order with the slots prefetched ahead,
+  // then one offer of each touched pair to both pools with its final weight.
+  void AddPairs(std::span<const PairUpdate> updates);
   // Adds `delta` (>= 0) to n(item).
   void AddNorm(ItemIdx item, float delta) { items_.At(item).norm += delta; }
 
   void PrefetchItem(ItemIdx item) const { items_.Prefetch(item); }
-  void PrefetchPair(ItemIdx a, ItemIdx b) const { pairs_.Prefetch(PairTable::Key(a, b)); }
 
   float Norm(ItemIdx item) const { return items_.Get(item).norm; }
   // The pair's cell, or nullptr if a and b never co-occurred (or a == b).
@@ -96,7 +105,7 @@ class CoOccurrence {
     uint32_t offset = 0;       // of the pool's block in arenas_[block]
     uint8_t size = 0;          // entries in the pool
     uint8_t block = kNoBlock;  // size class of the block
-    uint8_t last = 0;          // position of the least entry (weight, then higher id), once full
+    uint8_t last = 0;          // position of the last entry by RanksBefore (copies), once full
     uint8_t unused = 0;
     float last_weight = 0;  // its weight: the bar to enter a full pool
   };
@@ -122,6 +131,7 @@ class CoOccurrence {
   std::vector<std::vector<NeighbourEntry, HugePageAllocator<NeighbourEntry>>> arenas_;
   std::vector<std::vector<uint32_t>> free_blocks_;  // offsets of free blocks, by class
   PairTable pairs_;
+  std::vector<size_t> slots_;  // AddPairs' scratch: home slots, then cell slots
   int64_t pair_updates_ = 0;
   int64_t evictions_ = 0;
 };

@@ -8,6 +8,7 @@
 #include <map>
 #include <random>
 #include <set>
+#include <span>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -296,9 +297,34 @@ TEST(CoOccurrenceTest, PairWeightsAndNormsMatchReferenceOnRandomStream) {
   for (const auto& [item, n] : ref.norms_) EXPECT_FLOAT_EQ(m.ItemNorm(ItemIdx(item)), n);
 }
 
-// The pools hold a top `neighbours` by weight (which items among equal weights is the
-// arrival's choice), checked after many updates against all pair weights;
-// SimilarItems with k = neighbours returns a whole pool.
+// The ids of a's pool computed from all pair weights: the top `k` by weight, ties by
+// lower id, sorted by id.
+std::vector<uint32_t> BruteForcePool(const Recommender& m, uint32_t a, uint32_t items, size_t k) {
+  std::vector<std::pair<double, uint32_t>> all;
+  for (uint32_t b = 0; b < items; ++b) {
+    if (b != a && W(m, a, b) > 0) all.push_back({W(m, a, b), b});
+  }
+  std::sort(all.begin(), all.end(), [](const auto& x, const auto& y) {
+    return RanksBefore(x.first, x.second, y.first, y.second);
+  });
+  std::vector<uint32_t> ids;
+  for (size_t i = 0; i < std::min(k, all.size()); ++i) ids.push_back(all[i].second);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+// The ids of a's pool as the model holds it, sorted by id.
+std::vector<uint32_t> PoolIds(const Recommender& m, uint32_t a, size_t k) {
+  std::vector<ScoredItem> pool;
+  m.SimilarItems(ItemIdx(a), k, &pool);
+  std::vector<uint32_t> ids = Ids(pool);
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+// The pools hold exactly the top `neighbours` by weight, ties by lower id, checked after
+// many updates against all pair weights; SimilarItems with k = neighbours returns a
+// whole pool.
 TEST(CoOccurrenceTest, TopNeighboursStayCurrentAfterManyUpdates) {
   ModelConfig config;
   config.neighbours = 6;
@@ -322,6 +348,7 @@ TEST(CoOccurrenceTest, TopNeighboursStayCurrentAfterManyUpdates) {
       for (const ScoredItem& n : pool) got.push_back(W(m, a, n.item.value));
       std::sort(got.rbegin(), got.rend());
       ASSERT_EQ(got, all) << "item " << a << " event " << i;
+      ASSERT_EQ(PoolIds(m, a, 6), BruteForcePool(m, a, items, 6)) << "item " << a;
       ++checked;
       full += all.size() == 6;
     }
@@ -329,6 +356,39 @@ TEST(CoOccurrenceTest, TopNeighboursStayCurrentAfterManyUpdates) {
   EXPECT_GT(checked, 0u);
   EXPECT_GT(full, checked / 2);
   EXPECT_GT(m.counters().neighbour_evictions, 0);
+}
+
+// ObserveBatch (pair updates applied a chunk at a time) gives exactly the state of
+// Observe on each event: the same pair weights (bit for bit), co-purchases, norms and
+// neighbour pools, for batches of any size, with small pools full of ties.
+TEST(CoOccurrenceTest, BatchedObserveEqualsPerEventObserve) {
+  ModelConfig config;
+  config.neighbours = 4;
+  config.cross_session_weight = 0.3f;  // inexact in binary: sums must keep their order
+  const uint32_t items = 150;
+  const Stream s = RandomStream(7, 40000, 60, items);
+  Recommender one(config), batched(config);
+  for (const ModelEvent& e : s.events()) one.Observe(e);
+  std::mt19937 rng(9);
+  const std::span<const ModelEvent> all(s.events());
+  for (size_t at = 0; at < all.size();) {
+    const size_t n = std::min<size_t>(all.size() - at, rng() % 3000);
+    batched.ObserveBatch(all.subspan(at, n));
+    at += n;
+  }
+  EXPECT_EQ(batched.counters().pairs, one.counters().pairs);
+  EXPECT_EQ(batched.counters().pair_updates, one.counters().pair_updates);
+  for (uint32_t a = 0; a < items; ++a) {
+    ASSERT_EQ(batched.ItemNorm(ItemIdx(a)), one.ItemNorm(ItemIdx(a))) << a;
+    for (uint32_t b = 0; b < items; ++b) {
+      ASSERT_EQ(W(batched, a, b), W(one, a, b)) << a << "," << b;
+      ASSERT_EQ(batched.CoPurchases(ItemIdx(a), ItemIdx(b)),
+                one.CoPurchases(ItemIdx(a), ItemIdx(b)));
+    }
+    ASSERT_EQ(PoolIds(batched, a, 4), PoolIds(one, a, 4)) << "item " << a;
+    ASSERT_EQ(PoolIds(batched, a, 4), BruteForcePool(batched, a, items, 4)) << "item " << a;
+  }
+  EXPECT_GT(one.counters().neighbour_evictions, 0);
 }
 
 // With pools larger than any item's neighbour count, SimilarItems is the exact top-k by

@@ -47,7 +47,13 @@ class PairTable {
   // Growth moves cells: pointers from earlier calls are invalid after an insertion.
   PairCell* FindOrInsert(uint64_t key, bool* inserted) {
     if ((size_ + 1) * 4 > capacity() * 3) Grow();
-    size_t i = Home(key);
+    return FindOrInsertFrom(key, Home(key), inserted);
+  }
+  // FindOrInsert without growth, probing from `home` = Home(key) (computed earlier, so a
+  // batch can prefetch its slots). REQUIRES: Reserve(size() + 1) or more since `home`
+  // was computed, so the table cannot grow and `home` stays valid.
+  PairCell* FindOrInsertFrom(uint64_t key, size_t home, bool* inserted) {
+    size_t i = home;
     while (true) {
       PairCell& c = cells_[i];
       if (c.key == key) {
@@ -79,6 +85,20 @@ class PairTable {
   void Prefetch(uint64_t key) const {
     if (size_ != 0) __builtin_prefetch(&cells_[Home(key)], 0);
   }
+  // The slot where probing for `k` starts, valid until the table grows: MurmurHash3's
+  // 64-bit finalizer, whose top bits pick a bucket of four slots (one cache line).
+  // REQUIRES: capacity() > 0.
+  size_t Home(uint64_t k) const {
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ULL;
+    k ^= k >> 33;
+    return static_cast<size_t>(k >> shift_) & ~size_t{3};
+  }
+  void PrefetchSlot(size_t slot) const { __builtin_prefetch(&cells_[slot], 1); }
+  // The cell in `slot` (empty or not). REQUIRES: slot < capacity().
+  PairCell* CellAt(size_t slot) { return cells_.data() + slot; }
 
   // Calls fn(const PairCell&) for every pair, in table order.
   template <typename Fn>
@@ -88,6 +108,7 @@ class PairTable {
     }
   }
 
+  // Grows until `pairs` pairs fit without growth.
   void Reserve(size_t pairs) {
     while (pairs * 4 > capacity() * 3) Grow();
   }
@@ -96,17 +117,6 @@ class PairTable {
   size_t MemoryBytes() const { return cells_.capacity() * sizeof(PairCell); }
 
  private:
-  // MurmurHash3's 64-bit finalizer; the top bits pick a bucket of four slots (one
-  // cache line), where probing starts.
-  size_t Home(uint64_t k) const {
-    k ^= k >> 33;
-    k *= 0xff51afd7ed558ccdULL;
-    k ^= k >> 33;
-    k *= 0xc4ceb9fe1a85ec53ULL;
-    k ^= k >> 33;
-    return static_cast<size_t>(k >> shift_) & ~size_t{3};
-  }
-
   void Grow() {
     const size_t new_capacity = cells_.empty() ? 1024 : cells_.size() * 2;
     std::vector<PairCell, HugePageAllocator<PairCell>> old(new_capacity);

@@ -105,32 +105,38 @@ float Recommender::PairGain(float a, float b) const {
   return 0;
 }
 
-void Recommender::Observe(const ModelEvent& e) {
-  STREAMREC_CHECK(e.user.valid() && e.item.valid()) << "event without a user or item id";
-  ++events_observed_;
-  popularity_.Add(e.item, config_.event_weights[static_cast<int>(e.type)], e.time);
-  if (e.late) {
-    ++late_events_;
-    return;
-  }
-  ObserveSequence(e);
-}
+void Recommender::Observe(const ModelEvent& e) { ObserveBatch({&e, 1}); }
 
 void Recommender::ObserveBatch(std::span<const ModelEvent> events) {
-  // Each event reads its user's row and its item's state, spread over tens of MB;
-  // prefetching them some events ahead overlaps those cache misses. (Prefetching the
-  // pair cells too, from the rows of events a few ahead, measured no faster: the pair
-  // table's misses are bound by memory, not by latency.)
+  // Events in chunks: each event updates popularity, its user's row and norms at once
+  // and queues its pair updates (nothing here reads pairs), then the chunk's pair updates
+  // go to CoOccurrence::AddPairs together, which overlaps their cache misses. Each event
+  // reads its user's row and its item's state, spread over tens of MB: prefetching them
+  // some events ahead overlaps those misses too.
   constexpr size_t kAhead = 16;
+  constexpr size_t kChunk = 1024;
   const size_t n = events.size();
-  for (size_t i = 0; i < n; ++i) {
-    if (i + kAhead < n) {
-      const ModelEvent& a = events[i + kAhead];
-      popularity_.Prefetch(a.item);
-      co_.PrefetchItem(a.item);
-      recent_.Prefetch(a.user);
+  for (size_t begin = 0; begin < n; begin += kChunk) {
+    const size_t end = std::min(n, begin + kChunk);
+    pending_.clear();
+    for (size_t i = begin; i < end; ++i) {
+      if (i + kAhead < n) {
+        const ModelEvent& a = events[i + kAhead];
+        popularity_.Prefetch(a.item);
+        co_.PrefetchItem(a.item);
+        recent_.Prefetch(a.user);
+      }
+      const ModelEvent& e = events[i];
+      STREAMREC_CHECK(e.user.valid() && e.item.valid()) << "event without a user or item id";
+      ++events_observed_;
+      popularity_.Add(e.item, config_.event_weights[static_cast<int>(e.type)], e.time);
+      if (e.late) {
+        ++late_events_;
+        continue;
+      }
+      ObserveSequence(e);
     }
-    Observe(events[i]);
+    co_.AddPairs(pending_);
   }
 }
 
@@ -189,7 +195,9 @@ void Recommender::PairWithWindow(std::span<const RecentSlot> row, uint32_t skip,
     if (old_type != nullptr) delta -= PairGain(other_weight, old_weight);
     delta *= f;
     const bool bought = new_purchase && other.type() == EventType::kPurchase;
-    if (delta > 0 || bought) co_.AddPair(other.item, item, std::max(delta, 0.0f), bought);
+    if (delta > 0 || bought) {
+      pending_.push_back({PairTable::Key(other.item, item), std::max(delta, 0.0f), bought});
+    }
   }
 }
 

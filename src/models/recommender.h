@@ -60,7 +60,8 @@ class Recommender {
   // REQUIRES: valid (interned) user and item ids; each user's non-late events arrive in
   // event-time order.
   void Observe(const ModelEvent& e);
-  // The same as Observe on each event in turn, prefetching state some events ahead.
+  // The same as Observe on each event in turn, exactly; faster (pair updates are applied
+  // a chunk of events at a time, and state is prefetched some events ahead).
   void ObserveBatch(std::span<const ModelEvent> events);
 
   // Each replaces `*out` with up to `k` items, best first.
@@ -112,6 +113,7 @@ class Recommender {
   class Excluder;
 
   void ObserveSequence(const ModelEvent& e);
+  // Queues the pair updates of `item` with its window in pending_.
   void PairWithWindow(std::span<const RecentSlot> row, uint32_t skip, ItemIdx item,
                       uint32_t session, const EventType* old_type, EventType new_type);
   void Recommend(std::span<const RecentSlot> row, size_t k, ModelKind kind, const Filter& filter,
@@ -125,6 +127,7 @@ class Recommender {
   Popularity popularity_;
   CoOccurrence co_;
   RecentItemsTable recent_;
+  std::vector<CoOccurrence::PairUpdate> pending_;  // ObserveBatch's queued pair updates
   int64_t events_observed_ = 0;
   int64_t late_events_ = 0;
 };
