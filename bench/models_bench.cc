@@ -7,9 +7,7 @@
 //                          on the model that has seen the whole stream: p50, p99, max;
 //   BM_SimilarItems, BM_Trending: the same for an item's neighbours and the top list.
 //
-// Data: the folder named by STREAMREC_BENCH_DATA (events.csv as `streamrec generate`
-// writes it); without it, a dataset of 100,000 users, 10,000 items and 2,000,000
-// events is generated once into a temporary folder.
+// Data: the events of bench/bench_data.h.
 
 #include <algorithm>
 #include <chrono>
@@ -19,66 +17,28 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_data.h"
 #include "benchmark/benchmark.h"
-#include "common/interner.h"
 #include "features/sessionizer.h"
-#include "io/record_loader.h"
 #include "models/recommender.h"
-#include "stream/ordering.h"
-#include "synth/generator.h"
 
 namespace streamrec {
 namespace {
-
-std::string DataDir() {
-  if (const char* dir = std::getenv("STREAMREC_BENCH_DATA"); dir != nullptr) return dir;
-  static const std::string generated = [] {
-    const std::string dir =
-        (std::filesystem::temp_directory_path() / "streamrec-bench-data").string();
-    if (!std::filesystem::exists(dir + "/events.csv")) {
-      GeneratorOptions options;
-      options.users = 100'000;
-      options.items = 10'000;
-      options.events = 2'000'000;
-      options.seed = 1;
-      options.history_format = TableFormat::kCsv;
-      if (absl::Status s = GenerateDataset(options, dir); !s.ok()) {
-        std::fprintf(stderr, "cannot generate bench data: %s\n", std::string(s.message()).c_str());
-        std::exit(2);
-      }
-    }
-    return dir;
-  }();
-  return generated;
-}
 
 // The clickstream as the engine hands it to the models: stream order, session numbers
 // from the Sessionizer, nothing late. Loaded once.
 const std::vector<ModelEvent>& Events() {
   static const std::vector<ModelEvent> events = [] {
-    Mapping mapping;
-    IdDictionary ids;
-    RecordLoader loader(mapping, &ids, LoaderOptions{.threads = 2}, {});
-    std::vector<Run> runs;
-    if (absl::Status s = loader.Load({DataDir() + "/events.csv", SourceKind::kEvents}, &runs);
-        !s.ok()) {
-      std::fprintf(stderr, "cannot load bench data: %s\n", std::string(s.message()).c_str());
-      std::exit(2);
-    }
-    SortRuns(&runs, 2);
-    RunMerger merger(std::move(runs));
+    const RecordVector records = bench::LoadInStreamOrder(bench::Inputs(/*with_purchases=*/false));
     std::vector<ModelEvent> out;
-    out.reserve(merger.total());
+    out.reserve(records.size());
     Sessionizer sessions;
     Session closed;
-    std::vector<Record> batch;
-    while (merger.NextBatch(1 << 16, &batch)) {
-      for (const Record& r : batch) {
-        if (r.kind != RecordKind::kEvent) continue;
-        sessions.Add(r.user, r.time, r.type, PurchaseTotals{}, &closed);
-        out.push_back(
-            ModelEvent{r.user, r.item, r.type, r.time, sessions.Current(r.user)->index, false});
-      }
+    for (const Record& r : records) {
+      if (r.kind != RecordKind::kEvent) continue;
+      sessions.Add(r.user, r.time, r.type, PurchaseTotals{}, &closed);
+      out.push_back(
+          ModelEvent{r.user, r.item, r.type, r.time, sessions.Current(r.user)->index, false});
     }
     return out;
   }();

@@ -2,81 +2,24 @@
 // the feature operators alone, and the operators with the recommenders (one thread,
 // records already in stream order).
 //
-// Data: the folder named by STREAMREC_BENCH_DATA (history.csv or history.parquet,
-// purchases.csv, events.csv as `streamrec generate` writes them); without it, a
-// dataset of 100,000 users, 10,000 items and 2,000,000 events is generated once
-// into a temporary folder.
+// Data: bench/bench_data.h.
 
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "bench/bench_data.h"
 #include "benchmark/benchmark.h"
-#include "common/interner.h"
 #include "features/feature_operators.h"
 #include "models/recommender.h"
-#include "io/record_loader.h"
-#include "stream/ordering.h"
-#include "synth/generator.h"
 
 namespace streamrec {
 namespace {
 
-std::string DataDir() {
-  if (const char* dir = std::getenv("STREAMREC_BENCH_DATA"); dir != nullptr) return dir;
-  static const std::string generated = [] {
-    const std::string dir =
-        (std::filesystem::temp_directory_path() / "streamrec-bench-data").string();
-    if (!std::filesystem::exists(dir + "/events.csv")) {
-      GeneratorOptions options;
-      options.users = 100'000;
-      options.items = 10'000;
-      options.events = 2'000'000;
-      options.seed = 1;
-      options.history_format = TableFormat::kCsv;
-      if (absl::Status s = GenerateDataset(options, dir); !s.ok()) {
-        std::fprintf(stderr, "cannot generate bench data: %s\n", std::string(s.message()).c_str());
-        std::exit(2);
-      }
-    }
-    return dir;
-  }();
-  return generated;
-}
-
-std::vector<InputFile> Inputs() {
-  const std::string dir = DataDir();
-  std::vector<InputFile> files;
-  for (const char* name : {"history.csv", "history.parquet", "purchases.csv"}) {
-    if (std::filesystem::exists(dir + "/" + name))
-      files.push_back({dir + "/" + name, SourceKind::kPurchases});
-  }
-  files.push_back({dir + "/events.csv", SourceKind::kEvents});
-  return files;
-}
-
 // All records of the data set, in stream order, loaded once.
 const RecordVector& StreamRecords() {
-  static const RecordVector records = [] {
-    Mapping mapping;
-    IdDictionary ids;
-    RecordLoader loader(mapping, &ids, LoaderOptions{.threads = 2}, {});
-    std::vector<Run> runs;
-    for (const InputFile& f : Inputs()) {
-      if (absl::Status s = loader.Load(f, &runs); !s.ok()) {
-        std::fprintf(stderr, "cannot load bench data: %s\n", std::string(s.message()).c_str());
-        std::exit(2);
-      }
-    }
-    SortRuns(&runs, 2);
-    RunMerger merger(std::move(runs));
-    RecordVector all;
-    std::vector<Record> batch;
-    all.reserve(merger.total());
-    while (merger.NextBatch(1 << 16, &batch)) all.insert(all.end(), batch.begin(), batch.end());
-    return all;
-  }();
+  static const RecordVector records = bench::LoadInStreamOrder(bench::Inputs());
   return records;
 }
 
@@ -139,7 +82,7 @@ BENCHMARK(BM_OperatorsAndRecommenders)->Arg(4096)->Unit(benchmark::kMillisecond)
 
 // Rows per second decoded from the events CSV by one thread (ids interned).
 void BM_DecodeEventsCsv(benchmark::State& state) {
-  const InputFile events{DataDir() + "/events.csv", SourceKind::kEvents};
+  const InputFile events{bench::DataDir() + "/events.csv", SourceKind::kEvents};
   int64_t rows = 0;
   for (auto _ : state) {
     Mapping mapping;
