@@ -284,14 +284,21 @@ void EngineBackend::AppendMetrics(std::string* out) { *out += engine_->MetricsTe
 
 void EngineBackend::WriteSnapshot(SnapshotCallback done) {
   std::lock_guard lock(snapshot_mu_);
-  snapshot_threads_.emplace_back([this, done = std::move(done)]() mutable {
-    const absl::Status status = engine_->SnapshotNow();
-    if (!status.ok()) {
-      std::move(done)(status);
-      return;
-    }
-    std::move(done)(SnapshotResult{engine_->log_stats().records_committed, "snapshot"});
-  });
+  // SnapshotNow blocks until the writer has written it, so it runs on its own thread;
+  // threads whose snapshot is written are joined here (at once: they have finished).
+  std::erase_if(snapshot_threads_, [](const SnapshotThread& t) { return t.finished->load(); });
+  auto finished = std::make_shared<std::atomic<bool>>(false);
+  snapshot_threads_.push_back(SnapshotThread{
+      std::jthread([this, finished, done = std::move(done)]() mutable {
+        const absl::Status status = engine_->SnapshotNow();
+        if (status.ok()) {
+          std::move(done)(SnapshotResult{engine_->committed_offset().value, "snapshot"});
+        } else {
+          std::move(done)(status);
+        }
+        finished->store(true);
+      }),
+      finished});
 }
 
 }  // namespace streamrec

@@ -6,6 +6,7 @@
 // the models' per-user state, so a user with pending records is answered as a session
 // made of the user's recent items followed by the pending ones.
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -49,7 +50,11 @@ class EngineBackend : public Backend {
   std::atomic<uint64_t> recommendations_{0};
   uint64_t id_salt_;
   std::mutex snapshot_mu_;
-  std::vector<std::jthread> snapshot_threads_;  // guarded by snapshot_mu_
+  struct SnapshotThread {
+    std::jthread thread;
+    std::shared_ptr<std::atomic<bool>> finished;
+  };
+  std::vector<SnapshotThread> snapshot_threads_;  // guarded by snapshot_mu_
 };
 
 }  // namespace streamrec

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "common/ids.h"
 #include "common/strings.h"
 
@@ -29,6 +30,31 @@ class StringArena {
   char* cursor_ = nullptr;
   size_t left_ = 0;
   size_t bytes_used_ = 0;
+};
+
+// A set of strings whose copies live in an arena: one allocation per MiB of strings
+// instead of one per string, for sets of millions of short ids (e.g. event ids).
+// Iteration order is unspecified.
+class ArenaStringSet {
+ public:
+  // Adds `s`; returns false (and adds nothing) when it is already in the set.
+  bool Insert(std::string_view s) {
+    if (set_.contains(s)) return false;
+    set_.insert(arena_.Store(s));
+    return true;
+  }
+  bool contains(std::string_view s) const { return set_.contains(s); }
+  size_t size() const { return set_.size(); }
+  void reserve(size_t n) { set_.reserve(n); }
+  auto begin() const { return set_.begin(); }
+  auto end() const { return set_.end(); }
+  size_t MemoryBytes() const {
+    return set_.capacity() * (sizeof(std::string_view) + 1) + arena_.bytes_used();
+  }
+
+ private:
+  absl::flat_hash_set<std::string_view, StringViewHash, StringViewEq> set_;
+  StringArena arena_;
 };
 
 template <typename Id>

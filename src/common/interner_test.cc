@@ -3,6 +3,7 @@
 
 #include "common/interner.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -224,6 +225,20 @@ TEST(StringArenaTest, ConsecutiveSmallStoresShareABlock) {
   const std::string_view a = arena.Store("aa");
   const std::string_view b = arena.Store("bbb");
   EXPECT_EQ(b.data(), a.data() + a.size());
+}
+
+TEST(ArenaStringSetTest, SecondInsertOfTheSameTextIsRefused) {
+  ArenaStringSet set;
+  std::string id = "event-1";
+  EXPECT_TRUE(set.Insert(id));
+  id[0] = 'E';  // the set keeps its own copy
+  EXPECT_TRUE(set.contains("event-1"));
+  EXPECT_FALSE(set.Insert("event-1"));
+  EXPECT_TRUE(set.Insert(id));
+  EXPECT_EQ(set.size(), 2u);
+  std::vector<std::string> all(set.begin(), set.end());
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(all, (std::vector<std::string>{"Event-1", "event-1"}));
 }
 
 TEST(IdDictionaryTest, UserAndItemIdSpacesAreIndependent) {

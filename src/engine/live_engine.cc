@@ -155,7 +155,7 @@ void LiveEngine::SerializeState(std::string* out) const {
   SaveNames(state_->ids.users, &w);
   SaveNames(state_->ids.items, &w);
   w.PutVarint(state_->event_ids.size());
-  for (const std::string& id : state_->event_ids) w.PutString(id);
+  for (std::string_view id : state_->event_ids) w.PutString(id);
   w.Put(state_->events_accepted);
   w.Put(state_->duplicates);
   w.Put(state_->late_events);
@@ -194,7 +194,7 @@ absl::Status LiveEngine::DeserializeState(std::string_view bytes) {
   for (uint64_t i = 0; i < n; ++i) {
     std::string_view id;
     if (!r.GetString(&id)) return malformed("truncated event ids");
-    state->event_ids.emplace(id);
+    state->event_ids.Insert(id);
   }
   if (!r.Get(&state->events_accepted) || !r.Get(&state->duplicates) ||
       !r.Get(&state->late_events)) {
@@ -276,7 +276,7 @@ absl::Status LiveEngine::ApplyPayload(std::string_view payload) {
   // A live request: through the reorder buffer as at its arrival; late records into
   // batch_.
   for (const LoggedEvent& e : decoded_) {
-    if (!e.event_id.empty()) s.event_ids.emplace(e.event_id);
+    if (!e.event_id.empty()) s.event_ids.Insert(e.event_id);
     Record records[2];
     const int n = LoggedEventRecords(s.ids.users.Intern(e.user_id), s.ids.items.Intern(e.item_id),
                                      e, p.kind, next_seq_++, records);

@@ -110,7 +110,7 @@ struct LiveState {
   FeatureOperators ops;
   Recommender models;
   ReorderBuffer buffer;
-  StringSet event_ids;  // every event_id accepted so far
+  ArenaStringSet event_ids;  // every event_id accepted so far
   int64_t events_accepted = 0;
   int64_t duplicates = 0;
   int64_t late_events = 0;
@@ -147,6 +147,8 @@ class LiveEngine {
   EventTime Now() const { return clock_(); }
   const LiveEngineOptions& options() const { return options_; }
   EventLogStats log_stats() const { return log_->stats(); }
+  // One past the last record committed to the log (any thread).
+  LogOffset committed_offset() const { return log_->committed_offset(); }
   // Prometheus text: events, duplicates, late events, buffer, log, snapshots, state bytes.
   std::string MetricsText() const;
 
