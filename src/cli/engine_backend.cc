@@ -290,11 +290,11 @@ void EngineBackend::WriteSnapshot(SnapshotCallback done) {
   auto finished = std::make_shared<std::atomic<bool>>(false);
   snapshot_threads_.push_back(SnapshotThread{
       std::jthread([this, finished, done = std::move(done)]() mutable {
-        const absl::Status status = engine_->SnapshotNow();
-        if (status.ok()) {
-          std::move(done)(SnapshotResult{engine_->committed_offset().value, "snapshot"});
+        const absl::StatusOr<LogOffset> covered = engine_->SnapshotNow();
+        if (covered.ok()) {
+          std::move(done)(SnapshotResult{covered->value, SnapshotFileName(*covered)});
         } else {
-          std::move(done)(status);
+          std::move(done)(covered.status());
         }
         finished->store(true);
       }),

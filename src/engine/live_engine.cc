@@ -379,8 +379,8 @@ void LiveEngine::WriterLoop() {
     const bool due = options_.snapshot_every_events > 0 &&
                      events_since_snapshot_ >= options_.snapshot_every_events;
     if (due || !snapshot_requests.empty()) {
-      const absl::Status status = WriteSnapshot();
-      for (SnapshotRequest& r : snapshot_requests) r.done(status);
+      const absl::StatusOr<LogOffset> covered = WriteSnapshot();
+      for (SnapshotRequest& r : snapshot_requests) r.done(covered);
       snapshot_requests.clear();
     }
   }
@@ -451,26 +451,28 @@ void LiveEngine::ProcessGroup(std::vector<Request>* group) {
   }
 }
 
-absl::Status LiveEngine::WriteSnapshot() {
+absl::StatusOr<LogOffset> LiveEngine::WriteSnapshot() {
   // Every appended record is committed and applied here (writer thread, between groups).
   const std::string dir = SnapshotDir(options_.state_dir);
   // The snapshot claims every record below next_offset: they must be on disk first, or a
   // power loss under the interval policy could drop records the snapshot covers, and
   // their offsets would be reused.
   RETURN_IF_ERROR(log_->Sync());
-  RETURN_IF_ERROR(WriteSnapshotTo(dir, log_->next_offset()));
+  const LogOffset covered = log_->next_offset();
+  RETURN_IF_ERROR(WriteSnapshotTo(dir, covered));
   last_snapshot_millis_.store(clock_().micros / 1000);
-  return RetainNewestSnapshots(dir, options_.snapshots_kept).status();
+  RETURN_IF_ERROR(RetainNewestSnapshots(dir, options_.snapshots_kept).status());
+  return covered;
 }
 
-absl::Status LiveEngine::SnapshotNow() {
-  auto promise = std::make_shared<std::promise<absl::Status>>();
-  std::future<absl::Status> result = promise->get_future();
+absl::StatusOr<LogOffset> LiveEngine::SnapshotNow() {
+  auto promise = std::make_shared<std::promise<absl::StatusOr<LogOffset>>>();
+  std::future<absl::StatusOr<LogOffset>> result = promise->get_future();
   {
     std::lock_guard lock(queue_mu_);
     if (stopping_) return absl::UnavailableError("the engine is shutting down");
-    snapshot_requests_.push_back(
-        SnapshotRequest{[promise](absl::Status s) { promise->set_value(std::move(s)); }});
+    snapshot_requests_.push_back(SnapshotRequest{
+        [promise](absl::StatusOr<LogOffset> s) { promise->set_value(std::move(s)); }});
   }
   queue_cv_.notify_one();
   return result.get();
@@ -488,7 +490,7 @@ absl::Status LiveEngine::Stop() {
   if (log_ != nullptr) {
     std::lock_guard lock(queue_mu_);
     if (failure_.ok()) {
-      status = WriteSnapshot();
+      status = WriteSnapshot().status();
       if (status.ok()) status = log_->Sync();
     }
   }

@@ -131,7 +131,8 @@ class LiveEngine {
   void Ingest(std::vector<IncomingEvent> events, IngestDone done);
 
   // Writes a snapshot now (after everything queued before the call) and waits for it.
-  absl::Status SnapshotNow();
+  // Returns the log offset it covers.
+  absl::StatusOr<LogOffset> SnapshotNow();
 
   // Finishes the queued requests, writes a snapshot and stops the writer. Idempotent;
   // later Ingest calls fail with Unavailable.
@@ -147,8 +148,6 @@ class LiveEngine {
   EventTime Now() const { return clock_(); }
   const LiveEngineOptions& options() const { return options_; }
   EventLogStats log_stats() const { return log_->stats(); }
-  // One past the last record committed to the log (any thread).
-  LogOffset committed_offset() const { return log_->committed_offset(); }
   // Prometheus text: events, duplicates, late events, buffer, log, snapshots, state bytes.
   std::string MetricsText() const;
 
@@ -158,7 +157,7 @@ class LiveEngine {
     IngestDone done;
   };
   struct SnapshotRequest {
-    std::function<void(absl::Status)> done;
+    std::function<void(absl::StatusOr<LogOffset>)> done;
   };
 
   explicit LiveEngine(LiveEngineOptions options);
@@ -178,7 +177,7 @@ class LiveEngine {
   void ObserveEnriched();
   // A snapshot as of everything logged so far; keeps the newest snapshots_kept.
   // Writer thread (or after it stopped).
-  absl::Status WriteSnapshot();
+  absl::StatusOr<LogOffset> WriteSnapshot();
   // Snapshots the state as of log offset `covered` into `dir`. Takes the shared lock.
   absl::Status WriteSnapshotTo(const std::string& dir, LogOffset covered);
   // REQUIRES: state_mu_ held (shared is enough).

@@ -233,6 +233,16 @@ TEST_F(LiveEngineTest, BootstrapLoadsFilesOnceAndRestartIgnoresThem) {
   });
 }
 
+TEST_F(LiveEngineTest, SnapshotNowCoversEveryAcknowledgedRequest) {
+  auto engine = Open(Options());
+  Ingest(*engine, {Event("u1", "a", EventType::kView, kStart)});
+  Ingest(*engine, {Event("u2", "b", EventType::kView, kStart)});
+  const absl::StatusOr<LogOffset> covered = engine->SnapshotNow();
+  ASSERT_TRUE(covered.ok()) << covered.status();
+  EXPECT_EQ(covered->value, 2u);  // one log record per request
+  EXPECT_TRUE(fs::exists(dir_ / "snapshots" / SnapshotFileName(*covered)));
+}
+
 TEST_F(LiveEngineTest, IngestAfterStopIsUnavailable) {
   auto engine = Open(Options());
   ASSERT_TRUE(engine->Stop().ok());
