@@ -13,6 +13,7 @@
 #include "common/bounded_queue.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "engine/input_files.h"
 #include "engine/progress.h"
 #include "features/tables.h"
 #include "io/mapping.h"
@@ -26,73 +27,6 @@ using Clock = std::chrono::steady_clock;
 double SecondsSince(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
-
-absl::Status CheckReadable(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    return absl::NotFoundError(StrCat("cannot read ", path, ": ", std::strerror(errno)));
-  }
-  if (S_ISDIR(st.st_mode)) {
-    return absl::FailedPreconditionError(StrCat("cannot read ", path, ": is a directory"));
-  }
-  if (::access(path.c_str(), R_OK) != 0) {
-    return absl::PermissionDeniedError(StrCat("cannot read ", path, ": ", std::strerror(errno)));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status PrepareOutputDir(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) {
-    return absl::PermissionDeniedError(
-        StrCat("cannot create output folder ", dir, ": ", ec.message()));
-  }
-  if (!std::filesystem::is_directory(dir)) {
-    return absl::FailedPreconditionError(StrCat("output ", dir, " is not a folder"));
-  }
-  if (::access(dir.c_str(), W_OK) != 0) {
-    return absl::PermissionDeniedError(
-        StrCat("cannot write to output folder ", dir, ": ", std::strerror(errno)));
-  }
-  return absl::OkStatus();
-}
-
-// rejected.csv, created at the first reject.
-class RejectTable {
- public:
-  explicit RejectTable(std::string dir) : dir_(std::move(dir)) {}
-
-  absl::Status Add(const RejectedRow& r) {
-    if (writer_ == nullptr) {
-      static const Schema kSchema = {
-          {"source", ColumnType::kText}, {"line", ColumnType::kInt}, {"reason", ColumnType::kText}};
-      ASSIGN_OR_RETURN(writer_,
-                       TableWriter::Create(dir_ + "/rejected", kSchema, TableFormat::kCsv));
-    }
-    writer_->Text(r.source);
-    writer_->Int(r.line);
-    writer_->Text(r.reason);
-    writer_->EndRow();
-    return absl::OkStatus();
-  }
-
-  absl::Status Close() { return writer_ == nullptr ? absl::OkStatus() : writer_->Close(); }
-
-  // Renames rejected.csv into place, or removes a stale one from an earlier run.
-  absl::Status Commit() {
-    if (writer_ == nullptr) {
-      std::error_code ec;
-      std::filesystem::remove(dir_ + "/rejected.csv", ec);
-      return absl::OkStatus();
-    }
-    return writer_->Commit();
-  }
-
- private:
-  std::string dir_;
-  std::unique_ptr<TableWriter> writer_;
-};
 
 // Steps 2-4 for decoded records: event-time order, the operators in micro-batches, and
 // the six tables (with `rejects`, when given) renamed into place together.
@@ -195,43 +129,26 @@ absl::Status WriteTables(std::vector<Run> runs, const IdDictionary& ids,
 
 absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& options) {
   const Clock::time_point start = Clock::now();
-  if (options.event_files.empty() && options.purchase_files.empty()) {
-    return absl::InvalidArgumentError("no input: give --events and/or --purchases files");
-  }
   if (options.chunk_size == 0) return absl::InvalidArgumentError("--chunk-size must be at least 1");
-
-  Mapping mapping;
-  if (options.mapping_file) {
-    ASSIGN_OR_RETURN(mapping, LoadMapping(*options.mapping_file));
-  }
-  std::vector<InputFile> inputs;
-  for (const std::string& p : options.purchase_files) inputs.push_back({p, SourceKind::kPurchases});
-  for (const std::string& p : options.event_files) inputs.push_back({p, SourceKind::kEvents});
-  for (const InputFile& f : inputs) RETURN_IF_ERROR(CheckReadable(f.path));
-  RETURN_IF_ERROR(PrepareOutputDir(options.out_dir));
 
   PipelineSummary summary;
   Progress progress(options.show_progress);
 
   // 1. Load and decode every file into runs (a file, or a part of one read in parallel).
-  IdDictionary ids;
-  RejectTable rejects(options.out_dir);
-  const LoaderOptions loader_options{.strict = options.strict,
-                                     .threads = options.threads,
-                                     .min_bytes_per_thread = options.min_bytes_per_read_thread};
-  RecordLoader loader(mapping, &ids, loader_options,
-                      [&](const RejectedRow& r) { return rejects.Add(r); });
-  std::vector<Run> runs;
-  for (const InputFile& f : inputs) {
-    const std::string stage = StrCat("reading ", f.path);
-    RETURN_IF_ERROR(loader.Load(
-        f, &runs, [&](int64_t done, int64_t total) { progress.Update(stage, done, total); }));
-  }
-  progress.Done();
-  summary.load = loader.stats();
+  ASSIGN_OR_RETURN(LoadedInputs inputs,
+                   LoadInputFiles({.event_files = options.event_files,
+                                   .purchase_files = options.purchase_files,
+                                   .mapping_file = options.mapping_file,
+                                   .reject_dir = options.out_dir,
+                                   .strict = options.strict,
+                                   .threads = options.threads,
+                                   .min_bytes_per_read_thread = options.min_bytes_per_read_thread},
+                                  &progress));
+  summary.load = inputs.stats;
   summary.read_seconds = SecondsSince(start);
 
-  RETURN_IF_ERROR(WriteTables(std::move(runs), ids, options, &progress, &rejects, &summary));
+  RETURN_IF_ERROR(WriteTables(std::move(inputs.runs), inputs.ids, options, &progress,
+                              inputs.rejects.get(), &summary));
   summary.total_seconds = SecondsSince(start);
   return summary;
 }
