@@ -47,6 +47,9 @@ absl::Status ValidateModelConfig(const ModelConfig& c) {
     return Invalid("previous_session_weight", "must be in [0, 1]");
   }
   if (!InUnitInterval(c.trending_blend)) return Invalid("trending_blend", "must be in [0, 1]");
+  if (!(c.revisit_weight >= 0 && c.revisit_weight <= 10)) {
+    return Invalid("revisit_weight", "must be in [0, 10]");
+  }
   if (c.cold_start != ModelKind::kTrending && c.cold_start != ModelKind::kPopular) {
     return Invalid("cold_start", "must be trending or popular");
   }

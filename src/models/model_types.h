@@ -56,6 +56,8 @@ enum class ReasonKind : uint8_t {
   kSimilarToSession = 3,  // several session items together; `anchor` contributes most
   kTrending = 4,
   kPopular = 5,
+  kForYou = 6,          // a batch model's pick from the user's whole history
+  kViewedRecently = 7,  // the user's own recent item, likely to be revisited
 };
 
 // Why an item is recommended. `anchor` is the item the reason refers to (invalid for

@@ -186,6 +186,28 @@ TEST(RecommenderTest, HybridFillsFromTrendingAfterSessionCandidates) {
   EXPECT_GT(out[0].score, out[1].score);
 }
 
+TEST(RecommenderTest, HybridRanksTheSessionsOwnItemsForARevisit) {
+  Stream s = Catalog();
+  // User 1 viewed 7 (an item only user 1 touched: a weak neighbour of 4), then 4, whose
+  // strong neighbour is 1.
+  s.Add(1, 7, kView, 100).Add(1, 4, kView, 101);
+  Recommender with_revisit(ModelConfig{.revisit_weight = 2});
+  ObserveAll(s, &with_revisit);
+  const std::vector<ScoredItem> out = ForUser(with_revisit, 1, ModelKind::kHybrid, {}, 3);
+  // 7 goes to the top: 2 * 0.8 (position 1) beats item 1's session part (at most 0.8).
+  ASSERT_THAT(Ids(out), Contains(7));
+  EXPECT_EQ(out[0].item, ItemIdx(7));
+  EXPECT_EQ(out[0].reason.kind, ReasonKind::kViewedRecently);
+  EXPECT_THAT(Ids(out), Not(Contains(4)));  // the current item stays out by default
+  EXPECT_THAT(
+      Ids(ForUser(with_revisit, 1, ModelKind::kHybrid, Filter{.exclude_current_item = false}, 1)),
+      ElementsAre(4));  // position 0 weighs most
+
+  Recommender without_revisit(ModelConfig{.revisit_weight = 0});
+  ObserveAll(s, &without_revisit);
+  EXPECT_NE(ForUser(without_revisit, 1, ModelKind::kHybrid, {}, 3)[0].item, ItemIdx(7));
+}
+
 TEST(RecommenderTest, RecommendForSessionEqualsAUserWithTheSameHistory) {
   Recommender m;
   Stream s = Catalog();
