@@ -13,6 +13,7 @@
 #include "engine/pipeline.h"
 #include "streamrec/version.h"
 #include "synth/generator.h"
+#include "synth/ratings_generator.h"
 
 namespace streamrec {
 namespace {
@@ -77,6 +78,21 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   generate->add_option("--out", gen_out, "Output folder")->required();
 
+  // generate-ratings
+  RatingsOptions ratings;
+  std::string ratings_out;
+  CLI::App* generate_ratings = app.add_subcommand(
+      "generate-ratings", "A ratings file in MovieLens 100K's shape (user item rating timestamp)");
+  generate_ratings->add_option("--users", ratings.users, "Number of users")->capture_default_str();
+  generate_ratings->add_option("--items", ratings.items, "Number of items")->capture_default_str();
+  generate_ratings->add_option("--ratings", ratings.ratings, "Number of ratings")
+      ->capture_default_str();
+  generate_ratings->add_option("--min-per-user", ratings.min_per_user, "Ratings every user has")
+      ->capture_default_str();
+  generate_ratings->add_option("--seed", ratings.seed, "Random seed")->capture_default_str();
+  generate_ratings->add_option("--out", ratings_out, "Output file (tab-separated, no header)")
+      ->required();
+
   // pipeline
   PipelineOptions pipe;
   std::string format = "csv";
@@ -137,6 +153,7 @@ int Main(int argc, char** argv) {
     gen.history_format = ParseFormat(history_format);
     return ExitCodeFor(GenerateDataset(gen, gen_out));
   }
+  if (*generate_ratings) return ExitCodeFor(GenerateRatings(ratings, ratings_out));
   if (*pipeline) {
     pipe.format = ParseFormat(format);
     if (!mapping.empty()) pipe.mapping_file = mapping;
