@@ -1,0 +1,468 @@
+#include "models/als.h"
+
+// hnswlib 0.6.2's SSE code prefetches the next neighbour by reading one id past the end
+// of a link list (nmslib/hnswlib#107: a 4-byte over-read inside malloc's slack, harmless
+// but flagged by AddressSanitizer); sanitizer builds use its plain code instead.
+#if defined(__SANITIZE_ADDRESS__)
+#define NO_MANUAL_VECTORIZATION
+#endif
+#include <hnswlib/hnswlib.h>  // only here: it defines non-inline functions
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <mutex>
+#include <queue>
+#include <string>
+
+#include "Eigen/Dense"
+#include "common/check.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "models/als_kernels.h"
+#include "models/als_shared.h"
+
+namespace streamrec {
+
+using als_internal::BestKernels;
+using als_internal::HalfStep;
+using als_internal::KernelSet;
+using als_internal::Stride;
+using batch_internal::ParallelFor;
+using batch_internal::ResolveThreads;
+using batch_internal::TopK;
+
+namespace {
+
+constexpr int kMaxFactors = 512;
+constexpr uint32_t kRowsPerTask = 256;   // rows a worker takes at a time
+constexpr uint32_t kMaxGramBlocks = 32;  // partial Gram matrices (fixed, see Gram)
+constexpr uint32_t kMinGramBlockRows = 1024;
+constexpr size_t kScanBlock = 256;  // items scored per kernel call when scanning
+
+// HNSW: links per node, the candidate list while building and the least while searching.
+constexpr size_t kHnswM = 16;
+constexpr size_t kHnswEfConstruction = 100;
+constexpr size_t kHnswEfSearch = 64;
+
+// SplitMix64: a 64-bit mixer; consecutive inputs give independent-looking outputs.
+uint64_t Mix(uint64_t z) {
+  z += 0x9E3779B97F4A7C15ULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+// Initial factors: row r of `side` (0 users, 1 items) is a function of (seed, side, r)
+// only, uniform in [-0.5, 0.5) / sqrt(factors) (so |row| ~ 0.3: the first solves start
+// from a small random projection of the other side).
+void InitRows(uint64_t seed, uint64_t side, uint32_t rows, int factors, int stride, float* out) {
+  const float scale = 1.0f / std::sqrt(static_cast<float>(factors));
+  for (uint32_t r = 0; r < rows; ++r) {
+    uint64_t state = Mix(seed ^ Mix(side << 32 | r));
+    float* row = out + static_cast<size_t>(r) * stride;
+    for (int f = 0; f < factors; ++f) {
+      state = Mix(state);
+      const float unit = static_cast<float>(state >> 40) * 0x1.0p-24f;  // [0, 1)
+      row[f] = (unit - 0.5f) * scale;
+    }
+  }
+}
+
+// lambda_r = regularization * (1 + alpha * sum of row r's weights)^nu: the confidence
+// the row's cells add over the implicit negatives, plus 1 so that lambda_r > 0 for a
+// row without cells.
+float RowLambda(const AlsOptions& o, double weight_sum) {
+  return static_cast<float>(o.regularization *
+                            std::pow(1.0 + o.alpha * weight_sum, o.regularization_exponent));
+}
+
+std::vector<float> RowLambdas(const AlsOptions& o, const InteractionMatrix::Csr& csr) {
+  std::vector<float> lambdas(csr.offsets.size() - 1);
+  for (size_t r = 0; r < lambdas.size(); ++r) {
+    double sum = 0;
+    for (uint64_t k = csr.offsets[r]; k < csr.offsets[r + 1]; ++k) sum += csr.weights[k];
+    lambdas[r] = RowLambda(o, sum);
+  }
+  return lambdas;
+}
+
+// Y^T Y of `n` rows. The rows are cut into a number of blocks that depends on n only;
+// each block's float sum is added in block order in double, so the result does not
+// depend on the thread count.
+std::vector<float> Gram(const KernelSet& kernels, const float* rows, uint32_t n, int stride,
+                        int threads) {
+  const size_t cells = static_cast<size_t>(stride) * stride;
+  const uint32_t blocks =
+      std::clamp<uint32_t>((n + kMinGramBlockRows - 1) / kMinGramBlockRows, 1, kMaxGramBlocks);
+  const uint32_t per_block = (n + blocks - 1) / blocks;
+  std::vector<float> partial(blocks * cells, 0.0f);
+  ParallelFor(threads, blocks, [&](size_t b, int) {
+    const auto begin = static_cast<uint32_t>(std::min<uint64_t>(n, b * per_block));
+    const uint32_t end = std::min(n, begin + per_block);
+    kernels.add_gram(rows, begin, end, stride, partial.data() + b * cells);
+  });
+  std::vector<double> sum(cells, 0.0);
+  for (uint32_t b = 0; b < blocks; ++b) {
+    for (size_t c = 0; c < cells; ++c) sum[c] += partial[b * cells + c];
+  }
+  return std::vector<float>(sum.begin(), sum.end());
+}
+
+// One half-iteration: Y^T Y of the fixed side's `fixed_rows` rows, then every row of
+// the solved side (the rows of `csr`), in tasks of kRowsPerTask rows.
+void SolveSide(const KernelSet& kernels, const AlsOptions& o, int stride, int threads,
+               const std::vector<float>& fixed, uint32_t fixed_rows,
+               const InteractionMatrix::Csr& csr, const std::vector<float>& lambdas,
+               std::vector<float>* solved) {
+  const std::vector<float> gram = Gram(kernels, fixed.data(), fixed_rows, stride, threads);
+  const HalfStep step{.fixed = fixed.data(),
+                      .gram = gram.data(),
+                      .offsets = csr.offsets.data(),
+                      .indices = csr.indices,
+                      .weights = csr.weights.data(),
+                      .lambda = lambdas.data(),
+                      .alpha = o.alpha,
+                      .stride = stride,
+                      .cg_steps = o.cg_steps,
+                      .solved = solved->data()};
+  const auto rows = static_cast<uint32_t>(csr.offsets.size() - 1);
+  std::vector<std::vector<float>> scratch(threads, std::vector<float>(3 * stride));
+  ParallelFor(threads, (rows + kRowsPerTask - 1) / kRowsPerTask, [&](size_t t, int worker) {
+    const auto begin = static_cast<uint32_t>(t * kRowsPerTask);
+    kernels.solve_rows(step, begin, std::min(rows, begin + kRowsPerTask), scratch[worker].data());
+  });
+}
+
+}  // namespace
+
+absl::Status ValidateAlsOptions(const AlsOptions& o) {
+  if (o.factors < 1 || o.factors > kMaxFactors) {
+    return absl::InvalidArgumentError(
+        StrCat("ALS factors must be in 1..", kMaxFactors, ", got ", o.factors));
+  }
+  if (o.iterations < 0) {
+    return absl::InvalidArgumentError(StrCat("ALS iterations must be >= 0, got ", o.iterations));
+  }
+  if (!std::isfinite(o.regularization)) {
+    return absl::InvalidArgumentError("ALS regularization must be finite (< 0 for the default)");
+  }
+  if (!(o.regularization_exponent >= 0 && o.regularization_exponent <= 1)) {
+    return absl::InvalidArgumentError(
+        StrCat("ALS regularization_exponent must be in [0, 1], got ", o.regularization_exponent));
+  }
+  if (!(o.alpha > 0) || !std::isfinite(o.alpha)) {
+    return absl::InvalidArgumentError(StrCat("ALS alpha must be > 0 and finite, got ", o.alpha));
+  }
+  if (o.cg_steps < 1) {
+    return absl::InvalidArgumentError(StrCat("ALS cg_steps must be >= 1, got ", o.cg_steps));
+  }
+  if (o.threads < 0) {
+    return absl::InvalidArgumentError(
+        StrCat("ALS threads must be >= 0 (0: all cores), got ", o.threads));
+  }
+  return absl::OkStatus();
+}
+
+// The HNSW graph over the item factors (inner-product space: distance 1 - x . y).
+struct AlsModel::AnnIndex {
+  AnnIndex(int dim, size_t items) : space(dim), graph(&space, items, kHnswM, kHnswEfConstruction) {}
+  hnswlib::InnerProductSpace space;  // outlives graph, which points to it
+  hnswlib::HierarchicalNSW<float> graph;
+};
+
+const char* AlsModel::KernelName() { return BestKernels().name; }
+
+absl::StatusOr<AlsModel> AlsModel::Train(const InteractionMatrix& m, const AlsOptions& options,
+                                         const ProgressFn& progress) {
+  RETURN_IF_ERROR(ValidateAlsOptions(options));
+  AlsModel model;
+  model.options_ = options;
+  if (options.regularization < 0) model.options_.regularization = kDefaultAlsRegularization;
+  const AlsOptions& o = model.options_;
+  const KernelSet& kernels = BestKernels();
+  const int threads = ResolveThreads(o.threads);
+  model.num_users_ = m.num_users();
+  model.num_items_ = m.num_items();
+  model.stride_ = Stride(o.factors);
+  const int stride = model.stride_;
+  model.user_factors_.assign(static_cast<size_t>(m.num_users()) * stride, 0.0f);
+  model.item_factors_.assign(static_cast<size_t>(m.num_items()) * stride, 0.0f);
+  InitRows(o.seed, 0, m.num_users(), o.factors, stride, model.user_factors_.data());
+  InitRows(o.seed, 1, m.num_items(), o.factors, stride, model.item_factors_.data());
+
+  const InteractionMatrix::Csr by_user = m.ByUser();
+  const InteractionMatrix::Csr by_item = m.ByItem();
+  const std::vector<float> user_lambda = RowLambdas(o, by_user);
+  const std::vector<float> item_lambda = RowLambdas(o, by_item);
+
+  for (int iteration = 1; iteration <= o.iterations; ++iteration) {
+    const auto start = std::chrono::steady_clock::now();
+    SolveSide(kernels, o, stride, threads, model.item_factors_, m.num_items(), by_user, user_lambda,
+              &model.user_factors_);
+    SolveSide(kernels, o, stride, threads, model.user_factors_, m.num_users(), by_item, item_lambda,
+              &model.item_factors_);
+    if (progress) {
+      progress(iteration,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    }
+  }
+  RETURN_IF_ERROR(model.Finish());
+  return model;
+}
+
+absl::Status AlsModel::Finish() {
+  const int threads = ResolveThreads(options_.threads);
+  item_gram_ = Gram(BestKernels(), item_factors_.data(), num_items_, stride_, threads);
+  item_norms_.resize(num_items_);
+  for (uint32_t i = 0; i < num_items_; ++i) {
+    double sum = 0;
+    for (int f = 0; f < options_.factors; ++f) sum += double{ItemRow(i)[f]} * ItemRow(i)[f];
+    item_norms_[i] = static_cast<float>(std::sqrt(sum));
+  }
+  ann_.reset();
+  if (num_items_ == 0 || num_items_ < options_.ann_min_items) return absl::OkStatus();
+  std::shared_ptr<AnnIndex> index;
+  try {
+    index = std::make_shared<AnnIndex>(options_.factors, num_items_);
+  } catch (const std::exception& e) {
+    return absl::InternalError(
+        StrCat("ALS: cannot allocate the HNSW index of ", num_items_, " items: ", e.what()));
+  }
+  std::mutex error_mu;
+  std::string error;  // the first failure; guarded by error_mu
+  ParallelFor(threads, (num_items_ + kRowsPerTask - 1) / kRowsPerTask, [&](size_t t, int) {
+    const auto begin = static_cast<uint32_t>(t * kRowsPerTask);
+    const uint32_t end = std::min(num_items_, begin + kRowsPerTask);
+    try {
+      for (uint32_t i = begin; i < end; ++i) index->graph.addPoint(ItemRow(i), i);
+    } catch (const std::exception& e) {
+      std::lock_guard lock(error_mu);
+      if (error.empty()) error = StrCat("item ", begin, "..", end, ": ", e.what());
+    }
+  });
+  if (!error.empty())
+    return absl::InternalError(StrCat("ALS: cannot build the HNSW index: ", error));
+  index->graph.setEf(kHnswEfSearch);
+  ann_ = std::move(index);
+  return absl::OkStatus();
+}
+
+const float* AlsModel::ItemRow(uint32_t i) const {
+  return item_factors_.data() + static_cast<size_t>(i) * stride_;
+}
+
+std::span<const float> AlsModel::UserFactors(UserIdx u) const {
+  if (u.value >= num_users_) return {};
+  return {user_factors_.data() + static_cast<size_t>(u.value) * stride_,
+          static_cast<size_t>(options_.factors)};
+}
+
+std::span<const float> AlsModel::ItemFactors(ItemIdx i) const {
+  if (i.value >= num_items_) return {};
+  return {ItemRow(i.value), static_cast<size_t>(options_.factors)};
+}
+
+std::vector<float> AlsModel::FoldIn(std::span<const ItemIdx> items,
+                                    std::span<const float> weights) const {
+  STREAMREC_CHECK(items.size() == weights.size())
+      << items.size() << " items, " << weights.size() << " weights";
+  // Known items in id order, repeats merged; the sums keep input order.
+  std::vector<std::pair<uint32_t, float>> cells;
+  for (size_t k = 0; k < items.size(); ++k) {
+    if (items[k].value < num_items_) cells.emplace_back(items[k].value, weights[k]);
+  }
+  std::stable_sort(cells.begin(), cells.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  const int f = options_.factors;
+  Eigen::MatrixXd a(f, f);
+  for (int r = 0; r < f; ++r) {
+    for (int c = 0; c < f; ++c) a(r, c) = item_gram_[static_cast<size_t>(r) * stride_ + c];
+  }
+  Eigen::VectorXd b = Eigen::VectorXd::Zero(f);
+  double weight_sum = 0;
+  for (size_t k = 0; k < cells.size();) {
+    const uint32_t item = cells[k].first;
+    float w = 0;
+    for (; k < cells.size() && cells[k].first == item; ++k) w += cells[k].second;
+    weight_sum += w;
+    const Eigen::VectorXd y = Eigen::Map<const Eigen::VectorXf>(ItemRow(item), f).cast<double>();
+    const double confidence = 1.0 + double{options_.alpha} * w;
+    a.selfadjointView<Eigen::Lower>().rankUpdate(y, confidence - 1.0);
+    b += confidence * y;
+  }
+  a.diagonal().array() += RowLambda(options_, weight_sum);
+  const Eigen::VectorXd x = a.selfadjointView<Eigen::Lower>().ldlt().solve(b);
+  return std::vector<float>(x.data(), x.data() + f);
+}
+
+void AlsModel::Recommend(std::span<const float> user_factors, size_t k,
+                         absl::FunctionRef<bool(ItemIdx)> exclude,
+                         std::vector<ScoredItem>* out) const {
+  out->clear();
+  if (user_factors.size() != static_cast<size_t>(options_.factors) || k == 0) return;
+  std::array<float, kMaxFactors> query{};  // padded to the stride with zeros
+  std::copy(user_factors.begin(), user_factors.end(), query.begin());
+  if (ann_ != nullptr && AnnTopK(query.data(), k, exclude, out)) return;
+  ExactTopK(query.data(), k, exclude, out);
+}
+
+void AlsModel::ExactTopK(const float* query, size_t k, absl::FunctionRef<bool(ItemIdx)> exclude,
+                         std::vector<ScoredItem>* out) const {
+  const KernelSet& kernels = BestKernels();
+  TopK top;
+  top.Reset(k);
+  std::array<float, kScanBlock> scores;
+  for (uint32_t begin = 0; begin < num_items_; begin += kScanBlock) {
+    const size_t n = std::min<size_t>(kScanBlock, num_items_ - begin);
+    kernels.dots(ItemRow(begin), n, stride_, query, scores.data());
+    for (size_t j = 0; j < n; ++j) {
+      const ItemIdx item(static_cast<uint32_t>(begin + j));
+      if (top.WouldEnter(scores[j], item) && !exclude(item)) top.Offer(scores[j], item);
+    }
+  }
+  top.Finish(out);
+}
+
+bool AlsModel::AnnTopK(const float* query, size_t k, absl::FunctionRef<bool(ItemIdx)> exclude,
+                       std::vector<ScoredItem>* out) const {
+  const KernelSet& kernels = BestKernels();
+  TopK top;
+  // Asks for more candidates than k, as exclusions remove some; 4x more while too few
+  // are left, up to a quarter of the catalogue, where a scan is as cheap.
+  for (size_t fetch = 2 * k + 16; fetch <= num_items_ / 4; fetch *= 4) {
+    std::priority_queue<std::pair<float, hnswlib::labeltype>> found;
+    try {
+      found = ann_->graph.searchKnn(query, fetch);
+    } catch (const std::exception&) {
+      return false;  // hnswlib's own consistency checks; the scan is always right
+    }
+    top.Reset(k);
+    size_t eligible = 0;
+    for (; !found.empty(); found.pop()) {
+      const ItemIdx item(static_cast<uint32_t>(found.top().second));
+      float score;
+      kernels.dots(ItemRow(item.value), 1, stride_, query, &score);
+      if (!top.WouldEnter(score, item)) continue;
+      if (exclude(item)) continue;
+      ++eligible;
+      top.Offer(score, item);
+    }
+    if (eligible >= k) {
+      top.Finish(out);
+      return true;
+    }
+  }
+  return false;
+}
+
+void AlsModel::SimilarItems(ItemIdx item, size_t k, std::vector<ScoredItem>* out) const {
+  out->clear();
+  if (item.value >= num_items_ || k == 0) return;
+  const KernelSet& kernels = BestKernels();
+  const float* query = ItemRow(item.value);
+  const double norm = item_norms_[item.value];
+  TopK top;
+  top.Reset(k);
+  std::array<float, kScanBlock> dots;
+  for (uint32_t begin = 0; begin < num_items_; begin += kScanBlock) {
+    const size_t n = std::min<size_t>(kScanBlock, num_items_ - begin);
+    kernels.dots(ItemRow(begin), n, stride_, query, dots.data());
+    for (size_t j = 0; j < n; ++j) {
+      const auto other = static_cast<uint32_t>(begin + j);
+      if (other == item.value) continue;
+      const double denominator = norm * item_norms_[other];
+      top.Offer(denominator > 0 ? dots[j] / denominator : 0.0, ItemIdx(other));
+    }
+  }
+  top.Finish(out);
+}
+
+void AlsModel::Save(ByteWriter* w) const {
+  const AlsOptions& o = options_;
+  w->Put<int32_t>(o.factors);
+  w->Put<int32_t>(o.iterations);
+  w->Put(o.regularization);
+  w->Put(o.regularization_exponent);
+  w->Put(o.alpha);
+  w->Put<int32_t>(o.cg_steps);
+  w->Put<int32_t>(o.threads);
+  w->Put(o.seed);
+  w->Put(o.ann_min_items);
+  w->Put(num_users_);
+  w->Put(num_items_);
+  const size_t row_bytes = static_cast<size_t>(o.factors) * sizeof(float);
+  for (uint32_t u = 0; u < num_users_; ++u) w->PutRaw(UserFactors(UserIdx(u)).data(), row_bytes);
+  for (uint32_t i = 0; i < num_items_; ++i) w->PutRaw(ItemRow(i), row_bytes);
+}
+
+namespace {
+
+// Reads `rows` rows of `factors` floats into rows of `stride` (padding stays zero).
+absl::Status GetRows(ByteReader* r, uint32_t rows, int factors, int stride, const char* side,
+                     std::vector<float>* out) {
+  out->assign(static_cast<size_t>(rows) * stride, 0.0f);
+  const size_t row_bytes = static_cast<size_t>(factors) * sizeof(float);
+  for (uint32_t row = 0; row < rows; ++row) {
+    std::string_view bytes;
+    if (!r->GetRaw(row_bytes, &bytes)) {
+      return absl::DataLossError(
+          StrCat("ALS model: truncated in the ", side, " factors (row ", row, " of ", rows, ")"));
+    }
+    float* dst = out->data() + static_cast<size_t>(row) * stride;
+    std::memcpy(dst, bytes.data(), row_bytes);
+    for (int f = 0; f < factors; ++f) {
+      if (!std::isfinite(dst[f])) {
+        return absl::DataLossError(
+            StrCat("ALS model: non-finite factor in ", side, " row ", row, " of ", rows));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<AlsModel> AlsModel::Load(ByteReader* r) {
+  AlsModel model;
+  AlsOptions& o = model.options_;
+  int32_t factors = 0, iterations = 0, cg_steps = 0, threads = 0;
+  r->Get(&factors);
+  r->Get(&iterations);
+  r->Get(&o.regularization);
+  r->Get(&o.regularization_exponent);
+  r->Get(&o.alpha);
+  r->Get(&cg_steps);
+  r->Get(&threads);
+  r->Get(&o.seed);
+  r->Get(&o.ann_min_items);
+  r->Get(&model.num_users_);
+  r->Get(&model.num_items_);
+  if (!r->ok()) return absl::DataLossError("ALS model: truncated header");
+  o.factors = factors;
+  o.iterations = iterations;
+  o.cg_steps = cg_steps;
+  o.threads = threads;
+  if (absl::Status s = ValidateAlsOptions(o); !s.ok() || o.regularization < 0) {
+    return absl::DataLossError(StrCat("ALS model: corrupt options (", s.message(), ")"));
+  }
+  const uint64_t factor_bytes = (uint64_t{model.num_users_} + model.num_items_) *
+                                static_cast<uint64_t>(factors) * sizeof(float);
+  if (r->remaining() < factor_bytes) {
+    return absl::DataLossError(StrCat("ALS model: truncated: ", model.num_users_, " users and ",
+                                      model.num_items_, " items need ", factor_bytes,
+                                      " bytes of factors, ", r->remaining(), " left"));
+  }
+  model.stride_ = Stride(o.factors);
+  RETURN_IF_ERROR(
+      GetRows(r, model.num_users_, o.factors, model.stride_, "user", &model.user_factors_));
+  RETURN_IF_ERROR(
+      GetRows(r, model.num_items_, o.factors, model.stride_, "item", &model.item_factors_));
+  RETURN_IF_ERROR(model.Finish());
+  return model;
+}
+
+}  // namespace streamrec

@@ -1,0 +1,58 @@
+#pragma once
+// The hot loops of ALS: one half-iteration's row solves, the Gram matrix, and dot
+// products for scoring. They are compiled twice from als_kernels_impl.h: for any x86-64
+// (als_kernels_generic.cc) and with AVX2 + FMA (als_kernels_avx2.cc); BestKernels()
+// picks at run time. The two give the same answers up to rounding (FMA).
+//
+// Layout: a factor matrix is rows of `stride` floats, row r at data[r * stride], where
+// stride = Stride(factors) is a multiple of kLanes and the padding floats are zero (so
+// they add nothing to any dot product and stay zero through the solves).
+
+#include <cstddef>
+#include <cstdint>
+
+namespace streamrec::als_internal {
+
+constexpr int kLanes = 8;  // floats per SIMD vector (AVX: 256 bits)
+
+constexpr int Stride(int factors) { return (factors + kLanes - 1) / kLanes * kLanes; }
+
+// One half-iteration of implicit ALS (Hu, Koren & Volinsky 2008): solve each row u of one
+// side against the fixed other side Y. With the row's cells (i, w_i) and confidences
+// c_i = 1 + alpha * w_i, the normal equations of u's part of the loss
+//   sum_i c_ui (p_ui - x_u . y_i)^2 + lambda_u |x_u|^2      (p_ui = 1 on cells, else 0)
+// are A_u x_u = b_u with
+//   A_u = Y^T Y + sum_i (c_i - 1) y_i y_i^T + lambda_u I,   b_u = sum_i c_i y_i.
+// Y^T Y is shared by all rows; only the row's own cells add to it (the sparse
+// correction). x_u takes `cg_steps` steps of conjugate gradient (Takacs, Pilaszy & Tikk
+// 2011) from its current value; a row without cells gets its exact solution, 0.
+struct HalfStep {
+  const float* fixed = nullptr;       // Y: the other side's rows
+  const float* gram = nullptr;        // Y^T Y, stride x stride, symmetric
+  const uint64_t* offsets = nullptr;  // CSR of the solved side: row r is cells
+  const uint32_t* indices = nullptr;  // [offsets[r], offsets[r + 1]) of indices/weights
+  const float* weights = nullptr;
+  const float* lambda = nullptr;  // lambda_u per row
+  float alpha = 0;
+  int stride = 0;
+  int cg_steps = 0;
+  float* solved = nullptr;  // X: the rows solved, updated in place
+};
+
+struct KernelSet {
+  const char* name;  // "avx2" or "generic"
+  // Solves rows [begin, end) of `step`. `scratch`: 3 * stride floats, the caller's.
+  // Each row's result depends only on `step` and its own previous value.
+  void (*solve_rows)(const HalfStep& step, uint32_t begin, uint32_t end, float* scratch);
+  // gram += sum over rows r in [begin, end) of row_r row_r^T (full symmetric matrix,
+  // stride x stride, float sums in row order).
+  void (*add_gram)(const float* rows, uint32_t begin, uint32_t end, int stride, float* gram);
+  // out[r] = rows[r] . query for r in [0, n); `query` has `stride` floats.
+  void (*dots)(const float* rows, size_t n, int stride, const float* query, float* out);
+};
+
+const KernelSet& GenericKernels();
+// AVX2 + FMA when this CPU has them (and the build has the AVX2 object), else generic.
+const KernelSet& BestKernels();
+
+}  // namespace streamrec::als_internal

@@ -1,0 +1,15 @@
+// The ALS kernels compiled with -mavx2 -mfma -ffp-contract=fast (see CMakeLists.txt):
+// each Vec is one AVX register and a * b + c one FMA. Called only when
+// __builtin_cpu_supports says the CPU has both (BestKernels).
+
+#define STREAMREC_ALS_ISA avx2
+#include "models/als_kernels_impl.h"
+
+namespace streamrec::als_internal {
+
+const KernelSet& Avx2Kernels() {
+  static constexpr KernelSet kAvx2{"avx2", &avx2::SolveRows, &avx2::AddGram, &avx2::Dots};
+  return kAvx2;
+}
+
+}  // namespace streamrec::als_internal

@@ -1,0 +1,27 @@
+// The ALS kernels for any x86-64 (SSE2), and the run-time choice between the builds.
+
+#define STREAMREC_ALS_ISA generic
+#include "models/als_kernels_impl.h"
+
+namespace streamrec::als_internal {
+
+#ifdef STREAMREC_ALS_AVX2
+// Defined in als_kernels_avx2.cc, compiled with -mavx2 -mfma.
+const KernelSet& Avx2Kernels();
+#endif
+
+const KernelSet& GenericKernels() {
+  static constexpr KernelSet kGeneric{"generic", &generic::SolveRows, &generic::AddGram,
+                                      &generic::Dots};
+  return kGeneric;
+}
+
+const KernelSet& BestKernels() {
+#ifdef STREAMREC_ALS_AVX2
+  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (avx2) return Avx2Kernels();
+#endif
+  return GenericKernels();
+}
+
+}  // namespace streamrec::als_internal

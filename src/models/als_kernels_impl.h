@@ -1,0 +1,182 @@
+// The kernels of als_kernels.h, written once with GCC vector extensions and compiled
+// once per instruction set: a .cc defines STREAMREC_ALS_ISA (the namespace that keeps
+// the two copies apart, so the linker never mixes them) and includes this file.
+// Everything here is inline and private to the including file.
+//
+// No pragma once: each including .cc is its own copy.
+
+#include <cstring>
+
+#include "models/als_kernels.h"
+
+#ifndef STREAMREC_ALS_ISA
+#error "define STREAMREC_ALS_ISA before including als_kernels_impl.h"
+#endif
+
+namespace streamrec::als_internal::STREAMREC_ALS_ISA {
+
+// kLanes floats; one AVX register, or two SSE registers in the generic build.
+using Vec = float __attribute__((vector_size(kLanes * sizeof(float))));
+
+#define STREAMREC_INLINE inline __attribute__((always_inline))
+
+STREAMREC_INLINE Vec Load(const float* p) {
+  Vec v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+STREAMREC_INLINE void Store(float* p, Vec v) { std::memcpy(p, &v, sizeof(v)); }
+STREAMREC_INLINE Vec Splat(float x) { return Vec{} + x; }
+STREAMREC_INLINE float Sum(Vec v) {
+  float s = 0;
+  for (int l = 0; l < kLanes; ++l) s += v[l];
+  return s;
+}
+
+// a . b over `n` floats (n a multiple of kLanes); two accumulators hide FMA latency.
+STREAMREC_INLINE float Dot(const float* a, const float* b, int n) {
+  Vec s0{}, s1{};
+  int c = 0;
+  for (; c + 2 * kLanes <= n; c += 2 * kLanes) {
+    s0 += Load(a + c) * Load(b + c);
+    s1 += Load(a + c + kLanes) * Load(b + c + kLanes);
+  }
+  if (c < n) s0 += Load(a + c) * Load(b + c);
+  return Sum(s0 + s1);
+}
+
+// y += s * x over `n` floats.
+STREAMREC_INLINE void Axpy(float s, const float* x, float* y, int n) {
+  const Vec sv = Splat(s);
+  for (int c = 0; c < n; c += kLanes) Store(y + c, Load(y + c) + sv * Load(x + c));
+}
+
+// out[c, c + kVecs * kLanes) = (G p)[...], G symmetric: sum over k of p[k] * G[k, c...]
+// with kVecs accumulators in registers.
+template <int kVecs>
+STREAMREC_INLINE void GramTimesColumns(const float* g, const float* p, int stride, int c,
+                                       float* out) {
+  Vec acc[kVecs] = {};
+  for (int k = 0; k < stride; ++k) {
+    const Vec pk = Splat(p[k]);
+    const float* row = g + static_cast<size_t>(k) * stride + c;
+    for (int v = 0; v < kVecs; ++v) acc[v] += pk * Load(row + v * kLanes);
+  }
+  for (int v = 0; v < kVecs; ++v) Store(out + c + v * kLanes, acc[v]);
+}
+
+// out = G p.
+STREAMREC_INLINE void GramTimes(const float* g, const float* p, int stride, float* out) {
+  int c = 0;
+  for (; c + 8 * kLanes <= stride; c += 8 * kLanes) GramTimesColumns<8>(g, p, stride, c, out);
+  for (; c + 4 * kLanes <= stride; c += 4 * kLanes) GramTimesColumns<4>(g, p, stride, c, out);
+  for (; c < stride; c += kLanes) GramTimesColumns<1>(g, p, stride, c, out);
+}
+
+// Brings row `index` of Y towards the cache ahead of use.
+STREAMREC_INLINE void PrefetchRow(const float* fixed, uint32_t index, int stride) {
+  const char* row = reinterpret_cast<const char*>(fixed + static_cast<size_t>(index) * stride);
+  for (size_t b = 0; b < stride * sizeof(float); b += 64) __builtin_prefetch(row + b);
+}
+
+constexpr int kPrefetchAhead = 4;  // rows of Y
+
+// ap = A_u p = G p + lambda p + sum_i alpha w_i (y_i . p) y_i.
+STREAMREC_INLINE void TimesA(const HalfStep& h, uint64_t begin, uint64_t end, float lambda,
+                             const float* p, float* ap) {
+  const int n = h.stride;
+  GramTimes(h.gram, p, n, ap);
+  Axpy(lambda, p, ap, n);
+  for (uint64_t k = begin; k < end; ++k) {
+    if (k + kPrefetchAhead < end) PrefetchRow(h.fixed, h.indices[k + kPrefetchAhead], n);
+    const float* y = h.fixed + static_cast<size_t>(h.indices[k]) * n;
+    Axpy(h.alpha * h.weights[k] * Dot(y, p, n), y, ap, n);
+  }
+}
+
+// Conjugate gradient on A_u x = b_u from the row's current x (see HalfStep).
+// scratch: r (residual), p (direction), ap (A p).
+STREAMREC_INLINE void SolveRow(const HalfStep& h, uint32_t row, float* scratch) {
+  const int n = h.stride;
+  float* x = h.solved + static_cast<size_t>(row) * n;
+  const uint64_t begin = h.offsets[row], end = h.offsets[row + 1];
+  if (begin == end) {
+    std::memset(x, 0, n * sizeof(float));
+    return;
+  }
+  float* r = scratch;
+  float* p = scratch + n;
+  float* ap = scratch + 2 * n;
+  const float lambda = h.lambda[row];
+
+  // r = b - A x = -(G x + lambda x) + sum_i (c_i - (c_i - 1)(y_i . x)) y_i.
+  GramTimes(h.gram, x, n, r);
+  const Vec minus_lambda = Splat(-lambda);
+  for (int c = 0; c < n; c += kLanes) {
+    Store(r + c, minus_lambda * Load(x + c) - Load(r + c));
+  }
+  for (uint64_t k = begin; k < end; ++k) {
+    if (k + kPrefetchAhead < end) PrefetchRow(h.fixed, h.indices[k + kPrefetchAhead], n);
+    const float* y = h.fixed + static_cast<size_t>(h.indices[k]) * n;
+    const float confidence_minus_1 = h.alpha * h.weights[k];
+    Axpy(1 + confidence_minus_1 - confidence_minus_1 * Dot(y, x, n), y, r, n);
+  }
+
+  std::memcpy(p, r, n * sizeof(float));
+  float rs = Dot(r, r, n);
+  // Stops early once the residual is negligible (also guards p . Ap = 0).
+  constexpr float kTinyResidual = 1e-20f;
+  for (int step = 0; step < h.cg_steps && rs > kTinyResidual; ++step) {
+    TimesA(h, begin, end, lambda, p, ap);
+    const float a = rs / Dot(p, ap, n);
+    const Vec av = Splat(a);
+    for (int c = 0; c < n; c += kLanes) {
+      Store(x + c, Load(x + c) + av * Load(p + c));
+      Store(r + c, Load(r + c) - av * Load(ap + c));
+    }
+    const float rs_next = Dot(r, r, n);
+    const Vec beta = Splat(rs_next / rs);
+    for (int c = 0; c < n; c += kLanes) Store(p + c, Load(r + c) + beta * Load(p + c));
+    rs = rs_next;
+  }
+}
+
+inline void SolveRows(const HalfStep& step, uint32_t begin, uint32_t end, float* scratch) {
+  for (uint32_t row = begin; row < end; ++row) SolveRow(step, row, scratch);
+}
+
+// gram += sum of row_r row_r^T, four rows per pass over the matrix (a quarter of the
+// loads and stores of one row at a time); the float sums keep row order.
+inline void AddGram(const float* rows, uint32_t begin, uint32_t end, int stride, float* gram) {
+  uint32_t r = begin;
+  for (; r + 4 <= end; r += 4) {
+    const float* y0 = rows + static_cast<size_t>(r) * stride;
+    const float* y1 = y0 + stride;
+    const float* y2 = y1 + stride;
+    const float* y3 = y2 + stride;
+    for (int k = 0; k < stride; ++k) {
+      float* g = gram + static_cast<size_t>(k) * stride;
+      const Vec s0 = Splat(y0[k]), s1 = Splat(y1[k]), s2 = Splat(y2[k]), s3 = Splat(y3[k]);
+      for (int c = 0; c < stride; c += kLanes) {
+        Vec acc = Load(g + c);
+        acc += s0 * Load(y0 + c);
+        acc += s1 * Load(y1 + c);
+        acc += s2 * Load(y2 + c);
+        acc += s3 * Load(y3 + c);
+        Store(g + c, acc);
+      }
+    }
+  }
+  for (; r < end; ++r) {
+    const float* y = rows + static_cast<size_t>(r) * stride;
+    for (int k = 0; k < stride; ++k) Axpy(y[k], y, gram + static_cast<size_t>(k) * stride, stride);
+  }
+}
+
+inline void Dots(const float* rows, size_t n, int stride, const float* query, float* out) {
+  for (size_t r = 0; r < n; ++r) out[r] = Dot(rows + r * stride, query, stride);
+}
+
+#undef STREAMREC_INLINE
+
+}  // namespace streamrec::als_internal::STREAMREC_ALS_ISA
