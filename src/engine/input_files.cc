@@ -98,6 +98,7 @@ absl::StatusOr<LoadedInputs> LoadInputFiles(const InputOptions& options, Progres
     RETURN_IF_ERROR(loader.Load(
         f, &out.runs, [&](int64_t done, int64_t total) { progress->Update(stage, done, total); }));
     if (f.kind == SourceKind::kPurchases) out.purchase_file_runs = out.runs.size();
+    out.file_run_end.push_back(out.runs.size());
   }
   progress->Done();
   out.stats = loader.stats();

@@ -56,6 +56,9 @@ struct LoadedInputs {
   IdDictionary ids;
   std::vector<Run> runs;          // purchase files' runs first, then event files'
   size_t purchase_file_runs = 0;  // how many of `runs` came from purchase files
+  // Per file in load order (purchase files, then event files): the end of its runs in
+  // `runs`; file f's runs are [file_run_end[f - 1], file_run_end[f]).
+  std::vector<size_t> file_run_end;
   LoadStats stats;
   std::unique_ptr<RejectTable> rejects;  // Close() and Commit() when done
 };

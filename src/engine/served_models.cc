@@ -1,0 +1,156 @@
+#include "engine/served_models.h"
+
+#include <utility>
+
+#include "common/status_macros.h"
+#include "common/strings.h"
+
+namespace streamrec {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr uint32_t kUsersPerBlock = 16384;  // users copied under one shared lock
+
+// Fills live_item and model_item from the model's item names.
+void MapItems(const IdDictionary& ids, ServedModel* served) {
+  const std::vector<std::string>& names = served->model.item_ids;
+  served->live_item.assign(names.size(), ItemIdx());
+  served->model_item.assign(ids.items.size(), ServedModel::kUnknown);
+  for (uint32_t m = 0; m < names.size(); ++m) {
+    if (std::optional<ItemIdx> live = ids.items.Find(names[m])) {
+      served->live_item[m] = *live;
+      served->model_item[live->value] = m;
+    }
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const ServedModel>> LoadServedModel(const std::string& path,
+                                                                   const LiveEngine& engine) {
+  ASSIGN_OR_RETURN(TrainedModel model, ReadModelFile(path));
+  auto served = std::make_shared<ServedModel>();
+  served->model = std::move(model);
+  served->origin = StrCat("file ", path);
+  engine.Read([&](const LiveState& s) { MapItems(s.ids, served.get()); });
+  return served;
+}
+
+absl::StatusOr<std::shared_ptr<const ServedModel>> TrainServedModel(
+    const LiveEngine& engine, const BatchTrainingOptions& options) {
+  const Clock::time_point start = Clock::now();
+  uint32_t num_users = 0, num_items = 0;
+  std::vector<WeightedInteraction> cells;
+  for (uint32_t begin = 0;; begin += kUsersPerBlock) {
+    const bool more = engine.Read([&](const LiveState& s) {
+      num_users = static_cast<uint32_t>(s.ids.users.size());
+      num_items = static_cast<uint32_t>(s.ids.items.size());
+      AppendInteractions(s.ops.user_item_matrix(), begin,
+                         std::min<uint64_t>(num_users, uint64_t{begin} + kUsersPerBlock), &cells);
+      return uint64_t{begin} + kUsersPerBlock < num_users;
+    });
+    if (!more) break;
+  }
+  ASSIGN_OR_RETURN(TrainedModel model, TrainBatchModel(options, cells, num_users, num_items));
+  auto served = std::make_shared<ServedModel>();
+  served->model = std::move(model);
+  // Trained on the engine's own ids: the mapping is the identity.
+  served->live_item.resize(num_items);
+  served->model_item.resize(num_items);
+  for (uint32_t i = 0; i < num_items; ++i) {
+    served->live_item[i] = ItemIdx(i);
+    served->model_item[i] = i;
+  }
+  served->origin = "trained on the live state";
+  served->interactions = cells.size();
+  served->train_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return served;
+}
+
+ModelSlot::ModelSlot(const LiveEngine* engine, RetrainOptions options,
+                     std::shared_ptr<const ServedModel> initial)
+    : engine_(engine), options_(std::move(options)), current_(std::move(initial)) {
+  thread_ = std::jthread([this](std::stop_token stop) { Loop(stop); });
+}
+
+ModelSlot::~ModelSlot() {
+  thread_.request_stop();
+  wake_.notify_all();
+}
+
+std::shared_ptr<const ServedModel> ModelSlot::Current() const {
+  std::lock_guard lock(mu_);
+  return current_;
+}
+
+absl::Status ModelSlot::Install(std::shared_ptr<const ServedModel> model) {
+  if (model->model.kind != options_.training.kind) {
+    return absl::FailedPreconditionError(StrCat(model->origin, ": a model of kind ",
+                                                BatchModelKindName(model->model.kind), ", not ",
+                                                BatchModelKindName(options_.training.kind)));
+  }
+  Swap(std::move(model));
+  return absl::OkStatus();
+}
+
+void ModelSlot::RetrainSoon(Done done) {
+  std::lock_guard lock(mu_);
+  waiting_.push_back(std::move(done));
+  requested_ = true;
+  wake_.notify_all();
+}
+
+RetrainStats ModelSlot::stats() const {
+  std::lock_guard lock(mu_);
+  return stats_;
+}
+
+void ModelSlot::Swap(std::shared_ptr<const ServedModel> model) {
+  std::lock_guard lock(mu_);
+  ++stats_.trainings;
+  stats_.last_seconds = model->train_seconds;
+  stats_.last_interactions = model->interactions;
+  current_ = std::move(model);
+}
+
+void ModelSlot::Loop(std::stop_token stop) {
+  bool first = true;
+  while (!stop.stop_requested()) {
+    std::vector<Done> waiting;
+    {
+      std::unique_lock lock(mu_);
+      const bool train_now = first && options_.train_at_start && current_ == nullptr;
+      first = false;
+      if (!train_now) {
+        const auto ready = [&] { return requested_; };
+        if (options_.every.count() > 0) {
+          wake_.wait_for(lock, stop, options_.every, ready);
+        } else {
+          wake_.wait(lock, stop, ready);
+        }
+      }
+      if (stop.stop_requested()) break;
+      waiting.swap(waiting_);
+      requested_ = false;
+    }
+    absl::StatusOr<std::shared_ptr<const ServedModel>> model =
+        TrainServedModel(*engine_, options_.training);
+    if (model.ok()) {
+      Swap(*model);
+    } else {
+      std::lock_guard lock(mu_);
+      ++stats_.failures;
+    }
+    for (Done& done : waiting) done(model);
+  }
+  // Requests that will never be served hear so.
+  std::vector<Done> waiting;
+  {
+    std::lock_guard lock(mu_);
+    waiting.swap(waiting_);
+  }
+  for (Done& done : waiting) done(absl::UnavailableError("shutting down"));
+}
+
+}  // namespace streamrec
