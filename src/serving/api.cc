@@ -367,6 +367,8 @@ std::optional<ApiResponse> Api::Handle(const RouteMatch& match, const ApiRequest
     case Route::kAdminSnapshot:
       Snapshot(responder);
       return std::nullopt;
+    case Route::kAdminRetrain:
+      return Retrain(match, responder);
     case Route::kUnknown:
       break;
   }
@@ -415,6 +417,32 @@ void Api::Snapshot(const std::shared_ptr<Responder>& responder) const {
   } catch (...) {
     // As in Ingest: the completion answers.
   }
+}
+
+std::optional<ApiResponse> Api::Retrain(const RouteMatch& match,
+                                        const std::shared_ptr<Responder>& responder) const {
+  absl::StatusOr<QueryArgs> args = ParseQuery(match.query);
+  if (!args.ok()) return BadRequest(args.status());
+  auto make = [](absl::StatusOr<RetrainResult> result) {
+    if (!result.ok()) return ErrorResponse(result.status());
+    ApiResponse response;
+    JsonWriter w(&response.body);
+    w.BeginObject();
+    w.Key("model");
+    w.String(result->model);
+    w.Key("interactions");
+    w.Uint(result->interactions);
+    w.Key("seconds");
+    w.Number(result->seconds);
+    w.EndObject();
+    return response;
+  };
+  try {
+    backend_->Retrain(args->model, MakeCompletion<RetrainResult>(responder, std::move(make)));
+  } catch (...) {
+    // As in Ingest: the completion answers.
+  }
+  return std::nullopt;
 }
 
 absl::Status Api::CheckModel(std::string_view model) const {

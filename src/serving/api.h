@@ -90,6 +90,8 @@ class Api {
   ApiResponse Ready() const;
   ApiResponse Metrics() const;
   void Snapshot(const std::shared_ptr<Responder>& responder) const;
+  std::optional<ApiResponse> Retrain(const RouteMatch& match,
+                                     const std::shared_ptr<Responder>& responder) const;
 
   // OK when `model` is built in or one of the backend's extra models.
   absl::Status CheckModel(std::string_view model) const;

@@ -89,10 +89,18 @@ struct SnapshotResult {
   std::string name;         // how the engine names it (a file name, say)
 };
 
+// POST /v1/admin/retrain: a batch model trained anew and swapped in.
+struct RetrainResult {
+  std::string model;        // "als", ...
+  size_t interactions = 0;  // trained on
+  double seconds = 0;       // copying the state and training
+};
+
 class Backend {
  public:
   using IngestCallback = absl::AnyInvocable<void(absl::StatusOr<IngestResult>) &&>;
   using SnapshotCallback = absl::AnyInvocable<void(absl::StatusOr<SnapshotResult>) &&>;
+  using RetrainCallback = absl::AnyInvocable<void(absl::StatusOr<RetrainResult>) &&>;
 
   virtual ~Backend() = default;
 
@@ -135,6 +143,10 @@ class Backend {
 
   // Starts writing a snapshot of the whole state; `done` is called when it is written.
   virtual void WriteSnapshot(SnapshotCallback done) = 0;
+  // Trains batch model `model` (empty: the backend's first) on the current state and
+  // swaps it in; `done` is called when it is serving, or with the error that kept the
+  // old one (InvalidArgument for a model the backend does not train).
+  virtual void Retrain(std::string_view model, RetrainCallback done) = 0;
 };
 
 }  // namespace streamrec

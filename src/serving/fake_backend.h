@@ -159,6 +159,14 @@ class FakeBackend : public Backend {
     std::move(done)(SnapshotResult{1234, "snapshot-000001"});
   }
 
+  void Retrain(std::string_view model, RetrainCallback done) override {
+    if (!model.empty() && model != "als") {
+      std::move(done)(absl::InvalidArgumentError(StrCat("model: cannot retrain '", model, "'")));
+      return;
+    }
+    std::move(done)(RetrainResult{"als", 42, 0.5});
+  }
+
  private:
   absl::Status ReadFault() {
     std::lock_guard lock(mu);

@@ -589,6 +589,16 @@ TEST_F(HttpServerTest, SnapshotAnswersWithTheBackendsInfo) {
   EXPECT_EQ(res.body(), R"({"log_offset":1234,"name":"snapshot-000001"})");
 }
 
+TEST_F(HttpServerTest, RetrainAnswersWithTheNewModel) {
+  TestResponse res = Client().Post("/v1/admin/retrain", "", "");
+  ASSERT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(), R"({"model":"als","interactions":42,"seconds":0.5})");
+}
+
+TEST_F(HttpServerTest, RetrainOfAModelTheBackendDoesNotTrainIs400) {
+  ExpectError(Client().Post("/v1/admin/retrain?model=popular", "", ""), 400, "bad_request");
+}
+
 // ---- connections -------------------------------------------------------------------
 
 TEST_F(HttpServerTest, KeepAliveServesManyRequests) {

@@ -17,6 +17,7 @@ constexpr std::array<RouteInfo, kRouteCount> kRoutes = {{
     {"/readyz", "GET", false},
     {"/metrics", "GET", false},
     {"/v1/admin/snapshot", "POST", true},
+    {"/v1/admin/retrain", "POST", true},
     {"unknown", "", false},
 }};
 
@@ -78,6 +79,7 @@ RouteMatch MatchRoute(std::string_view target) {
       if (route != Route::kUnknown) match.raw_id = p[2];
       if (p[1] == "sessions" && p[2] == "recommendations") route = Route::kSessionRecommendations;
       if (p[1] == "admin" && p[2] == "snapshot") route = Route::kAdminSnapshot;
+      if (p[1] == "admin" && p[2] == "retrain") route = Route::kAdminRetrain;
       break;
     case 4:
       if (p[0] != "v1") break;

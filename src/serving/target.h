@@ -24,6 +24,7 @@ enum class Route : uint8_t {
   kReadyz,                  // GET  /readyz
   kMetrics,                 // GET  /metrics
   kAdminSnapshot,           // POST /v1/admin/snapshot
+  kAdminRetrain,            // POST /v1/admin/retrain
   kUnknown,                 // no route: 404
 };
 inline constexpr int kRouteCount = static_cast<int>(Route::kUnknown) + 1;

@@ -22,6 +22,7 @@ TEST(TargetTest, EveryRouteIsMatched) {
       {"/readyz", Route::kReadyz},
       {"/metrics", Route::kMetrics},
       {"/v1/admin/snapshot", Route::kAdminSnapshot},
+      {"/v1/admin/retrain?model=als", Route::kAdminRetrain},
   };
   for (const auto& [target, route] : cases) EXPECT_EQ(MatchRoute(target).route, route) << target;
 }
