@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The live engine over HTTP: ingest throughput, recommendation latency under ingest,
-# read-your-writes delay, and restart time on a 10M-event state. Figures go to stdout.
+# read-your-writes delay, ALS retraining and latency with ALS in the blend, and restart
+# time on a 10M-event state. Figures go to stdout.
 #
 #   SERVE_USERS, SERVE_ITEMS, SERVE_EVENTS   replayed data (default 100000, 10000, 2000000)
 #   RESTART_DATA                             the 10M data set of bench/run.sh (its folder)
@@ -81,6 +82,20 @@ for n in range(200):
 delays.sort()
 print(f"event visible after: p50 {delays[100]:.2f} ms, p99 {delays[197]:.2f} ms, max {delays[-1]:.2f} ms")
 PY
+
+echo "== ALS: POST /v1/admin/retrain, then GET recommendations (wrk, 8 connections, 10 s)"
+curl -sf -XPOST "$url/v1/admin/retrain?model=als"
+echo
+for model in als hybrid; do
+  cat >"$out/users-$model.lua" <<LUA
+math.randomseed(7)
+request = function()
+  return wrk.format("GET", "/v1/users/" .. math.random(0, $users - 1) .. "/recommendations?k=10&model=$model")
+end
+LUA
+  echo "-- model=$model (hybrid: ALS in the blend)"
+  wrk -t2 -c8 -d10s --latency -s "$out/users-$model.lua" "$url" | sed -n '1,20p'
+done
 stop_server
 
 restart="${RESTART_DATA:-$out/data-500000-50000-10000000}"

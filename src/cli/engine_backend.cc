@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "common/strings.h"
+#include "models/blend.h"
 
 namespace streamrec {
 namespace {
@@ -34,6 +35,10 @@ std::string ReasonText(const Reason& reason, const IdDictionary& ids) {
       return "trending";
     case ReasonKind::kPopular:
       return "popular";
+    case ReasonKind::kForYou:
+      return "picked for you from your history";
+    case ReasonKind::kViewedRecently:
+      return "you viewed it recently";
     case ReasonKind::kNone:
       break;
   }
@@ -57,6 +62,43 @@ std::vector<ItemIdx> KnownItems(const std::vector<std::string>& names, const IdD
     if (auto item = ids.items.Find(n)) out.push_back(*item);
   }
   return out;
+}
+
+// How deep each list of a blend goes for k results.
+size_t BlendDepth(size_t k) { return std::max<size_t>(3 * k, 50); }
+
+// A batch model's top n for a user from the user's current interactions in the engine's
+// user-item matrix (ALS: folded in at request time, so new and changed users get
+// personal results at once). Empty for a user without interactions the model knows.
+void BatchRecommend(const ServedModel& served, const LiveState& s, UserIdx user, size_t n,
+                    absl::FunctionRef<bool(ItemIdx)> excluded, std::vector<ScoredItem>* out) {
+  out->clear();
+  std::vector<ItemIdx> items;
+  std::vector<float> weights;
+  const UserItemMatrix& matrix = s.ops.user_item_matrix();
+  matrix.ForEachInRow(user, [&](ItemIdx item, const Interaction& cell) {
+    const uint32_t m = served.ModelItem(item);
+    const double weight = InteractionWeight(matrix, cell);
+    if (m != ServedModel::kUnknown && weight > 0) {
+      items.push_back(ItemIdx(m));
+      weights.push_back(static_cast<float>(weight));
+    }
+  });
+  if (items.empty()) return;
+  const auto model_excluded = [&](ItemIdx m) {
+    const ItemIdx live = served.live_item[m.value];
+    return !live.valid() || excluded(live);
+  };
+  if (served.model.als) {
+    const std::vector<float> factors = served.model.als->FoldIn(items, weights);
+    served.model.als->Recommend(factors, n, model_excluded, out);
+  } else if (served.model.item_knn) {
+    served.model.item_knn->Recommend(items, weights, n, model_excluded, out);
+  }
+  for (ScoredItem& r : *out) {
+    r.item = served.live_item[r.item.value];
+    r.reason = Reason{ReasonKind::kForYou, ItemIdx()};
+  }
 }
 
 boost::json::value Nullable(std::optional<double> v) {
@@ -97,10 +139,26 @@ std::string EngineBackend::NextRecommendationId() {
 
 absl::StatusOr<Recommendations> EngineBackend::RecommendForUser(std::string_view user_id,
                                                                 const RecommendRequest& request) {
-  const std::optional<ModelKind> kind = ParseModel(request.model);
-  if (!kind) return absl::InvalidArgumentError(StrCat("unknown model ", request.model));
+  const std::string_view model = request.model.empty() ? "hybrid" : request.model;
+  ModelSlot* batch_slot = model == "als"       ? options_.als
+                          : model == "itemknn" ? options_.item_knn
+                                               : nullptr;
+  const std::optional<ModelKind> kind =
+      batch_slot != nullptr ? ModelKind::kHybrid : ParseModel(model);
+  if (!kind) return absl::InvalidArgumentError(StrCat("unknown model ", model));
+  // The batch model of this answer: the one asked for, or ALS inside the hybrid.
+  std::shared_ptr<const ServedModel> batch;
+  if (batch_slot != nullptr) {
+    batch = batch_slot->Current();
+    if (batch == nullptr) {
+      return absl::UnavailableError(StrCat("no ", model, " model yet: training is under way"));
+    }
+  } else if (*kind == ModelKind::kHybrid && options_.als != nullptr &&
+             options_.hybrid_als_weight > 0) {
+    batch = options_.als->Current();
+  }
   Recommendations out;
-  out.model = request.model.empty() ? "hybrid" : std::string(request.model);
+  out.model = std::string(model);
   out.recommendation_id = NextRecommendationId();
   const EventTime now = engine_->Now();
   engine_->Read([&](const LiveState& s) {
@@ -123,9 +181,22 @@ absl::StatusOr<Recommendations> EngineBackend::RecommendForUser(std::string_view
       const Interaction* c = s.ops.user_item_matrix().Find(*user, item);
       return c != nullptr && c->purchase_count > 0;
     };
+    std::vector<ScoredItem> from_batch;
+    if (batch != nullptr) {
+      const size_t n = batch_slot != nullptr ? request.k : BlendDepth(request.k);
+      const auto excluded = [&](ItemIdx item) {
+        return purchased(item) || std::find(exclude.begin(), exclude.end(), item) != exclude.end();
+      };
+      BatchRecommend(*batch, s, *user, n, excluded, &from_batch);
+      if (batch_slot != nullptr) {
+        out.items = Render(from_batch, s.ids);
+        return;
+      }
+    }
+    const size_t live_k = batch != nullptr ? BlendDepth(request.k) : request.k;
     const Filter filter{.exclude = exclude, .exclude_if = purchased};
     if (pending.empty()) {
-      s.models.RecommendForUser(*user, request.k, *kind, filter, &scored);
+      s.models.RecommendForUser(*user, live_k, *kind, filter, &scored);
     } else {
       // Recent items (most recent first) then the pending events, as one session.
       std::vector<SessionItem> session;
@@ -136,7 +207,14 @@ absl::StatusOr<Recommendations> EngineBackend::RecommendForUser(std::string_view
       for (const Record& r : pending) {
         if (r.kind == RecordKind::kEvent) session.push_back(SessionItem{r.item, r.type, r.time});
       }
-      s.models.RecommendForSession(session, request.k, *kind, filter, &scored);
+      s.models.RecommendForSession(session, live_k, *kind, filter, &scored);
+    }
+    if (!from_batch.empty()) {
+      const WeightedList lists[] = {{scored, 1 - options_.hybrid_als_weight},
+                                    {from_batch, options_.hybrid_als_weight}};
+      std::vector<ScoredItem> blended;
+      BlendLists(lists, request.k, &blended);
+      scored.swap(blended);
     }
     out.items = Render(scored, s.ids);
   });
@@ -276,11 +354,44 @@ absl::StatusOr<boost::json::value> EngineBackend::ItemView(std::string_view item
   });
 }
 
-std::vector<std::string> EngineBackend::ExtraModels() { return {"trending"}; }
+std::vector<std::string> EngineBackend::ExtraModels() {
+  std::vector<std::string> names = {"trending"};
+  if (options_.als != nullptr) names.push_back("als");
+  if (options_.item_knn != nullptr) names.push_back("itemknn");
+  return names;
+}
 
 absl::Status EngineBackend::Ready() { return absl::OkStatus(); }
 
-void EngineBackend::AppendMetrics(std::string* out) { *out += engine_->MetricsText(); }
+void EngineBackend::AppendMetrics(std::string* out) {
+  *out += engine_->MetricsText();
+  const std::pair<const char*, const ModelSlot*> slots[] = {{"als", options_.als},
+                                                            {"itemknn", options_.item_knn}};
+  *out +=
+      "# HELP streamrec_batch_model_trainings_total Batch models swapped in (files included).\n"
+      "# TYPE streamrec_batch_model_trainings_total counter\n";
+  for (const auto& [name, slot] : slots) {
+    if (slot == nullptr) continue;
+    *out += fmt::format("streamrec_batch_model_trainings_total{{model=\"{}\"}} {}\n", name,
+                        slot->stats().trainings);
+  }
+  *out +=
+      "# HELP streamrec_batch_model_training_failures_total Trainings that kept the old model.\n"
+      "# TYPE streamrec_batch_model_training_failures_total counter\n";
+  for (const auto& [name, slot] : slots) {
+    if (slot == nullptr) continue;
+    *out += fmt::format("streamrec_batch_model_training_failures_total{{model=\"{}\"}} {}\n", name,
+                        slot->stats().failures);
+  }
+  *out +=
+      "# HELP streamrec_batch_model_training_seconds Duration of the last training.\n"
+      "# TYPE streamrec_batch_model_training_seconds gauge\n";
+  for (const auto& [name, slot] : slots) {
+    if (slot == nullptr) continue;
+    *out += fmt::format("streamrec_batch_model_training_seconds{{model=\"{}\"}} {}\n", name,
+                        slot->stats().last_seconds);
+  }
+}
 
 void EngineBackend::WriteSnapshot(SnapshotCallback done) {
   std::lock_guard lock(snapshot_mu_);
@@ -299,6 +410,33 @@ void EngineBackend::WriteSnapshot(SnapshotCallback done) {
         finished->store(true);
       }),
       finished});
+}
+
+}  // namespace streamrec
+
+namespace streamrec {
+
+void EngineBackend::Retrain(std::string_view model, RetrainCallback done) {
+  const std::string name = model.empty() ? "als" : std::string(model);
+  ModelSlot* slot = name == "als" ? options_.als : name == "itemknn" ? options_.item_knn : nullptr;
+  if (slot == nullptr) {
+    std::string trained;
+    if (options_.als != nullptr) trained += " als";
+    if (options_.item_knn != nullptr) trained += " itemknn";
+    std::move(done)(absl::InvalidArgumentError(
+        StrCat("model: cannot retrain '", name,
+               "' (trained here:", trained.empty() ? " none" : trained, ")")));
+    return;
+  }
+  auto callback = std::make_shared<RetrainCallback>(std::move(done));
+  slot->RetrainSoon([callback, name](absl::StatusOr<std::shared_ptr<const ServedModel>> served) {
+    if (!served.ok()) {
+      std::move (*callback)(absl::UnavailableError(
+          StrCat("training failed; the current model keeps serving: ", served.status().message())));
+      return;
+    }
+    std::move (*callback)(RetrainResult{name, (*served)->interactions, (*served)->train_seconds});
+  });
 }
 
 }  // namespace streamrec

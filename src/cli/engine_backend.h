@@ -13,12 +13,20 @@
 #include <vector>
 
 #include "engine/live_engine.h"
+#include "engine/served_models.h"
 #include "serving/backend.h"
 
 namespace streamrec {
 
 struct EngineBackendOptions {
   bool exclude_purchased = true;  // never recommend what the user has bought
+  // Batch models (model=als, model=itemknn); null: not served. They must outlive the
+  // backend.
+  ModelSlot* als = nullptr;
+  ModelSlot* item_knn = nullptr;
+  // The hybrid blends its live score (1 - w) with ALS (w), each over its best, once an
+  // ALS model exists.
+  double hybrid_als_weight = 0.3;
 };
 
 class EngineBackend : public Backend {
@@ -41,6 +49,7 @@ class EngineBackend : public Backend {
   absl::Status Ready() override;
   void AppendMetrics(std::string* out) override;
   void WriteSnapshot(SnapshotCallback done) override;
+  void Retrain(std::string_view model, RetrainCallback done) override;
 
  private:
   std::string NextRecommendationId();

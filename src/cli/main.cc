@@ -8,6 +8,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "cli/model_commands.h"
 #include "cli/replay.h"
 #include "cli/server_commands.h"
 #include "engine/pipeline.h"
@@ -141,6 +142,8 @@ int Main(int argc, char** argv) {
 
   // serve, export, inspect
   ServerCommands server_commands(&app);
+  // train, evaluate
+  ModelCommands model_commands(&app);
 
   try {
     app.parse(argc, argv);
@@ -164,6 +167,7 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (std::optional<int> code = server_commands.Run()) return *code;
+  if (std::optional<int> code = model_commands.Run()) return *code;
   if (*replay) {
     if (!replay_mapping.empty()) rep.mapping_file = replay_mapping;
     rep.show_progress = true;

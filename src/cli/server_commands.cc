@@ -14,6 +14,7 @@
 #include "common/strings.h"
 #include "engine/export.h"
 #include "engine/live_engine.h"
+#include "engine/served_models.h"
 #include "log/inspect.h"
 #include "serving/http_server.h"
 #include "toml++/toml.h"
@@ -125,6 +126,16 @@ absl::Status ApplyConfigFile(const std::string& path, const CLI::App& serve, Ser
       st = number(&s->body_limit_bytes);
     else if (k == "threads")
       st = number(&s->threads);
+    else if (k == "batch_models")
+      st = files(&s->batch_models);
+    else if (k == "retrain_every")
+      st = number(&s->retrain_every_seconds);
+    else if (k == "model_file")
+      st = files(&s->model_files);
+    else if (k == "hybrid_als_weight")
+      st = number(&s->hybrid_als_weight);
+    else if (k == "train_threads")
+      st = number(&s->train_threads);
     else if (k == "exclude_purchased") {
       const auto* v = node.as_boolean();
       if (v == nullptr) return bad("true or false");
@@ -139,6 +150,71 @@ absl::Status ApplyConfigFile(const std::string& path, const CLI::App& serve, Ser
         StrCat(path, ": fsync must be always, batch or interval, not '", s->fsync, "'"));
   }
   return absl::OkStatus();
+}
+
+struct BatchModelSlots {
+  std::unique_ptr<ModelSlot> als;
+  std::unique_ptr<ModelSlot> item_knn;
+  ModelSlot* For(BatchModelKind kind) const {
+    return kind == BatchModelKind::kAls ? als.get() : item_knn.get();
+  }
+};
+
+// One slot per batch model served: those trained on the live state, and those of the
+// model files (a file's model serves until the first training).
+absl::StatusOr<BatchModelSlots> OpenModelSlots(const ServeSettings& s, const LiveEngine* engine) {
+  std::shared_ptr<const ServedModel> initial[2];  // by kind: ALS, item-kNN
+  for (const std::string& path : s.model_files) {
+    ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> model, LoadServedModel(path, *engine));
+    initial[model->model.kind == BatchModelKind::kAls ? 0 : 1] = std::move(model);
+    std::fprintf(stderr, "loaded model %s\n", path.c_str());
+  }
+  bool train[2] = {false, false};
+  for (const std::string& name : s.batch_models) {
+    if (name == "als") {
+      train[0] = true;
+    } else if (name == "itemknn") {
+      train[1] = true;
+    } else if (!name.empty()) {
+      return absl::InvalidArgumentError(
+          StrCat("--batch-models: unknown model '", name, "' (available: als, itemknn)"));
+    }
+  }
+  const auto seconds = std::chrono::seconds(static_cast<int64_t>(s.retrain_every_seconds));
+  BatchModelSlots slots;
+  for (int k = 0; k < 2; ++k) {
+    if (!train[k] && initial[k] == nullptr) continue;
+    RetrainOptions options;
+    options.training.kind = k == 0 ? BatchModelKind::kAls : BatchModelKind::kItemKnn;
+    options.training.als.threads = s.train_threads;
+    options.training.item_knn.threads = s.train_threads;
+    // A model served from a file only is never retrained on a schedule.
+    options.every = train[k] ? seconds : std::chrono::seconds(0);
+    options.train_at_start = train[k];
+    (k == 0 ? slots.als : slots.item_knn) =
+        std::make_unique<ModelSlot>(engine, std::move(options), std::move(initial[k]));
+  }
+  return slots;
+}
+
+// SIGHUP: the model files again; a file that does not load leaves its model serving.
+void ReloadModelFiles(const std::vector<std::string>& paths, const LiveEngine& engine,
+                      const BatchModelSlots& slots) {
+  for (const std::string& path : paths) {
+    absl::StatusOr<std::shared_ptr<const ServedModel>> model = LoadServedModel(path, engine);
+    ModelSlot* slot = model.ok() ? slots.For((*model)->model.kind) : nullptr;
+    const absl::Status st =
+        !model.ok() ? model.status()
+        : slot == nullptr
+            ? absl::FailedPreconditionError(StrCat(path, ": no model of its kind is served"))
+            : slot->Install(*std::move(model));
+    if (st.ok()) {
+      std::fprintf(stderr, "SIGHUP: loaded model %s\n", path.c_str());
+    } else {
+      std::fprintf(stderr, "SIGHUP: kept the current model: %s\n",
+                   std::string(st.message()).c_str());
+    }
+  }
 }
 
 }  // namespace
@@ -178,6 +254,28 @@ ServerCommands::ServerCommands(CLI::App* app) {
                    "Leave out items the user has purchased")
       ->capture_default_str();
   serve_->add_option("--threads", s.threads, "Threads for bootstrap and snapshots")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  serve_
+      ->add_option("--batch-models", s.batch_models,
+                   "Batch models trained on the live state: als, itemknn (none: \"\")")
+      ->expected(0, -1)
+      ->capture_default_str();
+  serve_
+      ->add_option("--retrain-every", s.retrain_every_seconds,
+                   "Seconds between trainings of the batch models (0: only on request)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  serve_
+      ->add_option("--model-file", s.model_files,
+                   "Model files from `streamrec train`, served until the first retraining")
+      ->expected(1, -1);
+  serve_
+      ->add_option("--hybrid-als-weight", s.hybrid_als_weight,
+                   "Share of ALS in the hybrid once an ALS model exists")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  serve_->add_option("--train-threads", s.train_threads, "Threads for batch model training")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
 
@@ -231,6 +329,7 @@ int ServerCommands::Serve() {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   StartupReport report;
@@ -253,14 +352,21 @@ int ServerCommands::Serve() {
   }
   std::fprintf(stderr, "ready in %.2f s\n", report.seconds);
 
-  EngineBackend backend(engine->get(), {.exclude_purchased = s.exclude_purchased});
+  absl::StatusOr<BatchModelSlots> slots = OpenModelSlots(s, engine->get());
+  if (!slots.ok()) return Fail(slots.status());
+  EngineBackend backend(engine->get(), {.exclude_purchased = s.exclude_purchased,
+                                        .als = slots->als.get(),
+                                        .item_knn = slots->item_knn.get(),
+                                        .hybrid_als_weight = s.hybrid_als_weight});
   HttpServer server(&backend, http);
   if (absl::Status st = server.Start(); !st.ok()) return Fail(st);
   std::fprintf(stderr, "listening on %s:%u\n", http.host.c_str(), server.port());
   std::fflush(stderr);
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    ReloadModelFiles(s.model_files, **engine, *slots);
+  }
   std::fprintf(stderr, "%s: finishing requests, writing a snapshot\n",
                signal_number == SIGINT ? "SIGINT" : "SIGTERM");
   server.Stop();

@@ -24,6 +24,15 @@ struct ServeSettings {
   size_t body_limit_bytes = size_t{16} << 20;
   bool exclude_purchased = true;
   int threads = 2;
+  // Batch models trained on the live state at start and every retrain_every seconds
+  // (0: only on POST /v1/admin/retrain): any of als, itemknn.
+  std::vector<std::string> batch_models = {"als"};
+  double retrain_every_seconds = 3600;
+  // Model files (`streamrec train`) served until the first retraining; SIGHUP loads
+  // them again (a bad file keeps the current model).
+  std::vector<std::string> model_files;
+  double hybrid_als_weight = 0.3;
+  int train_threads = 1;  // training threads: leave cores to ingest and requests
 };
 
 class ServerCommands {

@@ -157,7 +157,9 @@ absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> OpenCsvSourceParts(
 
 bool IsCsvPath(const std::string& path) {
   const std::string ext = LowerExtension(path);
-  return ext == "csv" || ext == "tsv" || ext == "txt" || ext == "dat" || ext.empty();
+  // .data, .dat: MovieLens ships its ratings so (u.data, ratings.dat).
+  return ext == "csv" || ext == "tsv" || ext == "txt" || ext == "dat" || ext == "data" ||
+         ext.empty();
 }
 
 absl::StatusOr<std::unique_ptr<RowSource>> OpenRowSource(
@@ -171,7 +173,7 @@ absl::StatusOr<std::unique_ptr<RowSource>> OpenRowSource(
   if (IsCsvPath(path)) return OpenCsvSource(path, csv);
   return absl::InvalidArgumentError(
       StrCat("cannot read ", path, ": unknown file type '.", ext,
-             "' (want .csv, .tsv, .txt, .jsonl, .ndjson, .json or .parquet)"));
+             "' (want .csv, .tsv, .txt, .dat, .data, .jsonl, .ndjson, .json or .parquet)"));
 }
 
 }  // namespace streamrec

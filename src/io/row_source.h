@@ -64,10 +64,11 @@ class RowSource {
   std::string bad_reason_;
 };
 
-// True when OpenRowSource reads `path` as CSV (.csv, .tsv, .txt, .dat, no extension).
+// True when OpenRowSource reads `path` as CSV (.csv, .tsv, .txt, .dat, .data, no
+// extension).
 bool IsCsvPath(const std::string& path);
 
-// Opens `path` by its extension: .csv/.tsv/.txt (CSV), .jsonl/.ndjson/.json (JSON Lines,
+// Opens `path` by its extension: .csv/.tsv/.txt/.dat/.data (CSV), .jsonl/.ndjson/.json (JSON Lines,
 // one object per line), .parquet. `wanted_columns` names the fields a JSON Lines source
 // extracts from each object's top-level keys (JSON has no header); other formats ignore
 // it. A JSON string is its decoded text, a number the exact text the line writes for it,

@@ -210,6 +210,15 @@ TEST_F(RowSourceTest, TsvWithTabDelimiter) {
   EXPECT_THAT(source->columns(), ElementsAre("a", "b"));
 }
 
+TEST_F(RowSourceTest, MovieLensDataFileIsDelimitedText) {
+  CsvOptions options;
+  options.delimiter = '\t';
+  options.header = false;
+  auto source = Open("u.data", "196\t242\t3\t881250949\n", options);
+  ASSERT_NE(source, nullptr);
+  EXPECT_THAT(source->columns(), ElementsAre("column0", "column1", "column2", "column3"));
+}
+
 TEST_F(RowSourceTest, TxtAndNoExtensionAreCsv) {
   auto txt = Open("e.txt", "a,b\n1,2\n");
   ASSERT_NE(txt, nullptr);

@@ -1,0 +1,154 @@
+// The backend's batch models: model=als before and after a training, fold-in of a
+// user's newest events at request time, ALS in the hybrid, and retraining on request.
+#include "cli/engine_backend.h"
+
+#include <filesystem>
+#include <future>
+#include <string>
+#include <vector>
+
+#include "common/strings.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace streamrec {
+namespace {
+
+namespace fs = std::filesystem;
+const EventTime kStart = EventTime::FromSeconds(1'700'000'000);
+
+class EngineBackendTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) /
+           ("engine_backend_" +
+            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    LiveEngineOptions o;
+    o.state_dir = dir_.string();
+    o.clock = [] { return kStart; };
+    o.snapshot_every_events = 0;
+    auto engine = LiveEngine::Open(std::move(o));
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    engine_ = std::move(*engine);
+    RetrainOptions retrain;
+    retrain.training.als.factors = 8;
+    retrain.training.als.iterations = 10;
+    retrain.training.als.threads = 1;
+    retrain.every = std::chrono::seconds(0);
+    retrain.train_at_start = false;
+    als_ = std::make_unique<ModelSlot>(engine_.get(), retrain);
+    backend_ =
+        std::make_unique<EngineBackend>(engine_.get(), EngineBackendOptions{.als = als_.get()});
+  }
+  void TearDown() override {
+    backend_.reset();
+    als_.reset();
+    engine_.reset();
+    fs::remove_all(dir_);
+  }
+
+  void Ingest(std::vector<IngestEvent> events) {
+    std::promise<absl::StatusOr<IngestResult>> done;
+    backend_->Ingest(std::move(events),
+                     [&](absl::StatusOr<IngestResult> r) { done.set_value(std::move(r)); });
+    ASSERT_TRUE(done.get_future().get().ok());
+  }
+  static IngestEvent View(std::string user, std::string item) {
+    return IngestEvent{std::move(user), std::move(item), EventType::kView, kStart, {}, ""};
+  }
+  // Users of group g view the four items g0..g3 (items of the other group never).
+  void TwoGroups() {
+    std::vector<IngestEvent> events;
+    for (int u = 0; u < 30; ++u) {
+      const std::string g = u % 2 == 0 ? "a" : "b";
+      for (int i = 0; i < 4; ++i) {
+        if ((u + i) % 4 != 3) events.push_back(View(StrCat("u", u), StrCat(g, i)));
+      }
+    }
+    Ingest(std::move(events));
+  }
+  absl::StatusOr<RetrainResult> Retrain(std::string_view model = "") {
+    std::promise<absl::StatusOr<RetrainResult>> done;
+    backend_->Retrain(model,
+                      [&](absl::StatusOr<RetrainResult> r) { done.set_value(std::move(r)); });
+    return done.get_future().get();
+  }
+  std::vector<std::string> Items(std::string_view user, std::string_view model, size_t k = 3) {
+    absl::StatusOr<Recommendations> r = backend_->RecommendForUser(user, {k, model, {}});
+    EXPECT_TRUE(r.ok()) << r.status();
+    std::vector<std::string> ids;
+    if (r.ok()) {
+      for (const RecommendedItem& i : r->items) ids.push_back(i.item_id);
+    }
+    return ids;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<LiveEngine> engine_;
+  std::unique_ptr<ModelSlot> als_;
+  std::unique_ptr<EngineBackend> backend_;
+};
+
+TEST_F(EngineBackendTest, AlsIsUnavailableUntilTheFirstTraining) {
+  TwoGroups();
+  const absl::Status before = backend_->RecommendForUser("u0", {3, "als", {}}).status();
+  EXPECT_EQ(before.code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(backend_->ExtraModels(), ::testing::Contains("als"));
+
+  absl::StatusOr<RetrainResult> trained = Retrain();
+  ASSERT_TRUE(trained.ok()) << trained.status();
+  EXPECT_EQ(trained->model, "als");
+  EXPECT_EQ(trained->interactions, 90u);
+  // u0 (group a) viewed a0, a1, a2: the four items of its group come first, the unseen
+  // a3 among them (seen items stay eligible: people come back to them).
+  const std::vector<std::string> items = Items("u0", "als", 4);
+  ASSERT_EQ(items.size(), 4u);
+  EXPECT_THAT(items, ::testing::UnorderedElementsAre("a0", "a1", "a2", "a3"));
+}
+
+TEST_F(EngineBackendTest, AlsFoldsInAUsersNewestEventsAtRequestTime) {
+  TwoGroups();
+  ASSERT_TRUE(Retrain().ok());
+  // A user new since the training: personal results from one event, at once.
+  Ingest({View("newcomer", "b0"), View("newcomer", "b1")});
+  const std::vector<std::string> items = Items("newcomer", "als", 2);
+  ASSERT_EQ(items.size(), 2u);
+  for (const std::string& id : items) EXPECT_EQ(id[0], 'b') << id;
+}
+
+TEST_F(EngineBackendTest, HybridBlendsAlsInOnceItExists) {
+  TwoGroups();
+  absl::StatusOr<Recommendations> before = backend_->RecommendForUser("u0", {10, "hybrid", {}});
+  ASSERT_TRUE(before.ok());
+  for (const RecommendedItem& i : before->items)
+    EXPECT_NE(i.reason, "picked for you from your history");
+  ASSERT_TRUE(Retrain().ok());
+  absl::StatusOr<Recommendations> after = backend_->RecommendForUser("u0", {10, "hybrid", {}});
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->model, "hybrid");
+  bool from_als = false;
+  for (const RecommendedItem& i : after->items) {
+    from_als = from_als || i.reason == "picked for you from your history";
+  }
+  EXPECT_TRUE(from_als);
+}
+
+TEST_F(EngineBackendTest, RetrainOfAModelNotTrainedHereIsInvalidArgument) {
+  const absl::Status s = Retrain("itemknn").status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(s.message()), ::testing::HasSubstr("als"));
+}
+
+TEST_F(EngineBackendTest, RetrainOnAnEmptyStateIsUnavailableAndServesNoModel) {
+  const absl::Status s = Retrain().status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(als_->Current(), nullptr);
+  std::string metrics;
+  backend_->AppendMetrics(&metrics);
+  EXPECT_THAT(metrics, ::testing::HasSubstr(
+                           "streamrec_batch_model_training_failures_total{model=\"als\"} 1"));
+}
+
+}  // namespace
+}  // namespace streamrec
