@@ -62,9 +62,8 @@ struct ModelConfig {
   // Hybrid: score = (1 - trending_blend) * session/max(session)
   //               + trending_blend * trending/max(trending).
   float trending_blend = 0.2f;
-  // Hybrid: items of the current and previous session themselves (people come back to
-  // what they viewed) add revisit_weight * their session weight (decay^p, times
-  // previous_session_weight for the previous session) to their score. 0: off.
+  // Session and hybrid: an item's similarity to itself, so that the session's own items
+  // are candidates too (people come back to what they viewed). 0: never.
   float revisit_weight = 0.5f;
   // Where hybrid answers for users without history (and fill when session candidates
   // run out) come from: kTrending or kPopular.

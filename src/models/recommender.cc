@@ -203,40 +203,10 @@ void Recommender::PairWithWindow(std::span<const RecentSlot> row, uint32_t skip,
 
 // ---- Queries ----
 
-std::vector<std::pair<ItemIdx, double>> Recommender::RevisitScores(std::span<const RecentSlot> row,
-                                                                   const Excluder& excluded) const {
-  std::vector<std::pair<ItemIdx, double>> out;
-  const size_t used = Used(row);
-  if (used == 0 || config_.revisit_weight <= 0) return out;
-  const uint32_t current = row[0].session();
-  bool has_previous = false;
-  uint32_t previous = 0;
-  double recency = 1;
-  for (size_t p = 0; p < used; ++p, recency *= config_.recency_decay) {
-    const RecentSlot& slot = row[p];
-    double r = recency;
-    if (slot.session() != current) {
-      if (!has_previous) {
-        has_previous = true;
-        previous = slot.session();
-      }
-      if (slot.session() != previous) break;  // older than the previous session
-      r *= config_.previous_session_weight;
-    }
-    if (r > 0 && !excluded(slot.item)) out.emplace_back(slot.item, config_.revisit_weight * r);
-  }
-  // An item of both sessions sums its two weights.
-  std::sort(out.begin(), out.end());
-  size_t kept = 0;
-  for (size_t i = 0; i < out.size(); ++i) {
-    if (kept > 0 && out[kept - 1].first == out[i].first) {
-      out[kept - 1].second += out[i].second;
-    } else {
-      out[kept++] = out[i];
-    }
-  }
-  out.resize(kept);
-  return out;
+Reason Recommender::CandidateReason(const Candidate& c, bool single_anchor) const {
+  if (c.anchor == c.item) return Reason{ReasonKind::kViewedRecently, c.item};
+  if (single_anchor || c.anchor_score >= 0.5 * c.score) return TogetherReason(c.anchor, c.item);
+  return Reason{ReasonKind::kSimilarToSession, c.anchor};
 }
 
 Reason Recommender::TogetherReason(ItemIdx anchor, ItemIdx item) const {
@@ -271,6 +241,10 @@ void Recommender::SessionCandidates(std::span<const RecentSlot> row, bool latest
       r *= config_.previous_session_weight;
     }
     if (r <= 0) continue;
+    // The item itself (similarity 1 to itself): people come back to what they viewed.
+    if (!latest_only && config_.revisit_weight > 0) {
+      parts.push_back(Contribution{slot.item, slot.item, r * config_.revisit_weight});
+    }
     const float anchor_norm = co_.Norm(slot.item);
     co_.ForEachNeighbour(slot.item, [&](ItemIdx item, float weight) {
       parts.push_back(
@@ -320,10 +294,7 @@ void Recommender::Recommend(std::span<const RecentSlot> row, size_t k, ModelKind
   SessionCandidates(row, kind == ModelKind::kItem, excluded, &candidates);
   if (kind == ModelKind::kItem || kind == ModelKind::kSession) {
     for (const Candidate& c : candidates) {
-      const bool single = kind == ModelKind::kItem || c.anchor_score >= 0.5 * c.score;
-      out->push_back(ScoredItem{c.item, c.score,
-                                single ? TogetherReason(c.anchor, c.item)
-                                       : Reason{ReasonKind::kSimilarToSession, c.anchor}});
+      out->push_back(ScoredItem{c.item, c.score, CandidateReason(c, kind == ModelKind::kItem)});
     }
     SortAndCut(k, out);
     return;
@@ -348,43 +319,24 @@ void Recommender::Recommend(std::span<const RecentSlot> row, size_t k, ModelKind
     ScoredItem item;
     double source = 0;  // breaks ties of the blend (e.g. when trending_blend is 0)
   };
-  const std::vector<std::pair<ItemIdx, double>> revisit = RevisitScores(row, excluded);
-  const auto revisit_part = [&](ItemIdx item) {
-    const auto it = std::lower_bound(revisit.begin(), revisit.end(), item,
-                                     [](const auto& r, ItemIdx id) { return r.first < id; });
-    return it != revisit.end() && it->first == item ? it->second : 0.0;
-  };
   const auto in_candidates = [&](ItemIdx item) {
     const auto it = std::lower_bound(candidates.begin(), candidates.end(), item,
                                      [](const Candidate& c, ItemIdx id) { return c.item < id; });
     return it != candidates.end() && it->item == item;
   };
-  const Reason revisit_reason{ReasonKind::kViewedRecently, ItemIdx()};
   std::vector<Ranked> ranked;
-  ranked.reserve(candidates.size() + revisit.size() + k);
+  ranked.reserve(candidates.size() + k);
   for (const Candidate& c : candidates) {
     const double session_part = (1 - blend) * c.score / session_best;
     const double fill_part = source_part(c.item);
-    const double own_part = revisit_part(c.item);
-    const Reason reason = own_part > std::max(session_part, fill_part) ? revisit_reason
-                          : session_part < fill_part                   ? source_reason
-                          : c.anchor_score >= 0.5 * c.score
-                              ? TogetherReason(c.anchor, c.item)
-                              : Reason{ReasonKind::kSimilarToSession, c.anchor};
-    ranked.push_back(
-        Ranked{ScoredItem{c.item, session_part + fill_part + own_part, reason}, source(c.item)});
-  }
-  for (const auto& [item, own_part] : revisit) {
-    if (in_candidates(item)) continue;
-    const double fill_part = source_part(item);
-    ranked.push_back(Ranked{ScoredItem{item, own_part + fill_part,
-                                       own_part > fill_part ? revisit_reason : source_reason},
-                            source(item)});
+    const Reason reason =
+        session_part < fill_part ? source_reason : CandidateReason(c, /*single_anchor=*/false);
+    ranked.push_back(Ranked{ScoredItem{c.item, session_part + fill_part, reason}, source(c.item)});
   }
   std::vector<std::pair<double, ItemIdx>> fill;
   popularity_.Top(trending, k, is_excluded, &fill);
   for (const auto& [score, item] : fill) {
-    if (in_candidates(item) || revisit_part(item) > 0) continue;
+    if (in_candidates(item)) continue;
     ranked.push_back(Ranked{ScoredItem{item, source_part(item), source_reason}, score});
   }
   const auto better = [](const Ranked& a, const Ranked& b) {

@@ -25,13 +25,12 @@
 //   kItem     sim(a, j) over the pool of a = the user's latest item.
 //   kSession  sum over recent items i of the current and the previous session of
 //             r(i) * sim(i, j), r(i) = recency_decay^position * (1, or
-//             previous_session_weight for the previous session).
-//   kHybrid   (1 - b) * session(j) / max session + b * trending(j) / max trending
-//             + v * r(j), b = trending_blend, v = revisit_weight, r(j) as above for
-//             j itself among the current and previous session's items (else 0): people
-//             come back to what they viewed. Candidates are the session candidates,
-//             those items and the best trending items, so users without history get
-//             trending (cold_start).
+//             previous_session_weight for the previous session), where an item's
+//             similarity to itself is revisit_weight: people come back to what they
+//             viewed (reason kViewedRecently).
+//   kHybrid   (1 - b) * session(j) / max session + b * trending(j) / max trending,
+//             b = trending_blend; candidates are the session candidates and the best
+//             trending items, so users without history get trending (cold_start).
 //   kTrending, kPopular: the pools.
 // Every answer passes the Filter. An unknown user or item gives an empty or a
 // trending-filled answer.
@@ -123,10 +122,9 @@ class Recommender {
                  std::vector<ScoredItem>* out) const;
   void SessionCandidates(std::span<const RecentSlot> row, bool latest_only,
                          const Excluder& excluded, std::vector<Candidate>* out) const;
-  // The hybrid's revisit part of the row's own items (current and previous session),
-  // sorted by item.
-  std::vector<std::pair<ItemIdx, double>> RevisitScores(std::span<const RecentSlot> row,
-                                                        const Excluder& excluded) const;
+  // The reason of a session candidate: its own revisit, its one strong anchor, or the
+  // session as a whole.
+  Reason CandidateReason(const Candidate& c, bool single_anchor) const;
   Reason TogetherReason(ItemIdx anchor, ItemIdx item) const;
   float PairGain(float a, float b) const;
 

@@ -125,8 +125,9 @@ TEST(RecommenderTest, ExcludeIdsAreExcluded) {
   EXPECT_THAT(Ids(out), ElementsAre(1, 3, 4));
 }
 
+// The neighbour part of session scores: revisits off.
 TEST(RecommenderTest, SessionScoresFavourRecentItems) {
-  Recommender m;
+  Recommender m(ModelConfig{.revisit_weight = 0});
   Stream s;
   // 5 co-occurs with 1 only, 6 with 2 only, equally often.
   for (uint32_t u = 10; u < 20; ++u) s.Add(u, 1, kView, 0).Add(u, 5, kView, 1);
@@ -144,6 +145,7 @@ TEST(RecommenderTest, SessionScoresFavourRecentItems) {
 TEST(RecommenderTest, PreviousSessionCountsLessAndOlderSessionsNotAtAll) {
   ModelConfig config;
   config.cross_session_weight = 0;
+  config.revisit_weight = 0;
   Recommender m(config);
   Stream s;
   for (uint32_t u = 10; u < 20; ++u) {
@@ -186,26 +188,31 @@ TEST(RecommenderTest, HybridFillsFromTrendingAfterSessionCandidates) {
   EXPECT_GT(out[0].score, out[1].score);
 }
 
-TEST(RecommenderTest, HybridRanksTheSessionsOwnItemsForARevisit) {
+TEST(RecommenderTest, SessionItemsThemselvesAreCandidatesForARevisit) {
   Stream s = Catalog();
   // User 1 viewed 7 (an item only user 1 touched: a weak neighbour of 4), then 4, whose
   // strong neighbour is 1.
   s.Add(1, 7, kView, 100).Add(1, 4, kView, 101);
   Recommender with_revisit(ModelConfig{.revisit_weight = 2});
   ObserveAll(s, &with_revisit);
-  const std::vector<ScoredItem> out = ForUser(with_revisit, 1, ModelKind::kHybrid, {}, 3);
-  // 7 goes to the top: 2 * 0.8 (position 1) beats item 1's session part (at most 0.8).
-  ASSERT_THAT(Ids(out), Contains(7));
-  EXPECT_EQ(out[0].item, ItemIdx(7));
-  EXPECT_EQ(out[0].reason.kind, ReasonKind::kViewedRecently);
-  EXPECT_THAT(Ids(out), Not(Contains(4)));  // the current item stays out by default
-  EXPECT_THAT(
-      Ids(ForUser(with_revisit, 1, ModelKind::kHybrid, Filter{.exclude_current_item = false}, 1)),
-      ElementsAre(4));  // position 0 weighs most
+  for (ModelKind kind : {ModelKind::kSession, ModelKind::kHybrid}) {
+    const std::vector<ScoredItem> out = ForUser(with_revisit, 1, kind, {}, 3);
+    // 7 goes to the top: 2 * 0.8 (position 1) beats item 1's similarity to 4 (< 1).
+    ASSERT_FALSE(out.empty());
+    EXPECT_EQ(out[0].item, ItemIdx(7));
+    EXPECT_EQ(out[0].reason, (Reason{ReasonKind::kViewedRecently, ItemIdx(7)}));
+    EXPECT_THAT(Ids(out), Not(Contains(4)));  // the current item stays out by default
+    EXPECT_THAT(Ids(ForUser(with_revisit, 1, kind, Filter{.exclude_current_item = false}, 1)),
+                ElementsAre(4));  // position 0 weighs most
+  }
+  // The item model ranks the latest item's neighbours only, never a revisit.
+  for (const ScoredItem& r : ForUser(with_revisit, 1, ModelKind::kItem)) {
+    EXPECT_NE(r.reason.kind, ReasonKind::kViewedRecently);
+  }
 
   Recommender without_revisit(ModelConfig{.revisit_weight = 0});
   ObserveAll(s, &without_revisit);
-  EXPECT_NE(ForUser(without_revisit, 1, ModelKind::kHybrid, {}, 3)[0].item, ItemIdx(7));
+  EXPECT_NE(ForUser(without_revisit, 1, ModelKind::kSession, {}, 3)[0].item, ItemIdx(7));
 }
 
 TEST(RecommenderTest, RecommendForSessionEqualsAUserWithTheSameHistory) {
@@ -264,7 +271,7 @@ TEST(RecommenderTest, LateEventOnlyCountsPopularity) {
 }
 
 TEST(RecommenderTest, IdsGrowAtAnyTime) {
-  Recommender m;
+  Recommender m(ModelConfig{.revisit_weight = 0});
   Stream s;
   s.Add(0, 1, kView, 0).Add(250'000, 90'000, kView, 1).Add(0, 90'000, kCart, 2);
   s.Add(7, 3, kView, 3);
