@@ -58,3 +58,6 @@ fi
 
 echo "== in-process hot paths (one core)"
 STREAMREC_BENCH_DATA="$data" "$root/build/streamrec_bench" --benchmark_counters_tabular=true
+
+echo "== batch models: ALS seconds per iteration at 64 factors (s/iter; arg 0: all cores, 1: one), top-10, item-kNN"
+STREAMREC_BENCH_DATA="$data" "$root/build/als_bench" --benchmark_counters_tabular=true

@@ -76,6 +76,9 @@ class Server {
     return false;
   }
 
+  // Sends `signal` and goes on.
+  void Signal(int signal) { ::kill(pid_, signal); }
+
   // Sends `signal` and waits for the exit; returns the exit status.
   int Kill(int signal) {
     ::kill(pid_, signal);
@@ -251,6 +254,54 @@ TEST(ServeTest, UnknownConfigKeyIsAnErrorNamingIt) {
   EXPECT_EQ(WEXITSTATUS(status), 2);
   EXPECT_NE(ReadFile(dir / "err").find("unknown key 'stat'"), std::string::npos)
       << ReadFile(dir / "err");
+}
+
+// A model file from `train` serves model=als; a file that no longer loads is reported on
+// SIGHUP while the model keeps serving; a bad file at start is an error naming it.
+TEST(ServeTest, ModelFileServesAndABadReloadKeepsTheModel) {
+  TempDir dir("serve_model_file");
+  std::string events = "user_id,item_id,event_type,timestamp\n";
+  for (int u = 0; u < 60; ++u) {
+    for (int i = 0; i < 4; ++i) {
+      events += StrCat("u", u, ",", u % 2 == 0 ? "a" : "b", (u + i) % 5, ",view,",
+                       1'700'000'000 + u * 10 + i, "\n");
+    }
+  }
+  WriteFile(dir / "events.csv", events);
+  const std::string model = dir / "als.model";
+  const std::string train = StrCat(STREAMREC_BINARY, " train --events ", dir / "events.csv",
+                                   " --factors 8 --out ", model, " 2>", dir / "train.err");
+  ASSERT_EQ(std::system(train.c_str()), 0) << ReadFile(dir / "train.err");
+
+  const uint16_t port = FreePort();
+  Server server({"--state", dir / "state", "--events", dir / "events.csv", "--model-file", model,
+                 "--retrain-every", "0", "--batch-models", ""},
+                port);
+  ASSERT_TRUE(server.WaitReady());
+  TestClient client(port);
+  const std::string path = "/v1/users/u0/recommendations?k=3&model=als";
+  const TestResponse first = client.Get(path);
+  ASSERT_EQ(first.result_int(), 200) << first.body();
+  const boost::json::value answer = boost::json::parse(first.body());
+  ASSERT_EQ(answer.at("items").as_array().size(), 3u);
+
+  // Truncate the file, ask for a reload: the same model answers the same.
+  const std::string bytes = ReadFile(model);
+  WriteFile(model, bytes.substr(0, bytes.size() / 2));
+  server.Signal(SIGHUP);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const TestResponse second = TestClient(port).Get(path);
+  ASSERT_EQ(second.result_int(), 200);
+  EXPECT_EQ(boost::json::parse(second.body()).at("items"), answer.at("items"));
+  EXPECT_EQ(server.Kill(SIGTERM), 0);
+
+  // The same truncated file at start: exit 2 naming it.
+  const std::string serve =
+      StrCat(STREAMREC_BINARY, " serve --listen 127.0.0.1:", FreePort(), " --state ",
+             dir / "state2", " --model-file ", model, " 2>", dir / "serve.err");
+  EXPECT_EQ(WEXITSTATUS(std::system(serve.c_str())), 2);
+  EXPECT_NE(ReadFile(dir / "serve.err").find(model), std::string::npos)
+      << ReadFile(dir / "serve.err");
 }
 
 }  // namespace

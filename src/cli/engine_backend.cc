@@ -368,7 +368,8 @@ void EngineBackend::AppendMetrics(std::string* out) {
   const std::pair<const char*, const ModelSlot*> slots[] = {{"als", options_.als},
                                                             {"itemknn", options_.item_knn}};
   *out +=
-      "# HELP streamrec_batch_model_trainings_total Batch models swapped in (files included).\n"
+      "# HELP streamrec_batch_model_trainings_total Batch models swapped in after start (trainings "
+      "and reloaded files).\n"
       "# TYPE streamrec_batch_model_trainings_total counter\n";
   for (const auto& [name, slot] : slots) {
     if (slot == nullptr) continue;
