@@ -39,6 +39,8 @@ std::string ReasonText(const Reason& reason, const IdDictionary& ids) {
       return "picked for you from your history";
     case ReasonKind::kViewedRecently:
       return "you viewed it recently";
+    case ReasonKind::kSameTaste:
+      return StrCat("liked by the people who like ", anchor());
     case ReasonKind::kNone:
       break;
   }
@@ -242,12 +244,32 @@ absl::StatusOr<Recommendations> EngineBackend::RecommendForSession(
 }
 
 absl::StatusOr<std::vector<RecommendedItem>> EngineBackend::SimilarItems(std::string_view item_id,
-                                                                         size_t k) {
+                                                                         size_t k,
+                                                                         std::string_view model) {
+  // The live co-occurrence neighbours, or the cosine of ALS item factors.
+  std::shared_ptr<const ServedModel> als;
+  if (model == "als") {
+    als = options_.als != nullptr ? options_.als->Current() : nullptr;
+    if (als == nullptr) return absl::UnavailableError("no als model yet: training is under way");
+  } else if (!model.empty() && model != "item") {
+    return absl::InvalidArgumentError(
+        StrCat("model: similar items come from item (default) or als, not ", model));
+  }
   return engine_->Read([&](const LiveState& s) -> absl::StatusOr<std::vector<RecommendedItem>> {
     const std::optional<ItemIdx> item = s.ids.items.Find(item_id);
     if (!item) return absl::NotFoundError(StrCat("unknown item ", item_id));
     std::vector<ScoredItem> scored;
-    s.models.SimilarItems(*item, k, &scored);
+    if (als == nullptr) {
+      s.models.SimilarItems(*item, k, &scored);
+    } else if (const uint32_t m = als->ModelItem(*item); m != ServedModel::kUnknown) {
+      als->model.als->SimilarItems(ItemIdx(m), k, &scored);
+      std::erase_if(scored,
+                    [&](const ScoredItem& r) { return !als->live_item[r.item.value].valid(); });
+      for (ScoredItem& r : scored) {
+        r.item = als->live_item[r.item.value];
+        r.reason = Reason{ReasonKind::kSameTaste, *item};
+      }
+    }
     return Render(scored, s.ids);
   });
 }

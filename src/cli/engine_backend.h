@@ -40,8 +40,8 @@ class EngineBackend : public Backend {
                                                    const RecommendRequest& request) override;
   absl::StatusOr<Recommendations> RecommendForSession(std::span<const SessionEvent> events,
                                                       const RecommendRequest& request) override;
-  absl::StatusOr<std::vector<RecommendedItem>> SimilarItems(std::string_view item_id,
-                                                            size_t k) override;
+  absl::StatusOr<std::vector<RecommendedItem>> SimilarItems(std::string_view item_id, size_t k,
+                                                            std::string_view model) override;
   absl::StatusOr<std::vector<RecommendedItem>> Popular(size_t k, PopularWindow window) override;
   absl::StatusOr<boost::json::value> UserView(std::string_view user_id) override;
   absl::StatusOr<boost::json::value> ItemView(std::string_view item_id) override;

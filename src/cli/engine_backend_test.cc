@@ -134,6 +134,23 @@ TEST_F(EngineBackendTest, HybridBlendsAlsInOnceItExists) {
   EXPECT_TRUE(from_als);
 }
 
+TEST_F(EngineBackendTest, SimilarItemsByAlsFactorsStayInTheGroup) {
+  TwoGroups();
+  EXPECT_EQ(backend_->SimilarItems("a0", 3, "als").status().code(), absl::StatusCode::kUnavailable);
+  ASSERT_TRUE(Retrain().ok());
+  absl::StatusOr<std::vector<RecommendedItem>> similar = backend_->SimilarItems("a0", 3, "als");
+  ASSERT_TRUE(similar.ok()) << similar.status();
+  ASSERT_EQ(similar->size(), 3u);
+  for (const RecommendedItem& i : *similar) {
+    EXPECT_EQ(i.item_id[0], 'a') << i.item_id;
+    EXPECT_NE(i.item_id, "a0");
+    EXPECT_EQ(i.reason, "liked by the people who like a0");
+  }
+  EXPECT_EQ(backend_->SimilarItems("a0", 3, "popular").status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(backend_->SimilarItems("nope", 3, "als").status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(EngineBackendTest, RetrainOfAModelNotTrainedHereIsInvalidArgument) {
   const absl::Status s = Retrain("itemknn").status();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);

@@ -58,6 +58,7 @@ enum class ReasonKind : uint8_t {
   kPopular = 5,
   kForYou = 6,          // a batch model's pick from the user's whole history
   kViewedRecently = 7,  // the user's own recent item, likely to be revisited
+  kSameTaste = 8,       // close to `anchor` in a batch model's factors
 };
 
 // Why an item is recommended. `anchor` is the item the reason refers to (invalid for

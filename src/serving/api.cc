@@ -543,7 +543,8 @@ ApiResponse Api::SimilarItems(const RouteMatch& match) const {
   if (!item_id.ok()) return BadRequest(item_id.status());
   absl::StatusOr<QueryArgs> args = ParseQuery(match.query);
   if (!args.ok()) return BadRequest(args.status());
-  absl::StatusOr<std::vector<RecommendedItem>> items = backend_->SimilarItems(*item_id, args->k);
+  absl::StatusOr<std::vector<RecommendedItem>> items =
+      backend_->SimilarItems(*item_id, args->k, args->model);
   if (!items.ok()) return ErrorResponse(items.status());
   ApiResponse response;
   response.body.reserve(ItemsSize(*items));

@@ -117,9 +117,12 @@ class Backend {
   virtual absl::StatusOr<Recommendations> RecommendForSession(std::span<const SessionEvent> events,
                                                               const RecommendRequest& request) = 0;
 
-  // The k items most similar to `item_id`, best first; NotFound for an unknown item.
+  // The k items most similar to `item_id`, best first, by `model` (empty: the backend's
+  // default; otherwise a model of ExtraModels() that knows item similarity: InvalidArgument
+  // for one that does not); NotFound for an unknown item.
   virtual absl::StatusOr<std::vector<RecommendedItem>> SimilarItems(std::string_view item_id,
-                                                                    size_t k) = 0;
+                                                                    size_t k,
+                                                                    std::string_view model) = 0;
 
   // The k most popular items over `window`, best first.
   virtual absl::StatusOr<std::vector<RecommendedItem>> Popular(size_t k, PopularWindow window) = 0;

@@ -100,10 +100,11 @@ class FakeBackend : public Backend {
     return Answer(request);
   }
 
-  absl::StatusOr<std::vector<RecommendedItem>> SimilarItems(std::string_view item_id,
-                                                            size_t k) override {
+  absl::StatusOr<std::vector<RecommendedItem>> SimilarItems(std::string_view item_id, size_t k,
+                                                            std::string_view model) override {
     if (absl::Status fault = ReadFault(); !fault.ok()) return fault;
     std::lock_guard lock(mu);
+    last_model = std::string(model);
     if (!items.contains(item_id)) {
       return absl::NotFoundError(StrCat("unknown item '", item_id, "'"));
     }

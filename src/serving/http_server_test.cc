@@ -488,6 +488,9 @@ TEST_F(HttpServerTest, SimilarItemsAnswerWithTheItem) {
       res.body(),
       R"({"item_id":"i1","items":[{"item_id":"i2","score":0.5,"reason":"bought together"}]})");
   EXPECT_EQ(backend_.last_k, 3u);
+  EXPECT_EQ(backend_.last_model, "");
+  ASSERT_EQ(Client().Get("/v1/items/i1/similar?model=als").result_int(), 200);
+  EXPECT_EQ(backend_.last_model, "als");
 }
 
 TEST_F(HttpServerTest, PopularWindowIsTrendingOrAllTime) {
