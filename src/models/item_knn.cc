@@ -105,7 +105,19 @@ absl::StatusOr<ItemKnnModel> ItemKnnModel::Train(const InteractionMatrix& m,
       model.neighbours_.push_back(Neighbour{b.items[n], b.sims[n]});
     }
   }
+  model.IndexHolders();
   return model;
+}
+
+void ItemKnnModel::IndexHolders() {
+  holder_offsets_.assign(uint64_t{num_items_} + 1, 0);
+  for (const Neighbour& n : neighbours_) ++holder_offsets_[n.item + 1];
+  for (uint32_t i = 0; i < num_items_; ++i) holder_offsets_[i + 1] += holder_offsets_[i];
+  holders_.resize(neighbours_.size());
+  std::vector<uint64_t> next(holder_offsets_.begin(), holder_offsets_.end() - 1);
+  for (uint32_t j = 0; j < num_items_; ++j) {  // ascending j: each holder list is sorted
+    for (const Neighbour& n : Neighbours(j)) holders_[next[n.item]++] = Neighbour{j, n.sim};
+  }
 }
 
 void ItemKnnModel::Recommend(std::span<const ItemIdx> items, std::span<const float> weights,
@@ -121,7 +133,7 @@ void ItemKnnModel::Recommend(std::span<const ItemIdx> items, std::span<const flo
   std::vector<Term> terms;
   for (size_t g = 0; g < items.size(); ++g) {
     if (items[g].value >= num_items_) continue;
-    for (const Neighbour& n : Neighbours(items[g].value)) {
+    for (const Neighbour& n : ListsHolding(items[g].value)) {
       terms.push_back(Term{n.item, double{weights[g]} * n.sim});
     }
   }
@@ -203,6 +215,7 @@ absl::StatusOr<ItemKnnModel> ItemKnnModel::Load(ByteReader* r) {
     }
     model.offsets_.push_back(model.offsets_.back() + count);
   }
+  model.IndexHolders();
   return model;
 }
 

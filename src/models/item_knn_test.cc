@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -116,6 +117,35 @@ TEST(ItemKnnTest, RecommendSumsWeightedSimilaritiesAndSkipsExcluded) {
             [](const ScoredItem& x, const ScoredItem& y) { return x.score > y.score; });
   ASSERT_EQ(ItemsOf(out), ItemsOf(expected));
   for (size_t k = 0; k < out.size(); ++k) EXPECT_NEAR(out[k].score, expected[k].score, 1e-6);
+}
+
+TEST(ItemKnnTest, RecommendCountsAGivenItemOnlyWhereTheCandidatesOwnListHoldsIt) {
+  std::mt19937 rng(5);
+  std::vector<WeightedInteraction> cells;
+  for (int n = 0; n < 3000; ++n) {
+    cells.push_back({UserIdx(rng() % 200), ItemIdx(rng() % 60), static_cast<float>(1 + rng() % 4)});
+  }
+  const InteractionMatrix m = InteractionMatrix::FromInteractions(cells, 200, 60);
+  const ItemKnnModel model = *ItemKnnModel::Train(m, {.neighbours = 3, .threads = 1});
+  const std::vector<ItemIdx> items = {ItemIdx(4), ItemIdx(9), ItemIdx(17)};
+  const std::vector<float> weights = {1, 2, 3};
+  std::map<uint32_t, double> expected;
+  for (uint32_t j = 0; j < 60; ++j) {
+    std::vector<ScoredItem> list;
+    model.SimilarItems(ItemIdx(j), 3, &list);
+    for (const ScoredItem& n : list) {
+      for (size_t g = 0; g < items.size(); ++g) {
+        if (n.item == items[g]) expected[j] += weights[g] * n.score;
+      }
+    }
+  }
+  std::vector<ScoredItem> out;
+  model.Recommend(items, weights, 60, NeverExcluded, &out);
+  ASSERT_EQ(out.size(), expected.size());
+  for (const ScoredItem& r : out) {
+    ASSERT_TRUE(expected.contains(r.item.value)) << r.item.value;
+    EXPECT_NEAR(r.score, expected[r.item.value], 1e-5) << r.item.value;
+  }
 }
 
 TEST(ItemKnnTest, ThreadCountDoesNotChangeTheLists) {
