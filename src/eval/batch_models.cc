@@ -13,7 +13,7 @@ namespace {
 // How deep each list of a blend goes for k results (as the server does).
 size_t BlendDepth(size_t k) { return std::max<size_t>(3 * k, 50); }
 
-class BatchModel : public EvalModel {
+class BatchModel : public ScoredEvalModel {
  public:
   explicit BatchModel(BatchTrainingOptions options) : options_(std::move(options)) {}
 
@@ -40,13 +40,6 @@ class BatchModel : public EvalModel {
     return absl::OkStatus();
   }
 
-  void RecommendForUser(UserIdx user, size_t k, absl::FunctionRef<bool(ItemIdx)> exclude,
-                        std::vector<ItemIdx>* out) const override {
-    std::vector<ScoredItem> scored;
-    ScoredForUser(user, k, exclude, &scored);
-    Items(scored, out);
-  }
-
   void RecommendForSession(std::span<const SessionStep> prefix, size_t k,
                            std::vector<ItemIdx>* out) const override {
     std::vector<ItemIdx> items;
@@ -57,7 +50,7 @@ class BatchModel : public EvalModel {
     }
     std::vector<ScoredItem> scored;
     Score(items, weights, nullptr, k, &NeverExcluded, &scored);
-    Items(scored, out);
+    ItemIds(scored, out);
   }
 
   void ScoredForUser(UserIdx user, size_t k, absl::FunctionRef<bool(ItemIdx)> exclude,
@@ -91,11 +84,6 @@ class BatchModel : public EvalModel {
     }
   }
 
-  static void Items(const std::vector<ScoredItem>& scored, std::vector<ItemIdx>* out) {
-    out->clear();
-    for (const ScoredItem& s : scored) out->push_back(s.item);
-  }
-
   BatchTrainingOptions options_;
   TrainedModel model_;
   std::vector<WeightedInteraction> cells_;  // by user
@@ -121,8 +109,7 @@ class HybridWithAls : public EvalModel {
     als_.ScoredForUser(user, BlendDepth(k), exclude, &als);
     const WeightedList lists[] = {{live, 1 - als_weight_}, {als, als_weight_}};
     BlendLists(lists, k, &blended);
-    out->clear();
-    for (const ScoredItem& s : blended) out->push_back(s.item);
+    ItemIds(blended, out);
   }
 
   void RecommendForSession(std::span<const SessionStep> prefix, size_t k,

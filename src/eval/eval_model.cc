@@ -29,6 +29,19 @@ void EvalModel::ScoredForUser(UserIdx user, size_t k, absl::FunctionRef<bool(Ite
   }
 }
 
+void ItemIds(const std::vector<ScoredItem>& scored, std::vector<ItemIdx>* out) {
+  out->clear();
+  for (const ScoredItem& s : scored) out->push_back(s.item);
+}
+
+void ScoredEvalModel::RecommendForUser(UserIdx user, size_t k,
+                                       absl::FunctionRef<bool(ItemIdx)> exclude,
+                                       std::vector<ItemIdx>* out) const {
+  std::vector<ScoredItem> scored;
+  ScoredForUser(user, k, exclude, &scored);
+  ItemIds(scored, out);
+}
+
 std::vector<std::string> BuiltInModelNames() {
   std::vector<std::string> names;
   for (const LiveName& m : kLiveModels) names.emplace_back(m.name);

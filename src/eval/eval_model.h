@@ -53,6 +53,18 @@ class EvalModel {
   virtual void Observe(const EvalEvent& e) {}
 };
 
+// The ids of `scored`, in order, into `*out`.
+void ItemIds(const std::vector<ScoredItem>& scored, std::vector<ItemIdx>* out);
+
+// A model that ranks with scores: RecommendForUser is ScoredForUser without them.
+class ScoredEvalModel : public EvalModel {
+ public:
+  void RecommendForUser(UserIdx user, size_t k, absl::FunctionRef<bool(ItemIdx)> exclude,
+                        std::vector<ItemIdx>* out) const final;
+  void ScoredForUser(UserIdx user, size_t k, absl::FunctionRef<bool(ItemIdx)> exclude,
+                     std::vector<ScoredItem>* out) const override = 0;
+};
+
 // Built-in models by name: "popular", "trending", "item", "session", "hybrid" (the live
 // Recommender with that ModelKind, fed with session numbers from features/sessionizer.h's
 // 30-minute rule, online), "sr" (sequential rules), "vsknn" (V-SKNN), the last two with

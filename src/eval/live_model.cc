@@ -6,7 +6,7 @@
 namespace streamrec {
 namespace {
 
-class LiveModel : public EvalModel {
+class LiveModel : public ScoredEvalModel {
  public:
   LiveModel(ModelKind kind, const ModelConfig& config)
       : kind_(kind), config_(config), recommender_(std::make_unique<Recommender>(config)) {}
@@ -23,13 +23,6 @@ class LiveModel : public EvalModel {
     return absl::OkStatus();
   }
 
-  void RecommendForUser(UserIdx user, size_t k, absl::FunctionRef<bool(ItemIdx)> exclude,
-                        std::vector<ItemIdx>* out) const override {
-    std::vector<ScoredItem> scored;
-    ScoredForUser(user, k, exclude, &scored);
-    Items(scored, out);
-  }
-
   void ScoredForUser(UserIdx user, size_t k, absl::FunctionRef<bool(ItemIdx)> exclude,
                      std::vector<ScoredItem>* out) const override {
     recommender_->RecommendForUser(user, k, kind_, Everything(exclude), out);
@@ -42,7 +35,7 @@ class LiveModel : public EvalModel {
     for (const SessionStep& s : prefix) items.push_back(SessionItem{s.item, s.type, s.time});
     std::vector<ScoredItem> scored;
     recommender_->RecommendForSession(items, k, kind_, Everything(&NeverExcluded), &scored);
-    Items(scored, out);
+    ItemIds(scored, out);
   }
 
   bool online() const override { return true; }
@@ -65,11 +58,6 @@ class LiveModel : public EvalModel {
   static Filter Everything(absl::FunctionRef<bool(ItemIdx)> exclude) {
     return Filter{
         .exclude_if = exclude, .exclude_current_item = false, .exclude_recent_purchases = false};
-  }
-
-  static void Items(const std::vector<ScoredItem>& scored, std::vector<ItemIdx>* out) {
-    out->clear();
-    for (const ScoredItem& s : scored) out->push_back(s.item);
   }
 
   ModelKind kind_;
