@@ -153,7 +153,8 @@ absl::StatusOr<Recommendations> EngineBackend::RecommendForUser(std::string_view
   if (batch_slot != nullptr) {
     batch = batch_slot->Current();
     if (batch == nullptr) {
-      return absl::UnavailableError(StrCat("no ", model, " model yet: training is under way"));
+      return absl::UnavailableError(StrCat(
+          "no ", model, " model yet (trained in the background once there are interactions)"));
     }
   } else if (*kind == ModelKind::kHybrid && options_.als != nullptr &&
              options_.hybrid_als_weight > 0) {
@@ -217,6 +218,8 @@ absl::StatusOr<Recommendations> EngineBackend::RecommendForUser(std::string_view
       std::vector<ScoredItem> blended;
       BlendLists(lists, request.k, &blended);
       scored.swap(blended);
+    } else if (scored.size() > request.k) {
+      scored.resize(request.k);  // asked deeper for a blend that ALS had nothing for
     }
     out.items = Render(scored, s.ids);
   });
@@ -250,7 +253,10 @@ absl::StatusOr<std::vector<RecommendedItem>> EngineBackend::SimilarItems(std::st
   std::shared_ptr<const ServedModel> als;
   if (model == "als") {
     als = options_.als != nullptr ? options_.als->Current() : nullptr;
-    if (als == nullptr) return absl::UnavailableError("no als model yet: training is under way");
+    if (als == nullptr) {
+      return absl::UnavailableError(
+          "no als model yet (trained in the background once there are interactions)");
+    }
   } else if (!model.empty() && model != "item") {
     return absl::InvalidArgumentError(
         StrCat("model: similar items come from item (default) or als, not ", model));
@@ -262,9 +268,11 @@ absl::StatusOr<std::vector<RecommendedItem>> EngineBackend::SimilarItems(std::st
     if (als == nullptr) {
       s.models.SimilarItems(*item, k, &scored);
     } else if (const uint32_t m = als->ModelItem(*item); m != ServedModel::kUnknown) {
-      als->model.als->SimilarItems(ItemIdx(m), k, &scored);
+      // Items of a model file may be unknown here: ask deeper, keep the known ones.
+      als->model.als->SimilarItems(ItemIdx(m), 2 * k + 16, &scored);
       std::erase_if(scored,
                     [&](const ScoredItem& r) { return !als->live_item[r.item.value].valid(); });
+      if (scored.size() > k) scored.resize(k);
       for (ScoredItem& r : scored) {
         r.item = als->live_item[r.item.value];
         r.reason = Reason{ReasonKind::kSameTaste, *item};
@@ -440,7 +448,9 @@ void EngineBackend::WriteSnapshot(SnapshotCallback done) {
 namespace streamrec {
 
 void EngineBackend::Retrain(std::string_view model, RetrainCallback done) {
-  const std::string name = model.empty() ? "als" : std::string(model);
+  const std::string name = !model.empty()            ? std::string(model)
+                           : options_.als != nullptr ? "als"
+                                                     : "itemknn";
   ModelSlot* slot = name == "als" ? options_.als : name == "itemknn" ? options_.item_knn : nullptr;
   if (slot == nullptr) {
     std::string trained;

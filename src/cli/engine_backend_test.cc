@@ -134,6 +134,15 @@ TEST_F(EngineBackendTest, HybridBlendsAlsInOnceItExists) {
   EXPECT_TRUE(from_als);
 }
 
+TEST_F(EngineBackendTest, HybridGivesAtMostKWhenAlsKnowsNoneOfTheUsersItems) {
+  TwoGroups();
+  ASSERT_TRUE(Retrain().ok());
+  Ingest({View("late", "z1"), View("late", "z2"), View("late", "z3")});  // new items
+  absl::StatusOr<Recommendations> r = backend_->RecommendForUser("late", {2, "hybrid", {}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->items.size(), 2u);
+}
+
 TEST_F(EngineBackendTest, SimilarItemsByAlsFactorsStayInTheGroup) {
   TwoGroups();
   EXPECT_EQ(backend_->SimilarItems("a0", 3, "als").status().code(), absl::StatusCode::kUnavailable);

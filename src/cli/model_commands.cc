@@ -49,13 +49,16 @@ absl::StatusOr<TrainSummary> RunTrain(const TrainSettings& settings, bool show_p
   training.item_knn.threads = AllCores(settings.threads);
   if (training.kind == BatchModelKind::kAls) RETURN_IF_ERROR(ValidateAlsOptions(training.als));
   if (settings.out.empty()) return absl::InvalidArgumentError("--out must name a file");
-  std::string reject_dir = std::filesystem::path(settings.out).parent_path().string();
+  // Rejected rows go beside the model, named after it: MODEL.rejected.csv.
+  const std::filesystem::path out_path(settings.out);
+  std::string reject_dir = out_path.parent_path().string();
   if (reject_dir.empty()) reject_dir = ".";
 
   Progress progress(show_progress);
   InputOptions inputs_options{.event_files = settings.events,
                               .purchase_files = settings.purchases,
                               .reject_dir = reject_dir,
+                              .reject_name = out_path.filename().string() + ".rejected",
                               .strict = settings.strict,
                               .threads = AllCores(settings.threads)};
   if (!settings.mapping.empty()) inputs_options.mapping_file = settings.mapping;

@@ -33,8 +33,9 @@ struct TrainSummary {
   double read_seconds = 0, train_seconds = 0;
 };
 
-// Reads the files, trains and writes settings.out (rejected rows into rejected.csv
-// beside it). Errors: those of the inputs, of training (no interactions) and of writing.
+// Reads the files, trains and writes settings.out (rejected rows into
+// <out>.rejected.csv beside it). Errors: those of the inputs, of training (no interactions) and of
+// writing.
 absl::StatusOr<TrainSummary> RunTrain(const TrainSettings& settings, bool show_progress);
 
 struct EvaluateSettings {

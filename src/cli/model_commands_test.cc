@@ -82,17 +82,21 @@ TEST_F(ModelCommandsTest, TrainWritesAModelFileWithTheExternalIds) {
     ASSERT_TRUE(model.ok()) << model.status();
     EXPECT_EQ(BatchModelKindName(model->kind), std::string(kind) == "als" ? "als" : "item");
     EXPECT_THAT(model->item_ids, ::testing::Contains("a0"));
-    EXPECT_FALSE(fs::exists(dir_ / "out" / "rejected.csv"));
+    EXPECT_FALSE(fs::exists(dir_ / "out" / "model.bin.rejected.csv"));
   }
 }
 
-TEST_F(ModelCommandsTest, TrainListsBadRowsInRejectedCsvBesideTheModel) {
+TEST_F(ModelCommandsTest, TrainListsBadRowsInACsvNamedAfterTheModel) {
   TrainSettings t = Train();
+  // Another command's rejected.csv in the same folder is left alone.
+  fs::create_directories(dir_ / "out");
+  Write("out/rejected.csv", "source,line,reason\npipeline.csv,3,bad\n");
   t.events = {Events(40, "u1,a1,teleport,1700000000\nu2,,view,1700000000\n")};
   absl::StatusOr<TrainSummary> summary = RunTrain(t, false);
   ASSERT_TRUE(summary.ok()) << summary.status();
   EXPECT_EQ(summary->load.rows_rejected, 2);
-  const std::string rejected = Read(dir_ / "out" / "rejected.csv");
+  const std::string rejected = Read(dir_ / "out" / "model.bin.rejected.csv");
+  EXPECT_THAT(Read(dir_ / "out" / "rejected.csv"), HasSubstr("pipeline.csv,3,bad"));
   EXPECT_THAT(rejected, HasSubstr("source,line,reason"));
   EXPECT_THAT(rejected, HasSubstr("events.csv,162,"));
   EXPECT_THAT(rejected, HasSubstr("events.csv,163,"));

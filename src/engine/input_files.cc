@@ -48,7 +48,7 @@ absl::Status RejectTable::Add(const RejectedRow& r) {
   if (writer_ == nullptr) {
     static const Schema kSchema = {
         {"source", ColumnType::kText}, {"line", ColumnType::kInt}, {"reason", ColumnType::kText}};
-    ASSIGN_OR_RETURN(writer_, TableWriter::Create(dir_ + "/rejected", kSchema, TableFormat::kCsv));
+    ASSIGN_OR_RETURN(writer_, TableWriter::Create(dir_ + "/" + name_, kSchema, TableFormat::kCsv));
   }
   writer_->Text(r.source);
   writer_->Int(r.line);
@@ -65,7 +65,7 @@ absl::Status RejectTable::Close() {
 absl::Status RejectTable::Commit() {
   if (writer_ == nullptr) {
     std::error_code ec;
-    std::filesystem::remove(dir_ + "/rejected.csv", ec);
+    std::filesystem::remove(dir_ + "/" + name_ + ".csv", ec);
     return absl::OkStatus();
   }
   return writer_->Commit();
@@ -86,7 +86,7 @@ absl::StatusOr<LoadedInputs> LoadInputFiles(const InputOptions& options, Progres
   RETURN_IF_ERROR(PrepareOutputDir(options.reject_dir));
 
   LoadedInputs out;
-  out.rejects = std::make_unique<RejectTable>(options.reject_dir);
+  out.rejects = std::make_unique<RejectTable>(options.reject_dir, options.reject_name);
   const LoaderOptions loader_options{.strict = options.strict,
                                      .threads = options.threads,
                                      .min_bytes_per_thread = options.min_bytes_per_read_thread};

@@ -26,18 +26,20 @@ absl::Status CheckReadable(const std::string& path);
 // Creates the folder; PermissionDenied or FailedPrecondition naming it.
 absl::Status PrepareOutputDir(const std::string& dir);
 
-// rejected.csv, created at the first reject.
+// <dir>/<name>.csv (rejected.csv by default), created at the first reject.
 class RejectTable {
  public:
-  explicit RejectTable(std::string dir) : dir_(std::move(dir)) {}
+  explicit RejectTable(std::string dir, std::string name = "rejected")
+      : dir_(std::move(dir)), name_(std::move(name)) {}
   absl::Status Add(const RejectedRow& r);
   int64_t rows() const { return rows_; }
   absl::Status Close();
-  // Renames rejected.csv into place, or removes a stale one from an earlier run.
+  // Renames the file into place, or removes a stale one from an earlier run.
   absl::Status Commit();
 
  private:
   std::string dir_;
+  std::string name_;
   std::unique_ptr<TableWriter> writer_;
   int64_t rows_ = 0;
 };
@@ -46,8 +48,9 @@ struct InputOptions {
   std::vector<std::string> event_files;
   std::vector<std::string> purchase_files;
   std::optional<std::string> mapping_file;
-  std::string reject_dir;  // where rejected.csv goes; created if missing
-  bool strict = false;     // the first refused row is an Aborted error
+  std::string reject_dir;                // where rejected.csv goes; created if missing
+  std::string reject_name = "rejected";  // its name, without .csv
+  bool strict = false;                   // the first refused row is an Aborted error
   int threads = 2;
   int64_t min_bytes_per_read_thread = 8 << 20;
 };

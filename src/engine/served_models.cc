@@ -11,6 +11,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr uint32_t kUsersPerBlock = 16384;  // users copied under one shared lock
+constexpr std::chrono::seconds kRetryAfterFailure{60};
 
 // Fills live_item and model_item from the model's item names.
 void MapItems(const IdDictionary& ids, ServedModel* served) {
@@ -114,8 +115,17 @@ void ModelSlot::Swap(std::shared_ptr<const ServedModel> model) {
   current_ = std::move(model);
 }
 
+absl::StatusOr<std::shared_ptr<const ServedModel>> ModelSlot::TrainGuarded() const {
+  try {
+    return TrainServedModel(*engine_, options_.training);
+  } catch (const std::exception& e) {  // std::bad_alloc, above all: the server goes on
+    return absl::ResourceExhaustedError(StrCat("training failed: ", e.what()));
+  }
+}
+
 void ModelSlot::Loop(std::stop_token stop) {
   bool first = true;
+  bool last_failed = false;
   while (!stop.stop_requested()) {
     std::vector<Done> waiting;
     {
@@ -124,8 +134,11 @@ void ModelSlot::Loop(std::stop_token stop) {
       first = false;
       if (!train_now) {
         const auto ready = [&] { return requested_; };
-        if (options_.every.count() > 0) {
-          wake_.wait_for(lock, stop, options_.every, ready);
+        // After a failure (say, no interactions yet at start) the next try comes sooner.
+        const std::chrono::seconds wait =
+            last_failed ? std::min(options_.every, kRetryAfterFailure) : options_.every;
+        if (wait.count() > 0) {
+          wake_.wait_for(lock, stop, wait, ready);
         } else {
           wake_.wait(lock, stop, ready);
         }
@@ -134,8 +147,8 @@ void ModelSlot::Loop(std::stop_token stop) {
       waiting.swap(waiting_);
       requested_ = false;
     }
-    absl::StatusOr<std::shared_ptr<const ServedModel>> model =
-        TrainServedModel(*engine_, options_.training);
+    absl::StatusOr<std::shared_ptr<const ServedModel>> model = TrainGuarded();
+    last_failed = !model.ok();
     if (model.ok()) {
       Swap(*model);
     } else {

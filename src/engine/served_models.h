@@ -7,6 +7,9 @@
 // pulls a model from under a request. Items the engine learns after a model was built
 // are unknown to that model until the next training.
 //
+// Shutdown waits for a training in progress (seconds: 12 s for 7M interactions), and
+// so does a POST /v1/admin/retrain waiting for its answer.
+//
 // Training on the live state copies the user-item matrix a block of users at a time,
 // each block under the engine's shared lock, so the writer goes on between blocks: the
 // copy is a consistent view of each user's row, not of the whole matrix at one instant.
@@ -53,8 +56,9 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> TrainServedModel(
 
 struct RetrainOptions {
   BatchTrainingOptions training;
-  std::chrono::seconds every{3600};  // 0: only on request
-  bool train_at_start = true;        // when no model was loaded from a file
+  // 0: only on request. After a failed training the next comes within a minute.
+  std::chrono::seconds every{3600};
+  bool train_at_start = true;  // when no model was loaded from a file
 };
 
 struct RetrainStats {
@@ -89,6 +93,8 @@ class ModelSlot {
 
  private:
   void Loop(std::stop_token stop);
+  // TrainServedModel, with an exception (bad_alloc) turned into an error.
+  absl::StatusOr<std::shared_ptr<const ServedModel>> TrainGuarded() const;
   void Swap(std::shared_ptr<const ServedModel> model);
 
   const LiveEngine* engine_;

@@ -19,7 +19,7 @@
 namespace streamrec {
 
 struct WeightedList {
-  std::span<const ScoredItem> items;  // best first; scores >= 0
+  std::span<const ScoredItem> items;  // best first
   double weight = 1;
 };
 
@@ -37,7 +37,8 @@ inline void BlendLists(std::span<const WeightedList> lists, size_t k,
     const double best = list.items.front().score;
     if (!(best > 0)) continue;
     for (const ScoredItem& s : list.items) {
-      const double part = list.weight * s.score / best;
+      // A score below 0 (an ALS dot product) counts as 0, not as a penalty.
+      const double part = list.weight * std::max(0.0, s.score) / best;
       Entry& e = blended[s.item];
       e.score += part;
       if (part > e.best_part) e.best_part = part, e.reason = s.reason;
