@@ -11,7 +11,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr uint32_t kUsersPerBlock = 16384;  // users copied under one shared lock
-constexpr std::chrono::seconds kRetryAfterFailure{60};
 
 // Fills live_item and model_item from the model's item names.
 void MapItems(const IdDictionary& ids, ServedModel* served) {
@@ -134,9 +133,10 @@ void ModelSlot::Loop(std::stop_token stop) {
       first = false;
       if (!train_now) {
         const auto ready = [&] { return requested_; };
-        // After a failure (say, no interactions yet at start) the next try comes sooner.
-        const std::chrono::seconds wait =
-            last_failed ? std::min(options_.every, kRetryAfterFailure) : options_.every;
+        const std::chrono::milliseconds wait =
+            last_failed && options_.every.count() > 0
+                ? std::min<std::chrono::milliseconds>(options_.every, options_.retry_after_failure)
+                : std::chrono::milliseconds(options_.every);
         if (wait.count() > 0) {
           wake_.wait_for(lock, stop, wait, ready);
         } else {

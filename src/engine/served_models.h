@@ -56,8 +56,11 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> TrainServedModel(
 
 struct RetrainOptions {
   BatchTrainingOptions training;
-  // 0: only on request. After a failed training the next comes within a minute.
+  // 0: only on request.
   std::chrono::seconds every{3600};
+  // After a failed training (say, no interactions yet at start) the next try comes
+  // this soon, or at `every` if that is sooner (and never on its own when every is 0).
+  std::chrono::milliseconds retry_after_failure{60'000};
   bool train_at_start = true;  // when no model was loaded from a file
 };
 

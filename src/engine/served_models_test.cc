@@ -184,6 +184,26 @@ TEST_F(ServedModelsTest, ABadFileOrAModelOfAnotherKindKeepsTheCurrentModel) {
   EXPECT_EQ(slot.Current(), current);
 }
 
+TEST_F(ServedModelsTest, AFailedFirstTrainingIsTriedAgainSoon) {
+  auto engine = Open();
+  ASSERT_NE(engine, nullptr);
+  RetrainOptions options = Als(std::chrono::seconds(3600));
+  options.train_at_start = true;  // fails: nothing to train on yet
+  options.retry_after_failure = std::chrono::milliseconds(50);
+  ModelSlot slot(engine.get(), options);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (slot.stats().failures == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_GE(slot.stats().failures, 1);
+  EXPECT_EQ(slot.Current(), nullptr);
+  ASSERT_TRUE(Ingest(*engine, Groups(10)).ok());
+  while (slot.Current() == nullptr && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_NE(slot.Current(), nullptr) << "no retry within 10 s, far past the hour's schedule";
+}
+
 TEST_F(ServedModelsTest, RetrainUnderLiveLoadLosesNoEventAndServesThroughout) {
   auto engine = Open();
   ASSERT_NE(engine, nullptr);
