@@ -76,8 +76,8 @@ class ItemKnnModel {
   }
   // The items whose lists hold `item`, with that similarity, by ascending id.
   std::span<const Neighbour> ListsHolding(uint32_t item) const {
-    return std::span<const Neighbour>(holders_)
-        .subspan(holder_offsets_[item], holder_offsets_[item + 1] - holder_offsets_[item]);
+    return std::span<const Neighbour>(holders_).subspan(
+        holder_offsets_[item], holder_offsets_[item + 1] - holder_offsets_[item]);
   }
   // Derives holders_ from the lists (after Train and Load; not stored).
   void IndexHolders();

@@ -87,7 +87,6 @@ enum Stream : uint64_t {
   kPurchasesStream,
 };
 
-
 // Zipf-Mandelbrot weights assigned to ids in a random order: weight[id] = 1/(rank+q)^s.
 std::vector<double> ZipfWeights(uint64_t n, double exponent, Rng& rng) {
   const double q = 1.0 + static_cast<double>(n) / 1000.0;

@@ -29,10 +29,9 @@ struct Row {
 class RatingsGeneratorTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::temp_directory_path() / absl::StrCat("ratings_gen_", getpid(), "_",
-                                                    ::testing::UnitTest::GetInstance()
-                                                        ->current_test_info()
-                                                        ->name());
+    dir_ = fs::temp_directory_path() /
+           absl::StrCat("ratings_gen_", getpid(), "_",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -107,9 +106,9 @@ TEST_F(RatingsGeneratorTest, SameSeedSameBytesOtherSeedOtherBytes) {
 }
 
 TEST_F(RatingsGeneratorTest, RowsAreByUserThenTime) {
-  ASSERT_TRUE(GenerateRatings({.users = 30, .items = 100, .ratings = 1000},
-                              (dir_ / "r.tsv").string())
-                  .ok());
+  ASSERT_TRUE(
+      GenerateRatings({.users = 30, .items = 100, .ratings = 1000}, (dir_ / "r.tsv").string())
+          .ok());
   const std::vector<Row> rows = Parse(Read(dir_ / "r.tsv"));
   for (size_t i = 1; i < rows.size(); ++i) {
     ASSERT_TRUE(rows[i - 1].user < rows[i].user ||
@@ -119,8 +118,8 @@ TEST_F(RatingsGeneratorTest, RowsAreByUserThenTime) {
 }
 
 TEST_F(RatingsGeneratorTest, TooManyRatingsForTheCatalogueIsRefused) {
-  const absl::Status s = GenerateRatings({.users = 10, .items = 20, .ratings = 150, .min_per_user = 5},
-                                         (dir_ / "r.tsv").string());
+  const absl::Status s = GenerateRatings(
+      {.users = 10, .items = 20, .ratings = 150, .min_per_user = 5}, (dir_ / "r.tsv").string());
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("--ratings"));
   EXPECT_FALSE(fs::exists(dir_ / "r.tsv"));
