@@ -66,9 +66,6 @@ std::vector<ItemIdx> KnownItems(const std::vector<std::string>& names, const IdD
   return out;
 }
 
-// How deep each list of a blend goes for k results.
-size_t BlendDepth(size_t k) { return std::max<size_t>(3 * k, 50); }
-
 // A batch model's top n for a user from the user's current interactions in the engine's
 // user-item matrix (ALS: folded in at request time, so new and changed users get
 // personal results at once). Empty for a user without interactions the model knows.

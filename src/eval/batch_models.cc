@@ -10,9 +10,6 @@
 namespace streamrec {
 namespace {
 
-// How deep each list of a blend goes for k results (as the server does).
-size_t BlendDepth(size_t k) { return std::max<size_t>(3 * k, 50); }
-
 class BatchModel : public ScoredEvalModel {
  public:
   explicit BatchModel(BatchTrainingOptions options) : options_(std::move(options)) {}

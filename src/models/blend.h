@@ -18,6 +18,9 @@
 
 namespace streamrec {
 
+// How deep each list of a blend goes for k results.
+inline size_t BlendDepth(size_t k) { return std::max<size_t>(3 * k, 50); }
+
 struct WeightedList {
   std::span<const ScoredItem> items;  // best first
   double weight = 1;
