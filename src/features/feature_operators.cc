@@ -1,11 +1,13 @@
 #include "features/feature_operators.h"
 
+#include <algorithm>
+
 namespace streamrec {
 
 FeatureOperators::FeatureOperators(FeatureConfig config)
     : sessions_(config.session_gap_micros), matrix_(config.weights) {}
 
-// The two halves of a record, shared by Apply (both, fused in one prefetched loop) and
+// The two halves of a record, shared by Apply (both, one group at a time) and
 // the live engine's ApplyOrderFree / ApplyOrdered. Inlined: they run for every record.
 [[gnu::always_inline]] inline void FeatureOperators::ApplyOrderFreeOne(const Record& r) {
   if (r.kind == RecordKind::kPurchase) {
@@ -34,42 +36,71 @@ FeatureOperators::FeatureOperators(FeatureConfig config)
       EnrichedEvent{r.time, history, r.user, r.item, r.type, sessions_.Current(r.user)->index});
 }
 
-void FeatureOperators::Apply(std::span<const Record> batch, FeatureOutput* out) {
-  // State is spread over arrays of hundreds of MB; each record touches several of them
-  // at random. Prefetching the slots of a record some records ahead overlaps those
-  // cache misses.
-  // The matrix needs two steps: its row header (prefetched with the other user state)
-  // says where the pair's cell is, so the cell is prefetched later, from the header.
-  constexpr size_t kAhead = 32;
-  constexpr size_t kCellAhead = 16;
-  const size_t n = batch.size();
-  Session closed;
-  for (size_t i = 0; i < n; ++i) {
-    if (i + kAhead < n) {
-      const Record& ahead = batch[i + kAhead];
-      purchases_.Prefetch(ahead.user);
-      sessions_.Prefetch(ahead.user);
-      engagement_.Prefetch(ahead.user);
-      items_.Prefetch(ahead.item);
-      matrix_.PrefetchRow(ahead.user);
-    }
-    if (i + kCellAhead < n) {
-      const Record& ahead = batch[i + kCellAhead];
-      matrix_.PrefetchCell(ahead.user, ahead.item);
-    }
-    ApplyOrderedOne(batch[i], &closed, out);
-    ApplyOrderFreeOne(batch[i]);
+namespace {
+
+// State is spread over arrays of hundreds of MB, and each record touches several of
+// them at random. So records are applied in groups: first the state that the group's
+// records will touch is brought into cache, in tight loops whose misses the CPU
+// overlaps (the Load*State functions), then the group is applied, mostly from cache.
+constexpr size_t kGroup = 64;  // 64 records' state stays in cache until it is used
+
+// Calls fn(group) for consecutive groups of at most kGroup records of `records`.
+template <typename Fn>
+void ForEachGroup(std::span<const Record> records, Fn&& fn) {
+  for (size_t begin = 0; begin < records.size(); begin += kGroup) {
+    fn(records.subspan(begin, std::min(kGroup, records.size() - begin)));
   }
+}
+
+}  // namespace
+
+void FeatureOperators::LoadOrderFreeState(std::span<const Record> group) const {
+  for (const Record& r : group) {
+    engagement_.Prefetch(r.user);
+    items_.Prefetch(r.item);
+  }
+  matrix_.LoadCells(group);
+}
+
+void FeatureOperators::LoadOrderedState(std::span<const Record> group) const {
+  for (const Record& r : group) {
+    purchases_.Prefetch(r.user);
+    sessions_.Prefetch(r.user);
+  }
+  // About one event in five closes a session, which then updates the user's profile.
+  for (const Record& r : group) {
+    if (r.kind == RecordKind::kEvent && sessions_.WouldClose(r.user, r.time)) {
+      profiles_.Prefetch(r.user);
+    }
+  }
+}
+
+void FeatureOperators::Apply(std::span<const Record> batch, FeatureOutput* out) {
+  Session closed;
+  ForEachGroup(batch, [&](std::span<const Record> group) {
+    LoadOrderedState(group);
+    LoadOrderFreeState(group);
+    for (const Record& r : group) {
+      ApplyOrderedOne(r, &closed, out);
+      ApplyOrderFreeOne(r);
+    }
+  });
   records_applied_ += static_cast<int64_t>(batch.size());
 }
 
 void FeatureOperators::ApplyOrderFree(std::span<const Record> records) {
-  for (const Record& r : records) ApplyOrderFreeOne(r);
+  ForEachGroup(records, [&](std::span<const Record> group) {
+    LoadOrderFreeState(group);
+    for (const Record& r : group) ApplyOrderFreeOne(r);
+  });
 }
 
 void FeatureOperators::ApplyOrdered(std::span<const Record> records, FeatureOutput* out) {
   Session closed;
-  for (const Record& r : records) ApplyOrderedOne(r, &closed, out);
+  ForEachGroup(records, [&](std::span<const Record> group) {
+    LoadOrderedState(group);
+    for (const Record& r : group) ApplyOrderedOne(r, &closed, out);
+  });
   records_applied_ += static_cast<int64_t>(records.size());
 }
 

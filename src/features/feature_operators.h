@@ -113,6 +113,10 @@ class FeatureOperators {
  private:
   void ApplyOrderFreeOne(const Record& r);
   void ApplyOrderedOne(const Record& r, Session* closed, FeatureOutput* out);
+  // Bring into cache the state that `group`'s records will touch in ApplyOrderFreeOne
+  // and in ApplyOrderedOne.
+  void LoadOrderFreeState(std::span<const Record> group) const;
+  void LoadOrderedState(std::span<const Record> group) const;
 
   PurchaseHistory purchases_;
   Sessionizer sessions_;

@@ -51,6 +51,12 @@ class Sessionizer {
     return s != nullptr && s->index > 0 ? s : nullptr;
   }
   void Prefetch(UserIdx user) const { open_.Prefetch(user); }
+  // Whether Add(user, time, ...) would close the user's open session, i.e. return true.
+  // Batch loops use it to prefetch what a closing session updates.
+  bool WouldClose(UserIdx user, EventTime time) const {
+    const Session* s = Current(user);
+    return s != nullptr && time.micros - s->end.micros > gap_micros_;
+  }
   void Reserve(size_t n) { open_.Reserve(n); }
   size_t MemoryBytes() const { return open_.MemoryBytes(); }
   void Save(ByteWriter* w) const { open_.Save(w); }

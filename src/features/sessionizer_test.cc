@@ -250,5 +250,23 @@ TEST(SessionizerDirectTest, AddReportsTheFinishedSessionOnlyWhenOneCloses) {
   EXPECT_EQ(s.Current(UserIdx(100)), nullptr);
 }
 
+// WouldClose only steers prefetching, but a wrong answer would cost a cache miss per
+// event; it must say exactly what Add then does, at the gap's edge too.
+TEST(SessionizerDirectTest, WouldCloseSaysWhatAddThenReturns) {
+  Sessionizer s;
+  Session closed;
+  const UserIdx user(1);
+  EXPECT_FALSE(s.WouldClose(user, EventTime::FromSeconds(kBase)));  // no session yet
+  s.Add(user, EventTime::FromSeconds(kBase), EventType::kView, {}, &closed);
+  for (const int64_t later : {int64_t{0}, int64_t{1800}, int64_t{1801}, int64_t{7200}}) {
+    Sessionizer copy = s;
+    const EventTime t = EventTime::FromSeconds(kBase + later);
+    const bool predicted = copy.WouldClose(user, t);
+    EXPECT_EQ(predicted, copy.Add(user, t, EventType::kView, {}, &closed))
+        << "at +" << later << " s";
+  }
+  EXPECT_FALSE(s.WouldClose(UserIdx(7), EventTime::FromSeconds(kBase + 7200)));
+}
+
 }  // namespace
 }  // namespace streamrec

@@ -19,6 +19,21 @@ const Interaction* UserItemMatrix::Find(UserIdx user, ItemIdx item) const {
   }
 }
 
+void UserItemMatrix::LoadCells(std::span<const Record> records) const {
+  // The sum of what was loaded goes into an empty asm statement, so that the compiler
+  // keeps loads whose values nothing else uses.
+  uint32_t loaded = 0;
+  for (const Record& r : records) {
+    if (const RowHeader* row = rows_.Find(r.user); row != nullptr) loaded += row->offset;
+  }
+  for (const Record& r : records) {
+    const RowHeader* row = rows_.Find(r.user);
+    if (row == nullptr || row->log2_capacity == 0) continue;
+    loaded += cells_[row->offset + Slot(r.item, row->log2_capacity)].item.value;
+  }
+  asm volatile("" : : "r"(loaded));
+}
+
 void UserItemMatrix::Reserve(size_t users, size_t pairs) {
   rows_.Reserve(users);
   // Rows average about half full (3/8 to 3/4 in large rows, fuller in small ones).

@@ -23,6 +23,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "common/byte_io.h"
@@ -70,14 +71,13 @@ class UserItemMatrix {
            weights_.view * c.engagement.views + weights_.add_to_cart * c.engagement.add_to_cart;
   }
 
-  // Two-step prefetch for batch loops: PrefetchRow a few records before PrefetchCell,
-  // which reads the row header to find the cell.
-  void PrefetchRow(UserIdx user) const { rows_.Prefetch(user); }
-  void PrefetchCell(UserIdx user, ItemIdx item) const {
-    const RowHeader* row = rows_.Find(user);
-    if (row == nullptr || row->log2_capacity == 0) return;
-    __builtin_prefetch(&cells_[row->offset + Slot(item, row->log2_capacity)], 1);
-  }
+  // Brings the row header, then the home cell, of every record's pair into cache, with
+  // plain loads in two tight loops, so that the CPU overlaps their misses (the cell's
+  // address depends on the header). Batch loops call it for a group of records just
+  // before applying them. Measured (docs/PERFORMANCE.md): software prefetches of the
+  // cells, issued records ahead, gained nothing on an arena of hundreds of MB; these
+  // loads do.
+  void LoadCells(std::span<const Record> records) const;
 
   // Sizes the arena for about `pairs` pairs and the headers for `users` users, so that a
   // batch run does not copy the arena as it grows. Reserved memory that is never
