@@ -91,7 +91,8 @@ absl::Status LiveEngine::Bootstrap(StartupReport* report) {
     ASSIGN_OR_RETURN(mapping, LoadMapping(*options_.mapping_file));
   }
   IdDictionary& ids = state_->ids;
-  RecordLoader loader(mapping, &ids, LoaderOptions{.threads = options_.threads},
+  RecordLoader loader(mapping, &ids,
+                      LoaderOptions{.threads = options_.threads, .keep_event_ids = true},
                       [&](const RejectedRow&) {
                         ++report->bootstrap_rejected_rows;
                         return absl::OkStatus();
@@ -121,6 +122,10 @@ absl::Status LiveEngine::Bootstrap(StartupReport* report) {
         e.amount = r.amount;
       } else {
         e.type = r.type;
+        // Logged with the record, so that a later request with the same id is a
+        // duplicate, after any recovery too.
+        e.event_id = loader.EventIdOf(r.seq);
+        if (!e.event_id.empty()) state_->event_ids.Insert(e.event_id);
       }
       logged.push_back(e);
     }
@@ -265,6 +270,7 @@ absl::Status LiveEngine::ApplyPayload(std::string_view payload) {
   batch_.clear();
   if (p.kind == PayloadKind::kBootstrapRecords) {
     for (const LoggedEvent& e : decoded_) {
+      if (!e.event_id.empty()) s.event_ids.Insert(e.event_id);
       Record r;
       LoggedEventRecords(s.ids.users.Intern(e.user_id), s.ids.items.Intern(e.item_id), e, p.kind,
                          next_seq_++, &r);

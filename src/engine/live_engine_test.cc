@@ -233,6 +233,44 @@ TEST_F(LiveEngineTest, BootstrapLoadsFilesOnceAndRestartIgnoresThem) {
   });
 }
 
+// A shop that bootstraps from its clickstream file and then retries one of those events
+// over HTTP must not count it twice: the bootstrap logs the file's event ids, so they
+// are known after a restart too, even one that finds no snapshot and replays the log.
+TEST_F(LiveEngineTest, BootstrappedEventIdsMakeALaterRetryADuplicate) {
+  fs::create_directories(dir_);
+  const std::string events = (dir_ / "events.csv").string();
+  std::ofstream(events) << "user_id,item_id,event_type,timestamp,event_id,amount\n"
+                           "u1,a,view,2024-01-01 10:00:00,e1,\n"
+                           "u1,b,purchase,2024-01-01 10:01:00,e2,5.0\n"
+                           "u2,a,click,2024-01-01 10:02:00,,\n";
+  LiveEngineOptions o = Options();
+  o.state_dir = (dir_ / "state").string();
+  o.bootstrap_events = {events};
+  const EventTime later = EventTime::FromSeconds(1'704'103'800);  // 2024-01-01 10:10:00
+  auto retry = [&](LiveEngine& engine) {
+    return Ingest(engine, {Event("u1", "a", EventType::kView, later, "e1"),
+                           Event("u1", "b", EventType::kPurchase, later, "e2", 5.0),
+                           Event("u2", "a", EventType::kClick, later, "e3")});
+  };
+  {
+    StartupReport report;
+    auto engine = Open(o, &report);
+    ASSERT_NE(engine, nullptr);
+    EXPECT_EQ(report.bootstrap_rejected_rows, 0);
+    const IngestAck ack = retry(*engine);
+    EXPECT_EQ(ack.duplicates, 2u);
+    EXPECT_EQ(ack.accepted, 1u);
+  }
+  fs::remove_all(fs::path(o.state_dir) / "snapshots");
+  StartupReport report;
+  auto engine = Open(o, &report);
+  ASSERT_NE(engine, nullptr);
+  EXPECT_FALSE(report.snapshot_offset.has_value());
+  const IngestAck ack = retry(*engine);
+  EXPECT_EQ(ack.duplicates, 3u);
+  EXPECT_EQ(ack.accepted, 0u);
+}
+
 TEST_F(LiveEngineTest, SnapshotNowCoversEveryAcknowledgedRequest) {
   auto engine = Open(Options());
   Ingest(*engine, {Event("u1", "a", EventType::kView, kStart)});

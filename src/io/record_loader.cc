@@ -1,5 +1,6 @@
 #include "io/record_loader.h"
 
+#include <algorithm>
 #include <limits>
 #include <thread>
 
@@ -18,16 +19,19 @@ struct OwnedReject {
 // What one part of a file decodes to, before it is joined to the others.
 struct DecodedPart {
   RecordVector records;
+  std::vector<std::pair<uint32_t, std::string>> event_ids;  // (seq, id), when kept
   std::vector<OwnedReject> rejects;  // in line order; with strict, at most one
   LoadStats stats;
   absl::Status status;
 };
 
 // Decodes every row of `source`. Records get seq first_seq, first_seq + 1, ...
-// With `strict`, stops after the first reject. Calls `progress` now and then.
+// With `strict`, stops after the first reject; with `keep_event_ids`, keeps the
+// accepted rows' event ids with their seq. Calls `progress` now and then.
 void DecodeRows(RowSource& source, const RowDecoder& decoder, IdDictionary* ids,
-                EventIdSet* seen_event_ids, uint32_t first_seq, bool strict,
+                EventIdSet* seen_event_ids, uint32_t first_seq, bool strict, bool keep_event_ids,
                 const RecordLoader::ProgressFn& progress, DecodedPart* part) {
+  keep_event_ids = keep_event_ids && decoder.reads_event_ids();
   Row row;
   std::string reason;
   uint32_t seq = first_seq;
@@ -56,6 +60,11 @@ void DecodeRows(RowSource& source, const RowDecoder& decoder, IdDictionary* ids,
     switch (outcome) {
       case DecodeOutcome::kAccepted:
         ++part->stats.rows_accepted;
+        if (keep_event_ids) {
+          if (const std::string_view id = decoder.EventIdText(row); !id.empty()) {
+            part->event_ids.emplace_back(seq, id);
+          }
+        }
         ++seq;
         break;
       case DecodeOutcome::kDuplicate:
@@ -117,12 +126,13 @@ absl::Status RecordLoader::LoadWithThreads(const InputFile& file, std::vector<Re
     std::vector<std::jthread> workers;
     for (size_t p = 1; p < n; ++p) {
       workers.emplace_back([&, p] {
-        DecodeRows(*sources[p], *decoder, &local_ids[p], &seen_event_ids_, 0, options_.strict, {},
-                   &parts[p]);
+        DecodeRows(*sources[p], *decoder, &local_ids[p], &seen_event_ids_, 0, options_.strict,
+                   options_.keep_event_ids, {}, &parts[p]);
       });
     }
     DecodeRows(*sources[0], *decoder, n > 1 ? &local_ids[0] : ids_, &seen_event_ids_,
-               n > 1 ? 0 : next_seq_, options_.strict, progress, &parts[0]);
+               n > 1 ? 0 : next_seq_, options_.strict, options_.keep_event_ids, progress,
+               &parts[0]);
   }
 
   // A part other than the last that ended inside quotes was cut inside a quoted field
@@ -165,7 +175,9 @@ absl::Status RecordLoader::LoadWithThreads(const InputFile& file, std::vector<Re
         r.item = items[r.item.value];
         r.seq += next_seq_;
       }
+      for (auto& [seq, id] : part.event_ids) seq += next_seq_;
     }
+    for (auto& kept : part.event_ids) kept_event_ids_.push_back(std::move(kept));
     next_seq_ += static_cast<uint32_t>(accepted);
     stats_.rows_read += part.stats.rows_read;
     stats_.rows_accepted += part.stats.rows_accepted;
@@ -175,6 +187,14 @@ absl::Status RecordLoader::LoadWithThreads(const InputFile& file, std::vector<Re
   }
   if (progress) progress(1, 1);
   return absl::OkStatus();
+}
+
+std::string_view RecordLoader::EventIdOf(uint32_t seq) const {
+  const auto it = std::lower_bound(
+      kept_event_ids_.begin(), kept_event_ids_.end(), seq,
+      [](const std::pair<uint32_t, std::string>& kept, uint32_t s) { return kept.first < s; });
+  return it != kept_event_ids_.end() && it->first == seq ? std::string_view(it->second)
+                                                         : std::string_view();
 }
 
 }  // namespace streamrec

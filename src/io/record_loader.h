@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -47,6 +49,10 @@ struct LoaderOptions {
   bool strict = false;  // the first refused row ends Load() with an Aborted error
   int threads = 1;      // CSV files are split into up to this many parts
   int64_t min_bytes_per_thread = 8 << 20;  // smaller files are read by one thread
+  // Keep every accepted row's event_id, found by its records' seq (EventIdOf). The live
+  // engine's first start logs them, so that a client's later retry of a bootstrapped
+  // event is a duplicate.
+  bool keep_event_ids = false;
 };
 
 class RecordLoader {
@@ -68,6 +74,10 @@ class RecordLoader {
 
   const LoadStats& stats() const { return stats_; }
 
+  // With options.keep_event_ids: the event_id of the row whose records have `seq`, or
+  // empty when that row had none. Valid as long as the loader lives.
+  std::string_view EventIdOf(uint32_t seq) const;
+
  private:
   absl::Status LoadWithThreads(const InputFile& file, std::vector<RecordVector>* runs,
                                const ProgressFn& progress, int threads);
@@ -77,6 +87,7 @@ class RecordLoader {
   LoaderOptions options_;
   RejectFn on_reject_;
   EventIdSet seen_event_ids_;
+  std::vector<std::pair<uint32_t, std::string>> kept_event_ids_;  // by increasing seq
   uint32_t next_seq_ = 0;
   LoadStats stats_;
 };

@@ -172,6 +172,46 @@ TEST_F(RecordLoaderTest, DuplicateEventIdsAreFoundInInputOrderByOneThread) {
   for (size_t i = 0; i < loaded.records.size(); ++i) EXPECT_EQ(loaded.records[i].seq, i);
 }
 
+TEST_F(RecordLoaderTest, KeptEventIdsAreFoundByTheirRecordsSeqAcrossFiles) {
+  const std::string a = Write("a.csv",
+                              "user_id,item_id,event_type,timestamp,event_id\n"
+                              "u1,s,view,2024-02-01,e1\n"
+                              "u1,s,view,2024-02-01,e1\n"      // a duplicate: no records
+                              "u2,s,view,2024-02-01,\n"        // no id
+                              "u3,s,teleport,2024-02-01,e9\n"  // rejected: no records
+                              "u3,s,click,2024-02-01,e2\n");
+  const std::string b = Write("b.csv",
+                              "user_id,item_id,event_type,timestamp,event_id\n"
+                              "u4,s,view,2024-02-01,e3\n");
+  Mapping mapping;
+  IdDictionary ids;
+  RecordLoader loader(mapping, &ids, {.keep_event_ids = true},
+                      [](const RejectedRow&) { return absl::OkStatus(); });
+  std::vector<RecordVector> runs;
+  ASSERT_TRUE(loader.Load({a, SourceKind::kEvents}, &runs).ok());
+  ASSERT_TRUE(loader.Load({b, SourceKind::kEvents}, &runs).ok());
+  std::vector<std::string> found;
+  for (const RecordVector& run : runs) {
+    for (const Record& r : run) {
+      found.push_back(std::string(ids.users.Name(r.user)) + "=" +
+                      std::string(loader.EventIdOf(r.seq)));
+    }
+  }
+  EXPECT_THAT(found, ::testing::ElementsAre("u1=e1", "u2=", "u3=e2", "u4=e3"));
+}
+
+TEST_F(RecordLoaderTest, EventIdsAreNotKeptUnlessAsked) {
+  const std::string a = Write("a.csv",
+                              "user_id,item_id,event_type,timestamp,event_id\n"
+                              "u1,s,view,2024-02-01,e1\n");
+  Loaded loaded;
+  Mapping mapping;
+  RecordLoader loader(mapping, &loaded.ids, {}, {});
+  std::vector<RecordVector> runs;
+  ASSERT_TRUE(loader.Load({a, SourceKind::kEvents}, &runs).ok());
+  EXPECT_EQ(loader.EventIdOf(runs[0][0].seq), "");
+}
+
 TEST_F(RecordLoaderTest, SeqContinuesAcrossFiles) {
   const std::string a =
       Write("a.csv", "user_id,item_id,event_type,timestamp\nu1,s,view,2024-02-01\n");
