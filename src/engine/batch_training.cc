@@ -25,7 +25,8 @@ void AppendInteractions(const UserItemMatrix& matrix, uint32_t begin, uint32_t e
 absl::StatusOr<TrainedModel> TrainBatchModel(const BatchTrainingOptions& options,
                                              std::span<const WeightedInteraction> cells,
                                              uint32_t num_users, uint32_t num_items,
-                                             const AlsModel::ProgressFn& progress) {
+                                             const AlsModel::ProgressFn& progress,
+                                             std::stop_token stop) {
   if (cells.empty()) {
     return absl::FailedPreconditionError("no interactions to train on");
   }
@@ -34,12 +35,12 @@ absl::StatusOr<TrainedModel> TrainBatchModel(const BatchTrainingOptions& options
   model.kind = options.kind;
   switch (options.kind) {
     case BatchModelKind::kAls: {
-      ASSIGN_OR_RETURN(AlsModel als, AlsModel::Train(matrix, options.als, progress));
+      ASSIGN_OR_RETURN(AlsModel als, AlsModel::Train(matrix, options.als, progress, stop));
       model.als.emplace(std::move(als));
       break;
     }
     case BatchModelKind::kItemKnn: {
-      ASSIGN_OR_RETURN(ItemKnnModel knn, ItemKnnModel::Train(matrix, options.item_knn));
+      ASSIGN_OR_RETURN(ItemKnnModel knn, ItemKnnModel::Train(matrix, options.item_knn, stop));
       model.item_knn.emplace(std::move(knn));
       break;
     }

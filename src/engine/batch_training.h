@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -41,10 +42,12 @@ void AppendInteractions(const UserItemMatrix& matrix, uint32_t begin, uint32_t e
 // Trains the model of options.kind on `cells` (ids below num_users / num_items). The
 // result's user_ids and item_ids are left empty: fill them from a dictionary with
 // NameModelIds to write it to a file. progress(iteration, seconds) is called for ALS.
+// Cancelled soon after `stop` is requested.
 absl::StatusOr<TrainedModel> TrainBatchModel(const BatchTrainingOptions& options,
                                              std::span<const WeightedInteraction> cells,
                                              uint32_t num_users, uint32_t num_items,
-                                             const AlsModel::ProgressFn& progress = {});
+                                             const AlsModel::ProgressFn& progress = {},
+                                             std::stop_token stop = {});
 
 // Fills model->user_ids and item_ids with the names of dense ids 0..n-1 in `ids`.
 void NameModelIds(const IdDictionary& ids, TrainedModel* model);

@@ -1,5 +1,6 @@
 #include "engine/served_models.h"
 
+#include <iterator>
 #include <utility>
 
 #include "common/status_macros.h"
@@ -38,11 +39,12 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> LoadServedModel(const std::st
 }
 
 absl::StatusOr<std::shared_ptr<const ServedModel>> TrainServedModel(
-    const LiveEngine& engine, const BatchTrainingOptions& options) {
+    const LiveEngine& engine, const BatchTrainingOptions& options, std::stop_token stop) {
   const Clock::time_point start = Clock::now();
   uint32_t num_users = 0, num_items = 0;
   std::vector<WeightedInteraction> cells;
   for (uint32_t begin = 0;; begin += kUsersPerBlock) {
+    if (stop.stop_requested()) return absl::CancelledError("training stopped");
     const bool more = engine.Read([&](const LiveState& s) {
       num_users = static_cast<uint32_t>(s.ids.users.size());
       num_items = static_cast<uint32_t>(s.ids.items.size());
@@ -52,7 +54,8 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> TrainServedModel(
     });
     if (!more) break;
   }
-  ASSIGN_OR_RETURN(TrainedModel model, TrainBatchModel(options, cells, num_users, num_items));
+  ASSIGN_OR_RETURN(TrainedModel model,
+                   TrainBatchModel(options, cells, num_users, num_items, {}, stop));
   auto served = std::make_shared<ServedModel>();
   served->model = std::move(model);
   // Trained on the engine's own ids: the mapping is the identity.
@@ -114,9 +117,10 @@ void ModelSlot::Swap(std::shared_ptr<const ServedModel> model) {
   current_ = std::move(model);
 }
 
-absl::StatusOr<std::shared_ptr<const ServedModel>> ModelSlot::TrainGuarded() const {
+absl::StatusOr<std::shared_ptr<const ServedModel>> ModelSlot::TrainGuarded(
+    std::stop_token stop) const {
   try {
-    return TrainServedModel(*engine_, options_.training);
+    return TrainServedModel(*engine_, options_.training, stop);
   } catch (const std::exception& e) {  // std::bad_alloc, above all: the server goes on
     return absl::ResourceExhaustedError(StrCat("training failed: ", e.what()));
   }
@@ -147,7 +151,13 @@ void ModelSlot::Loop(std::stop_token stop) {
       waiting.swap(waiting_);
       requested_ = false;
     }
-    absl::StatusOr<std::shared_ptr<const ServedModel>> model = TrainGuarded();
+    absl::StatusOr<std::shared_ptr<const ServedModel>> model = TrainGuarded(stop);
+    if (stop.stop_requested()) {  // stopped, or done just as the server stops: not swapped in
+      std::lock_guard lock(mu_);
+      waiting_.insert(waiting_.end(), std::make_move_iterator(waiting.begin()),
+                      std::make_move_iterator(waiting.end()));
+      break;
+    }
     last_failed = !model.ok();
     if (model.ok()) {
       Swap(*model);

@@ -204,6 +204,29 @@ TEST_F(ServedModelsTest, AFailedFirstTrainingIsTriedAgainSoon) {
   EXPECT_NE(slot.Current(), nullptr) << "no retry within 10 s, far past the hour's schedule";
 }
 
+// SIGTERM must not wait for a long training: the slot stops it at its next step, and a
+// retrain request waiting for it hears that the server is shutting down.
+TEST_F(ServedModelsTest, DestroyingTheSlotStopsATrainingInProgress) {
+  auto engine = Open();
+  ASSERT_NE(engine, nullptr);
+  ASSERT_TRUE(Ingest(*engine, Groups(20)).ok());
+  RetrainOptions options = Als();
+  options.training.als.iterations = 100'000'000;  // hours, unless stopped
+  std::promise<absl::StatusOr<std::shared_ptr<const ServedModel>>> done;
+  auto answer = done.get_future();
+  const auto start = std::chrono::steady_clock::now();
+  {
+    ModelSlot slot(engine.get(), options);
+    slot.RetrainSoon([&](auto m) { done.set_value(m); });
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // training by now
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const absl::StatusOr<std::shared_ptr<const ServedModel>> model = answer.get();
+  EXPECT_EQ(model.status().code(), absl::StatusCode::kUnavailable) << model.status();
+  EXPECT_LT(seconds, 30.0);
+}
+
 TEST_F(ServedModelsTest, RetrainUnderLiveLoadLosesNoEventAndServesThroughout) {
   auto engine = Open();
   ASSERT_NE(engine, nullptr);

@@ -177,7 +177,7 @@ struct AlsModel::AnnIndex {
 const char* AlsModel::KernelName() { return BestKernels().name; }
 
 absl::StatusOr<AlsModel> AlsModel::Train(const InteractionMatrix& m, const AlsOptions& options,
-                                         const ProgressFn& progress) {
+                                         const ProgressFn& progress, std::stop_token stop) {
   RETURN_IF_ERROR(ValidateAlsOptions(options));
   AlsModel model;
   model.options_ = options;
@@ -199,7 +199,11 @@ absl::StatusOr<AlsModel> AlsModel::Train(const InteractionMatrix& m, const AlsOp
   const std::vector<float> user_lambda = RowLambdas(o, by_user);
   const std::vector<float> item_lambda = RowLambdas(o, by_item);
 
+  const auto stopped = [](int iteration) {
+    return absl::CancelledError(StrCat("ALS training stopped before iteration ", iteration));
+  };
   for (int iteration = 1; iteration <= o.iterations; ++iteration) {
+    if (stop.stop_requested()) return stopped(iteration);
     const auto start = std::chrono::steady_clock::now();
     SolveSide(kernels, o, stride, threads, model.item_factors_, m.num_items(), by_user, user_lambda,
               &model.user_factors_);
@@ -210,6 +214,7 @@ absl::StatusOr<AlsModel> AlsModel::Train(const InteractionMatrix& m, const AlsOp
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     }
   }
+  if (stop.stop_requested()) return stopped(o.iterations + 1);
   RETURN_IF_ERROR(model.Finish());
   return model;
 }

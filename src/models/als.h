@@ -45,6 +45,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <stop_token>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -85,9 +86,10 @@ class AlsModel {
 
   // Trains on `m` (see the header comment). `progress`, if set, is called after each
   // iteration with its number (1-based) and its wall time. InvalidArgument for bad
-  // options; Internal if the HNSW index cannot be built.
+  // options; Internal if the HNSW index cannot be built; Cancelled when `stop` is
+  // requested (looked at before each iteration and before the index is built).
   static absl::StatusOr<AlsModel> Train(const InteractionMatrix& m, const AlsOptions& options,
-                                        const ProgressFn& progress = {});
+                                        const ProgressFn& progress = {}, std::stop_token stop = {});
 
   int factors() const { return options_.factors; }
   uint32_t num_users() const { return num_users_; }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -184,6 +185,25 @@ TEST(AlsTest, SameSeedGivesBitIdenticalFactors) {
   EXPECT_EQ(bytes(a.UserFactors(UserIdx(7))), bytes(b.UserFactors(UserIdx(7))));
   EXPECT_EQ(bytes(a.ItemFactors(ItemIdx(7))), bytes(b.ItemFactors(ItemIdx(7))));
   EXPECT_NE(bytes(a.ItemFactors(ItemIdx(7))), bytes(c.ItemFactors(ItemIdx(7))));
+}
+
+TEST(AlsTest, StopRequestedDuringTrainingEndsItBeforeTheNextIteration) {
+  const InteractionMatrix m = RandomMatrix(100, 50, 5, 3);
+  AlsOptions o;
+  o.factors = 4;
+  o.iterations = 1000;
+  std::stop_source stop;
+  int iterations_run = 0;
+  const absl::StatusOr<AlsModel> model = AlsModel::Train(
+      m, o,
+      [&](int iteration, double) {
+        iterations_run = iteration;
+        if (iteration == 2) stop.request_stop();
+      },
+      stop.get_token());
+  EXPECT_EQ(model.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_THAT(model.status().message(), testing::HasSubstr("before iteration 3"));
+  EXPECT_EQ(iterations_run, 2);
 }
 
 TEST(AlsTest, ThreadCountDoesNotChangeAnyBit) {

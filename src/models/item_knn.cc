@@ -43,7 +43,7 @@ absl::Status ValidateItemKnnOptions(const ItemKnnOptions& o) {
 }
 
 absl::StatusOr<ItemKnnModel> ItemKnnModel::Train(const InteractionMatrix& m,
-                                                 const ItemKnnOptions& o) {
+                                                 const ItemKnnOptions& o, std::stop_token stop) {
   if (absl::Status s = ValidateItemKnnOptions(o); !s.ok()) return s;
   const uint32_t items = m.num_items();
   std::vector<double> norms(items);
@@ -64,6 +64,7 @@ absl::StatusOr<ItemKnnModel> ItemKnnModel::Train(const InteractionMatrix& m,
   const size_t tasks = (items + kItemsPerTask - 1) / kItemsPerTask;
   std::vector<BlockLists> blocks(tasks);
   ParallelFor(workers, tasks, [&](size_t t, int worker) {
+    if (stop.stop_requested()) return;  // the blocks left are not needed
     Scratch& s = scratch[worker];
     s.dot.resize(items, 0.0);
     BlockLists& out = blocks[t];
@@ -94,6 +95,7 @@ absl::StatusOr<ItemKnnModel> ItemKnnModel::Train(const InteractionMatrix& m,
       }
     }
   });
+  if (stop.stop_requested()) return absl::CancelledError("item-kNN training stopped");
 
   ItemKnnModel model;
   model.options_ = o;

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <span>
+#include <stop_token>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -39,7 +40,9 @@ absl::Status ValidateItemKnnOptions(const ItemKnnOptions& options);
 class ItemKnnModel {
  public:
   // InvalidArgument for bad options.
-  static absl::StatusOr<ItemKnnModel> Train(const InteractionMatrix& m, const ItemKnnOptions& o);
+  // Cancelled when `stop` is requested (looked at before each block of items).
+  static absl::StatusOr<ItemKnnModel> Train(const InteractionMatrix& m, const ItemKnnOptions& o,
+                                            std::stop_token stop = {});
 
   uint32_t num_items() const { return num_items_; }
   const ItemKnnOptions& options() const { return options_; }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 #include <random>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -185,6 +186,13 @@ TEST(ItemKnnTest, SaveLoadRoundTripAndCorruption) {
   bad_id[16 + 4] = 9;  // item 0's first neighbour (after the 16-byte header and its count)
   ByteReader corrupt(bad_id);
   EXPECT_EQ(ItemKnnModel::Load(&corrupt).status().code(), absl::StatusCode::kDataLoss);
+}
+
+TEST(ItemKnnTest, StopRequestedIsCancelled) {
+  std::stop_source stop;
+  stop.request_stop();
+  EXPECT_EQ(ItemKnnModel::Train(TinyMatrix(), {}, stop.get_token()).status().code(),
+            absl::StatusCode::kCancelled);
 }
 
 TEST(ItemKnnTest, InvalidOptionsAreRejected) {
