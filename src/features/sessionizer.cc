@@ -6,7 +6,7 @@ bool Sessionizer::Add(UserIdx user, EventTime time, EventType type, const Purcha
                       Session* closed) {
   Session& s = open_.At(user);
   bool finished = false;
-  if (s.index == 0 || time.micros - s.end.micros > gap_micros_) {
+  if (s.index == 0 || GapExceeded(s, time)) {
     if (s.index > 0) {
       *closed = s;
       finished = true;

@@ -55,7 +55,7 @@ class Sessionizer {
   // Batch loops use it to prefetch what a closing session updates.
   bool WouldClose(UserIdx user, EventTime time) const {
     const Session* s = Current(user);
-    return s != nullptr && time.micros - s->end.micros > gap_micros_;
+    return s != nullptr && GapExceeded(*s, time);
   }
   void Reserve(size_t n) { open_.Reserve(n); }
   size_t MemoryBytes() const { return open_.MemoryBytes(); }
@@ -64,6 +64,11 @@ class Sessionizer {
   int64_t gap_micros() const { return gap_micros_; }
 
  private:
+  // Whether an event at `time` starts a session after `s`, which has an event.
+  bool GapExceeded(const Session& s, EventTime time) const {
+    return time.micros - s.end.micros > gap_micros_;
+  }
+
   int64_t gap_micros_;
   IdVector<UserIdx, Session> open_;
 };
