@@ -315,20 +315,24 @@ void AlsModel::Recommend(std::span<const float> user_factors, size_t k,
   ExactTopK(query.data(), k, exclude, out);
 }
 
-void AlsModel::ExactTopK(const float* query, size_t k, absl::FunctionRef<bool(ItemIdx)> exclude,
-                         std::vector<ScoredItem>* out) const {
+template <typename Fn>
+void AlsModel::ForEachItemDot(const float* query, Fn&& fn) const {
   const KernelSet& kernels = BestKernels();
-  TopK top;
-  top.Reset(k);
-  std::array<float, kScanBlock> scores;
+  std::array<float, kScanBlock> dots;
   for (uint32_t begin = 0; begin < num_items_; begin += kScanBlock) {
     const size_t n = std::min<size_t>(kScanBlock, num_items_ - begin);
-    kernels.dots(ItemRow(begin), n, stride_, query, scores.data());
-    for (size_t j = 0; j < n; ++j) {
-      const ItemIdx item(static_cast<uint32_t>(begin + j));
-      if (top.WouldEnter(scores[j], item) && !exclude(item)) top.Offer(scores[j], item);
-    }
+    kernels.dots(ItemRow(begin), n, stride_, query, dots.data());
+    for (size_t j = 0; j < n; ++j) fn(ItemIdx(static_cast<uint32_t>(begin + j)), dots[j]);
   }
+}
+
+void AlsModel::ExactTopK(const float* query, size_t k, absl::FunctionRef<bool(ItemIdx)> exclude,
+                         std::vector<ScoredItem>* out) const {
+  TopK top;
+  top.Reset(k);
+  ForEachItemDot(query, [&](ItemIdx item, float score) {
+    if (top.WouldEnter(score, item) && !exclude(item)) top.Offer(score, item);
+  });
   top.Finish(out);
 }
 
@@ -367,22 +371,14 @@ bool AlsModel::AnnTopK(const float* query, size_t k, absl::FunctionRef<bool(Item
 void AlsModel::SimilarItems(ItemIdx item, size_t k, std::vector<ScoredItem>* out) const {
   out->clear();
   if (item.value >= num_items_ || k == 0) return;
-  const KernelSet& kernels = BestKernels();
-  const float* query = ItemRow(item.value);
   const double norm = item_norms_[item.value];
   TopK top;
   top.Reset(k);
-  std::array<float, kScanBlock> dots;
-  for (uint32_t begin = 0; begin < num_items_; begin += kScanBlock) {
-    const size_t n = std::min<size_t>(kScanBlock, num_items_ - begin);
-    kernels.dots(ItemRow(begin), n, stride_, query, dots.data());
-    for (size_t j = 0; j < n; ++j) {
-      const auto other = static_cast<uint32_t>(begin + j);
-      if (other == item.value) continue;
-      const double denominator = norm * item_norms_[other];
-      top.Offer(denominator > 0 ? dots[j] / denominator : 0.0, ItemIdx(other));
-    }
-  }
+  ForEachItemDot(ItemRow(item.value), [&](ItemIdx other, float dot) {
+    if (other == item) return;
+    const double denominator = norm * item_norms_[other.value];
+    top.Offer(denominator > 0 ? dot / denominator : 0.0, other);
+  });
   top.Finish(out);
 }
 

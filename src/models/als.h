@@ -131,6 +131,10 @@ class AlsModel {
   // Derived state: Y^T Y, item norms, and the HNSW index for large catalogues.
   absl::Status Finish();
   const float* ItemRow(uint32_t i) const;
+  // Calls fn(ItemIdx, float dot) for every item in id order, dot = query . its factors,
+  // computed a block of items per kernel call.
+  template <typename Fn>
+  void ForEachItemDot(const float* query, Fn&& fn) const;
   void ExactTopK(const float* query, size_t k, absl::FunctionRef<bool(ItemIdx)> exclude,
                  std::vector<ScoredItem>* out) const;
   // false when the index gave fewer than k eligible candidates (the caller scans).
