@@ -92,6 +92,21 @@ void ExpectNear(const Eigen::VectorXd& actual, const Eigen::VectorXd& expected, 
       << what << "\nactual   " << actual.transpose() << "\nexpected " << expected.transpose();
 }
 
+// Every item row of `model` against the exact minimiser of its part of the loss, given
+// the model's final user factors.
+void ExpectItemRowsSolveExactly(const AlsModel& model, const InteractionMatrix& m,
+                                const AlsOptions& o, double tolerance, const std::string& label) {
+  const std::vector<Eigen::VectorXd> users = UserRows(model);
+  const InteractionMatrix::Csr by_item = m.ByItem();
+  for (uint32_t i = 0; i < m.num_items(); ++i) {
+    const uint64_t begin = by_item.offsets[i], end = by_item.offsets[i + 1];
+    const Eigen::VectorXd exact = SolveRowExactly(users, {by_item.indices + begin, end - begin},
+                                                  by_item.weights.subspan(begin, end - begin), o);
+    ExpectNear(AsVector(model.ItemFactors(ItemIdx(i))), exact, tolerance,
+               "item " + std::to_string(i) + label);
+  }
+}
+
 std::vector<uint32_t> ItemsOf(const std::vector<ScoredItem>& out) {
   std::vector<uint32_t> ids;
   for (const ScoredItem& s : out) ids.push_back(s.item.value);
@@ -137,15 +152,7 @@ TEST(AlsTest, ItemFactorsSolveTheirNormalEquationsGivenTheUserFactors) {
     o.threads = 1;
     const absl::StatusOr<AlsModel> model = AlsModel::Train(m, o);
     ASSERT_TRUE(model.ok()) << model.status();
-    const std::vector<Eigen::VectorXd> users = UserRows(*model);
-    const InteractionMatrix::Csr by_item = m.ByItem();
-    for (uint32_t i = 0; i < m.num_items(); ++i) {
-      const uint64_t begin = by_item.offsets[i], end = by_item.offsets[i + 1];
-      const Eigen::VectorXd exact = SolveRowExactly(users, {by_item.indices + begin, end - begin},
-                                                    by_item.weights.subspan(begin, end - begin), o);
-      ExpectNear(AsVector(model->ItemFactors(ItemIdx(i))), exact, 1e-4,
-                 "item " + std::to_string(i) + ", exponent " + std::to_string(exponent));
-    }
+    ExpectItemRowsSolveExactly(*model, m, o, 1e-4, ", exponent " + std::to_string(exponent));
   }
 }
 
@@ -160,14 +167,7 @@ TEST(AlsTest, FewCgStepsApproachTheExactSolve) {
   o.threads = 1;
   const absl::StatusOr<AlsModel> model = AlsModel::Train(m, o);
   ASSERT_TRUE(model.ok());
-  const std::vector<Eigen::VectorXd> users = UserRows(*model);
-  const InteractionMatrix::Csr by_item = m.ByItem();
-  for (uint32_t i = 0; i < m.num_items(); ++i) {
-    const uint64_t begin = by_item.offsets[i], end = by_item.offsets[i + 1];
-    const Eigen::VectorXd exact = SolveRowExactly(users, {by_item.indices + begin, end - begin},
-                                                  by_item.weights.subspan(begin, end - begin), o);
-    ExpectNear(AsVector(model->ItemFactors(ItemIdx(i))), exact, 1e-2, "item " + std::to_string(i));
-  }
+  ExpectItemRowsSolveExactly(*model, m, o, 1e-2, "");
 }
 
 TEST(AlsTest, SameSeedGivesBitIdenticalFactors) {
