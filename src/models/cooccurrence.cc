@@ -38,7 +38,12 @@ void CoOccurrence::AddPairs(std::span<const PairUpdate> updates) {
   }
   pair_updates_ += static_cast<int64_t>(n);
   // Offers with final weights; no insertion here, so the cells stay put. A pair touched
-  // twice is offered twice, the second time a no-op (listed, or ranked out again).
+  // twice is offered twice, the second time a no-op (listed, or ranked out again). An
+  // offer that a full pool's bar admits needs the pool's last entry and then that
+  // entry's pair cell, two dependent misses: such offers wait in contenders_ while the
+  // entry (here) and the cell (next pass) are prefetched, and are made last. Since a
+  // pool is a function of the weights alone, the order of offers changes nothing.
+  contenders_.clear();
   for (size_t i = 0; i < n; ++i) {
     if (i + kAhead < n) {
       const uint64_t key = updates[i + kAhead].key;
@@ -48,14 +53,32 @@ void CoOccurrence::AddPairs(std::span<const PairUpdate> updates) {
     }
     PairCell* cell = pairs_.CellAt(slots_[i]);
     if (cell->weight <= 0) continue;
-    Offer(cell->lo(), cell->hi(), cell->weight, &cell->pos_in_lo);
-    Offer(cell->hi(), cell->lo(), cell->weight, &cell->pos_in_hi);
+    if (!OfferWithoutEviction(cell->lo(), cell->hi(), cell->weight, &cell->pos_in_lo)) {
+      contenders_.push_back({slots_[i], /*owner_is_lo=*/true});
+    }
+    if (!OfferWithoutEviction(cell->hi(), cell->lo(), cell->weight, &cell->pos_in_hi)) {
+      contenders_.push_back({slots_[i], /*owner_is_lo=*/false});
+    }
+  }
+  for (const Contender& c : contenders_) {
+    const PairCell* cell = pairs_.CellAt(c.slot);
+    const ItemIdx owner = c.owner_is_lo ? cell->lo() : cell->hi();
+    const ItemState s = items_.Get(owner);  // a full pool: its block exists
+    pairs_.PrefetchSlot(pairs_.Home(PairTable::Key(owner, Block(s)[s.last].item)));
+  }
+  for (const Contender& c : contenders_) {
+    PairCell* cell = pairs_.CellAt(c.slot);
+    if (c.owner_is_lo) {
+      Offer(cell->lo(), cell->hi(), cell->weight, &cell->pos_in_lo);
+    } else {
+      Offer(cell->hi(), cell->lo(), cell->weight, &cell->pos_in_hi);
+    }
   }
 }
 
-void CoOccurrence::Offer(ItemIdx owner, ItemIdx other, float weight, uint8_t* pos) {
+bool CoOccurrence::OfferWithoutEviction(ItemIdx owner, ItemIdx other, float weight, uint8_t* pos) {
   // Listed: the pool's copy of the weight is a lower bound; the cell has the truth.
-  if (*pos != kNotListed) return;
+  if (*pos != kNotListed) return true;
   ItemState& s = items_.At(owner);
   if (s.size < capacity_) {
     if (s.block == kNoBlock || s.size == block_sizes_[s.block]) GrowBlock(&s);
@@ -63,11 +86,18 @@ void CoOccurrence::Offer(ItemIdx owner, ItemIdx other, float weight, uint8_t* po
     entries[s.size] = NeighbourEntry{other, weight};
     *pos = s.size++;
     if (s.size == capacity_) FindLast(&s, entries);
-    return;
+    return true;
   }
+  if (weight < s.last_weight) return true;  // ranks after the last: the common case
+  __builtin_prefetch(Block(s) + s.last);
+  return false;
+}
+
+void CoOccurrence::Offer(ItemIdx owner, ItemIdx other, float weight, uint8_t* pos) {
+  if (OfferWithoutEviction(owner, other, weight, pos)) return;
   // The last entry by copies is the last in truth once its own copy is current (every
   // copy is at most its truth).
-  if (weight < s.last_weight) return;  // ranks after the last: the common case, no arena read
+  ItemState& s = items_.At(owner);
   NeighbourEntry* entries = Block(s);
   while (RanksBefore(weight, other.value, s.last_weight, entries[s.last].item.value)) {
     NeighbourEntry& last = entries[s.last];

@@ -114,6 +114,10 @@ class CoOccurrence {
   // Offers `other` with weight `weight` to `owner`'s pool; `*pos` is other's position
   // there (kNotListed if absent) and is kept current.
   void Offer(ItemIdx owner, ItemIdx other, float weight, uint8_t* pos);
+  // Offer's cases that need no eviction: `other` listed already, a pool with room, or a
+  // weight below the bar. False when the offer needs Offer's eviction path (the pool's
+  // last entry is prefetched then).
+  bool OfferWithoutEviction(ItemIdx owner, ItemIdx other, float weight, uint8_t* pos);
   NeighbourEntry* Block(const ItemState& s) { return arenas_[s.block].data() + s.offset; }
   const NeighbourEntry* Block(const ItemState& s) const {
     return arenas_[s.block].data() + s.offset;
@@ -132,6 +136,11 @@ class CoOccurrence {
   std::vector<std::vector<uint32_t>> free_blocks_;  // offsets of free blocks, by class
   PairTable pairs_;
   std::vector<size_t> slots_;  // AddPairs' scratch: home slots, then cell slots
+  struct Contender {
+    size_t slot;       // the pair's cell
+    bool owner_is_lo;  // offered to the pool of the pair's lo item, else of its hi item
+  };
+  std::vector<Contender> contenders_;  // AddPairs' scratch: offers that may evict
   int64_t pair_updates_ = 0;
   int64_t evictions_ = 0;
 };
