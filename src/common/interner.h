@@ -39,9 +39,13 @@ class ArenaStringSet {
  public:
   // Adds `s`; returns false (and adds nothing) when it is already in the set.
   bool Insert(std::string_view s) {
-    if (set_.contains(s)) return false;
-    set_.insert(arena_.Store(s));
-    return true;
+    // One hash and one probe: the arena copy is made only for a new string.
+    bool inserted = false;
+    set_.lazy_emplace(s, [&](const auto& construct) {
+      construct(arena_.Store(s));
+      inserted = true;
+    });
+    return inserted;
   }
   bool contains(std::string_view s) const { return set_.contains(s); }
   size_t size() const { return set_.size(); }

@@ -257,20 +257,20 @@ absl::Status LiveEngine::Recover(StartupReport* report) {
   absl::MutexLock lock(&state_mu_);
   return log_->ReadFrom(from, [&](LogOffset offset, std::string_view payload) -> absl::Status {
     ++report->replayed_log_records;
-    absl::Status s = ApplyPayload(payload);
+    absl::Status s = ApplyPayload(payload, /*add_event_ids=*/true);
     if (!s.ok()) return absl::DataLossError(StrCat("log record ", offset.value, ": ", s.message()));
     return absl::OkStatus();
   });
 }
 
-absl::Status LiveEngine::ApplyPayload(std::string_view payload) {
+absl::Status LiveEngine::ApplyPayload(std::string_view payload, bool add_event_ids) {
   ASSIGN_OR_RETURN(const LogPayload p, ParseLogPayload(payload));
   RETURN_IF_ERROR(DecodeEvents(p.events, &decoded_));
   LiveState& s = *state_;
   batch_.clear();
   if (p.kind == PayloadKind::kBootstrapRecords) {
     for (const LoggedEvent& e : decoded_) {
-      if (!e.event_id.empty()) s.event_ids.Insert(e.event_id);
+      if (add_event_ids && !e.event_id.empty()) s.event_ids.Insert(e.event_id);
       Record r;
       LoggedEventRecords(s.ids.users.Intern(e.user_id), s.ids.items.Intern(e.item_id), e, p.kind,
                          next_seq_++, &r);
@@ -282,7 +282,7 @@ absl::Status LiveEngine::ApplyPayload(std::string_view payload) {
   // A live request: through the reorder buffer as at its arrival; late records into
   // batch_.
   for (const LoggedEvent& e : decoded_) {
-    if (!e.event_id.empty()) s.event_ids.Insert(e.event_id);
+    if (add_event_ids && !e.event_id.empty()) s.event_ids.Insert(e.event_id);
     Record records[2];
     const int n = LoggedEventRecords(s.ids.users.Intern(e.user_id), s.ids.items.Intern(e.item_id),
                                      e, p.kind, next_seq_++, records);
@@ -393,19 +393,19 @@ void LiveEngine::WriterLoop() {
 }
 
 void LiveEngine::ProcessGroup(std::vector<Request>* group) {
-  // Only this thread changes the state, so reading it here needs no lock.
-  const LiveState& s = *state_;
+  // Only this thread changes the state, and only it looks at the event ids: testing and
+  // adding them here needs no lock. An id is added as its event is logged, so a second
+  // one in the same group is a duplicate too.
+  ArenaStringSet& event_ids = state_->event_ids;
   const EventTime now = clock_();
   std::vector<IngestAck> acks(group->size());
   std::vector<std::string> payloads;
-  absl::flat_hash_set<std::string_view> ids_in_group;
   std::vector<LoggedEvent> logged;
   absl::Status status;
   for (size_t i = 0; i < group->size() && status.ok(); ++i) {
     logged.clear();
     for (const IncomingEvent& e : (*group)[i].events) {
-      if (!e.event_id.empty() &&
-          (s.event_ids.contains(e.event_id) || !ids_in_group.insert(e.event_id).second)) {
+      if (!e.event_id.empty() && !event_ids.Insert(e.event_id)) {
         ++acks[i].duplicates;
         continue;
       }
@@ -435,7 +435,7 @@ void LiveEngine::ProcessGroup(std::vector<Request>* group) {
   if (status.ok()) {
     absl::MutexLock lock(&state_mu_);
     for (const std::string& payload : payloads) {
-      const absl::Status applied = ApplyPayload(payload);
+      const absl::Status applied = ApplyPayload(payload, /*add_event_ids=*/false);
       STREAMREC_CHECK(applied.ok()) << "a payload just encoded does not apply: " << applied;
     }
     for (const IngestAck& a : acks) state_->duplicates += static_cast<int64_t>(a.duplicates);

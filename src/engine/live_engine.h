@@ -110,7 +110,9 @@ struct LiveState {
   FeatureOperators ops;
   Recommender models;
   ReorderBuffer buffer;
-  ArenaStringSet event_ids;  // every event_id accepted so far
+  // Every event_id accepted so far. The writer's alone (readers never look at it), so
+  // the writer tests and adds ids without the lock.
+  ArenaStringSet event_ids;
   int64_t events_accepted = 0;
   int64_t duplicates = 0;
   int64_t late_events = 0;
@@ -166,8 +168,10 @@ class LiveEngine {
   void WriterLoop();
   // Logs and applies one group of requests; calls their completions.
   void ProcessGroup(std::vector<Request>* group);
-  // Applies one logged payload (live or in replay). REQUIRES: state_mu_ held exclusively.
-  absl::Status ApplyPayload(std::string_view payload);
+  // Applies one logged payload (live or in replay); adds its event ids to
+  // state_->event_ids when `add_event_ids` (the live path added them when it logged
+  // the payload). REQUIRES: state_mu_ held exclusively.
+  absl::Status ApplyPayload(std::string_view payload, bool add_event_ids);
   // Moves records the watermark passed at `now` into the operators and models.
   // REQUIRES: state_mu_ held exclusively.
   void ReleaseUpTo(EventTime now);
