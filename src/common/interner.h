@@ -13,6 +13,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "common/check.h"
 #include "common/ids.h"
 #include "common/strings.h"
 
@@ -33,31 +34,59 @@ class StringArena {
 };
 
 // A set of strings whose copies live in an arena: one allocation per MiB of strings
-// instead of one per string, for sets of millions of short ids (e.g. event ids).
-// Iteration order is unspecified.
+// instead of one per string, for sets of millions of short ids (e.g. event ids). Each
+// entry keeps 32 bits of its string's hash beside the view (16 bytes in all), so that
+// growing the set never hashes a string again and a lookup reads a stored string only
+// when the hashes agree. Iteration order is unspecified.
 class ArenaStringSet {
  public:
   // Adds `s`; returns false (and adds nothing) when it is already in the set.
   bool Insert(std::string_view s) {
     // One hash and one probe: the arena copy is made only for a new string.
+    const Key probe = MakeKey(s);
     bool inserted = false;
-    set_.lazy_emplace(s, [&](const auto& construct) {
-      construct(arena_.Store(s));
+    set_.lazy_emplace(probe, [&](const auto& construct) {
+      const std::string_view stored = arena_.Store(s);
+      construct(Key{stored.data(), probe.size, probe.hash});
       inserted = true;
     });
     return inserted;
   }
-  bool contains(std::string_view s) const { return set_.contains(s); }
+  bool contains(std::string_view s) const { return set_.contains(MakeKey(s)); }
   size_t size() const { return set_.size(); }
   void reserve(size_t n) { set_.reserve(n); }
-  auto begin() const { return set_.begin(); }
-  auto end() const { return set_.end(); }
-  size_t MemoryBytes() const {
-    return set_.capacity() * (sizeof(std::string_view) + 1) + arena_.bytes_used();
+  // Calls fn(std::string_view) for every string.
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    for (const Key& k : set_) fn(k.view());
   }
+  size_t MemoryBytes() const { return set_.capacity() * (sizeof(Key) + 1) + arena_.bytes_used(); }
 
  private:
-  absl::flat_hash_set<std::string_view, StringViewHash, StringViewEq> set_;
+  struct Key {
+    const char* data;
+    uint32_t size;
+    uint32_t hash;  // the low 32 bits of StringViewHash of the text
+    std::string_view view() const { return {data, size}; }
+  };
+  struct KeyHash {
+    // Spreads the 32 stored bits over the 64 the table uses (high bits pick the group,
+    // low bits are the control byte's tag).
+    size_t operator()(const Key& k) const { return uint64_t{k.hash} * 0x9E3779B97F4A7C15ULL; }
+  };
+  struct KeyEq {
+    bool operator()(const Key& a, const Key& b) const {
+      return a.hash == b.hash && a.view() == b.view();
+    }
+  };
+  static_assert(sizeof(Key) == 16);
+  static Key MakeKey(std::string_view s) {
+    STREAMREC_CHECK(s.size() <= UINT32_MAX) << "a string of 4 GiB or more";
+    return Key{s.data(), static_cast<uint32_t>(s.size()),
+               static_cast<uint32_t>(StringViewHash{}(s))};
+  }
+
+  absl::flat_hash_set<Key, KeyHash, KeyEq> set_;
   StringArena arena_;
 };
 

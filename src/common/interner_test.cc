@@ -236,9 +236,19 @@ TEST(ArenaStringSetTest, SecondInsertOfTheSameTextIsRefused) {
   EXPECT_FALSE(set.Insert("event-1"));
   EXPECT_TRUE(set.Insert(id));
   EXPECT_EQ(set.size(), 2u);
-  std::vector<std::string> all(set.begin(), set.end());
+  std::vector<std::string> all;
+  set.ForEach([&](std::string_view id) { all.emplace_back(id); });
   std::sort(all.begin(), all.end());
   EXPECT_EQ(all, (std::vector<std::string>{"Event-1", "event-1"}));
+}
+
+TEST(ArenaStringSetTest, EveryStringSurvivesGrowthAndIsFoundAgain) {
+  ArenaStringSet set;
+  for (int i = 0; i < 100000; ++i) ASSERT_TRUE(set.Insert("id-" + std::to_string(i)));
+  for (int i = 0; i < 100000; ++i) ASSERT_FALSE(set.Insert("id-" + std::to_string(i))) << i;
+  EXPECT_FALSE(set.contains("id-100000"));
+  EXPECT_FALSE(set.contains(""));  // never inserted
+  EXPECT_EQ(set.size(), 100000u);
 }
 
 TEST(IdDictionaryTest, UserAndItemIdSpacesAreIndependent) {

@@ -160,7 +160,7 @@ void LiveEngine::SerializeState(std::string* out) const {
   SaveNames(state_->ids.users, &w);
   SaveNames(state_->ids.items, &w);
   w.PutVarint(state_->event_ids.size());
-  for (std::string_view id : state_->event_ids) w.PutString(id);
+  state_->event_ids.ForEach([&](std::string_view id) { w.PutString(id); });
   w.Put(state_->events_accepted);
   w.Put(state_->duplicates);
   w.Put(state_->late_events);
