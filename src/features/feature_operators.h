@@ -113,10 +113,10 @@ class FeatureOperators {
  private:
   void ApplyOrderFreeOne(const Record& r);
   void ApplyOrderedOne(const Record& r, Session* closed, FeatureOutput* out);
-  // Bring into cache the state that `group`'s records will touch in ApplyOrderFreeOne
-  // and in ApplyOrderedOne.
-  void LoadOrderFreeState(std::span<const Record> group) const;
-  void LoadOrderedState(std::span<const Record> group) const;
+  // Brings into cache the state that `group`'s records will touch in ApplyOrderFreeOne
+  // (kOrderFree), in ApplyOrderedOne (kOrdered), or in both.
+  enum class Halves { kOrderFree, kOrdered, kBoth };
+  void LoadState(std::span<const Record> group, Halves halves) const;
 
   PurchaseHistory purchases_;
   Sessionizer sessions_;
