@@ -169,9 +169,12 @@ void LiveEngine::SerializeState(std::string* out) const {
   state_->buffer.Save(&w);
 }
 
-absl::Status LiveEngine::DeserializeState(std::string_view bytes) {
+absl::Status LiveEngine::DeserializeState(SnapshotBytes* bytes) {
   auto state = std::make_unique<LiveState>(options_);
-  ByteReader r(bytes);
+  ByteReader r(bytes->view());
+  // Each part's bytes go back to the system once parsed (every part copies what it
+  // keeps), so the next part's state reuses that memory.
+  const auto discard_parsed = [&] { bytes->Discard(bytes->size() - r.remaining()); };
   std::string_view magic;
   auto malformed = [](std::string_view what) {
     return absl::DataLossError(StrCat("snapshot state is malformed: ", what));
@@ -205,7 +208,9 @@ absl::Status LiveEngine::DeserializeState(std::string_view bytes) {
       !r.Get(&state->late_events)) {
     return malformed("truncated counters");
   }
+  discard_parsed();
   RETURN_IF_ERROR(state->ops.Load(&r));
+  discard_parsed();
   RETURN_IF_ERROR(state->models.Load(&r));
   if (!state->buffer.Load(&r)) return malformed("truncated reorder buffer");
   if (!r.at_end()) return malformed("bytes after the end of the state");
@@ -243,7 +248,7 @@ absl::Status LiveEngine::Recover(StartupReport* report) {
     // A snapshot that verifies but does not parse (written by a differently configured
     // engine, say) is skipped: the log is kept whole, so replaying all of it rebuilds
     // the same state.
-    if (absl::Status st = DeserializeState(snapshot->bytes.view()); st.ok()) {
+    if (absl::Status st = DeserializeState(&snapshot->bytes); st.ok()) {
       report->snapshot_offset = snapshot->covered.value;
       from = snapshot->covered;
     } else {

@@ -187,7 +187,9 @@ class LiveEngine {
   // REQUIRES: state_mu_ held (shared is enough).
   void SerializeState(std::string* out) const;
   // Replaces the state with a snapshot's; DataLoss when malformed (state unchanged).
-  absl::Status DeserializeState(std::string_view bytes);
+  // Gives the parsed parts of `bytes` back to the system as it goes (SnapshotBytes::
+  // Discard), so `bytes` is spent afterwards.
+  absl::Status DeserializeState(SnapshotBytes* bytes);
 
   const LiveEngineOptions options_;
   const std::function<EventTime()> clock_;

@@ -1,5 +1,7 @@
 #include "log/snapshot.h"
 
+#include <sys/mman.h>
+
 #include <zstd.h>
 
 #include <algorithm>
@@ -386,15 +388,29 @@ SnapshotBytes::~SnapshotBytes() {
 }
 
 SnapshotBytes::SnapshotBytes(SnapshotBytes&& other) noexcept
-    : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
+    : data_(std::exchange(other.data_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      discarded_(std::exchange(other.discarded_, 0)) {}
 
 SnapshotBytes& SnapshotBytes::operator=(SnapshotBytes&& other) noexcept {
   if (this != &other) {
     this->~SnapshotBytes();
     data_ = std::exchange(other.data_, nullptr);
     size_ = std::exchange(other.size_, 0);
+    discarded_ = std::exchange(other.discarded_, 0);
   }
   return *this;
+}
+
+void SnapshotBytes::Discard(size_t prefix) {
+  // Only buffers of whole huge pages (HugePageAllocator's large blocks, 2 MiB-aligned)
+  // and only whole huge pages of them, so no page is split.
+  if (size_ < kHugeAllocationThreshold) return;
+  const size_t end = std::min(prefix, size_) / kHugePageBytes * kHugePageBytes;
+  if (end <= discarded_) return;
+  // Advisory: on failure the memory simply stays in use.
+  (void)::madvise(data_ + discarded_, end - discarded_, MADV_DONTNEED);
+  discarded_ = end;
 }
 
 absl::StatusOr<LoadedSnapshot> LoadSnapshot(const std::string& path,

@@ -108,9 +108,16 @@ class SnapshotBytes {
   char* data() { return data_; }
   size_t size() const { return size_; }
 
+  // Gives the whole pages of the first `prefix` bytes back to the system; reading them
+  // afterwards gives zeros. A parser calls it for what it has consumed, so that the
+  // state it builds next reuses that memory instead of touching fresh pages (the peak
+  // of a restart falls by what is discarded).
+  void Discard(size_t prefix);
+
  private:
   char* data_ = nullptr;
   size_t size_ = 0;
+  size_t discarded_ = 0;  // bytes from data_ given back, a multiple of the page size
 };
 
 struct LoadedSnapshot {

@@ -80,6 +80,25 @@ class SnapshotTest : public ::testing::Test {
   SnapshotOptions options_;
 };
 
+// Discard gives back only whole huge pages of the prefix: they read as zeros after,
+// every byte past them keeps its value, and a small buffer is left alone.
+TEST(SnapshotBytesTest, DiscardGivesBackWholeHugePagesOfThePrefixOnly) {
+  constexpr size_t kMiB = size_t{1} << 20;
+  SnapshotBytes bytes(9 * kMiB);
+  std::memset(bytes.data(), 'x', bytes.size());
+  bytes.Discard(5 * kMiB);  // two whole 2 MiB pages
+  const std::string_view view = bytes.view();
+  EXPECT_EQ(view.substr(0, 4 * kMiB).find_first_not_of('\0'), std::string_view::npos);
+  EXPECT_EQ(view.substr(4 * kMiB).find_first_not_of('x'), std::string_view::npos);
+  bytes.Discard(kMiB);  // already given back: nothing changes
+  EXPECT_EQ(view.substr(4 * kMiB).find_first_not_of('x'), std::string_view::npos);
+
+  SnapshotBytes small(3 * kMiB);
+  std::memset(small.data(), 'y', small.size());
+  small.Discard(small.size());
+  EXPECT_EQ(small.view().find_first_not_of('y'), std::string_view::npos);
+}
+
 TEST_F(SnapshotTest, RoundTripsAtEveryChunking) {
   const std::string state = StateBytes(10'000, 1);
   for (uint32_t chunk : {1u, 7u, 1000u, 9999u, 10'000u, 1u << 20}) {
