@@ -5,7 +5,6 @@
 #include <future>
 #include <utility>
 
-#include "absl/container/flat_hash_set.h"
 #include "common/byte_io.h"
 #include "common/check.h"
 #include "common/status_macros.h"

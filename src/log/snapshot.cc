@@ -1,7 +1,6 @@
 #include "log/snapshot.h"
 
 #include <sys/mman.h>
-
 #include <zstd.h>
 
 #include <algorithm>
