@@ -1,7 +1,5 @@
 #include "tests/test_util.h"
 
-#include <stdlib.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -18,29 +16,6 @@
 namespace streamrec::conformance {
 
 namespace fs = std::filesystem;
-
-TempDir::TempDir(std::string_view prefix) {
-  std::string pattern = (fs::path(::testing::TempDir()) / StrCat(prefix, ".XXXXXX")).string();
-  if (::mkdtemp(pattern.data()) != nullptr) {
-    path_ = pattern;
-  } else {
-    ADD_FAILURE() << "mkdtemp " << pattern << " failed";
-  }
-}
-
-TempDir::~TempDir() {
-  if (path_.empty()) return;
-  std::error_code ec;
-  // A test may have made a folder read-only; restore write access so it can be removed.
-  for (auto it = fs::recursive_directory_iterator(path_, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_directory(ec))
-      fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
-  }
-  fs::remove_all(path_, ec);
-}
-
-std::string TempDir::operator/(std::string_view name) const { return StrCat(path_, "/", name); }
 
 std::string SharedDir() { return STREAMREC_SHARED_DIR; }
 

@@ -1,6 +1,6 @@
 #pragma once
-// Helpers shared by the conformance tests: temporary folders, files, shuffled inputs
-// and running the pipeline on a folder in the golden layout.
+// Helpers shared by the conformance tests: files, shuffled inputs and running the
+// pipeline on a folder in the golden layout (temporary folders: common/test_temp_dir.h).
 
 #include <cstdint>
 #include <string>
@@ -8,25 +8,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/test_temp_dir.h"
 #include "engine/pipeline.h"
 
 namespace streamrec::conformance {
-
-// A fresh folder under ::testing::TempDir(), removed with everything in it on
-// destruction. path() is empty if it could not be created (the test fails then).
-class TempDir {
- public:
-  explicit TempDir(std::string_view prefix = "streamrec");
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::string& path() const { return path_; }
-  std::string operator/(std::string_view name) const;
-
- private:
-  std::string path_;
-};
 
 // ../shared as seen from the source tree, and whether it is there.
 std::string SharedDir();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/strings.h"
+#include "common/test_temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -20,10 +21,6 @@ const EventTime kStart = EventTime::FromSeconds(1'700'000'000);
 class EngineBackendTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) /
-           ("engine_backend_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
     LiveEngineOptions o;
     o.state_dir = dir_.string();
     o.clock = [] { return kStart; };
@@ -45,7 +42,6 @@ class EngineBackendTest : public ::testing::Test {
     backend_.reset();
     als_.reset();
     engine_.reset();
-    fs::remove_all(dir_);
   }
 
   void Ingest(std::vector<IngestEvent> events) {
@@ -84,7 +80,8 @@ class EngineBackendTest : public ::testing::Test {
     return ids;
   }
 
-  fs::path dir_;
+  TempDir temp_{"engine_backend"};
+  const fs::path dir_ = temp_.path();
   std::unique_ptr<LiveEngine> engine_;
   std::unique_ptr<ModelSlot> als_;
   std::unique_ptr<EngineBackend> backend_;

@@ -9,6 +9,7 @@
 
 #include "boost/json/parse.hpp"
 #include "common/strings.h"
+#include "common/test_temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "models/model_file.h"
@@ -21,15 +22,6 @@ using ::testing::HasSubstr;
 
 class ModelCommandsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) /
-           ("model_commands_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::string Write(const std::string& name, const std::string& text) {
     const std::string path = (dir_ / name).string();
     std::ofstream(path) << text;
@@ -67,7 +59,8 @@ class ModelCommandsTest : public ::testing::Test {
     return t;
   }
 
-  fs::path dir_;
+  TempDir temp_{"model_commands"};
+  const fs::path dir_ = temp_.path();
 };
 
 TEST_F(ModelCommandsTest, TrainWritesAModelFileWithTheExternalIds) {

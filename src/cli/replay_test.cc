@@ -35,6 +35,7 @@
 #include "boost/json/serialize.hpp"
 #include "boost/json/value.hpp"
 #include "common/strings.h"
+#include "common/test_temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -231,13 +232,6 @@ struct CommandResult {
 
 class ReplayTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = std::filesystem::path(::testing::TempDir()) / "replay_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr) << pattern;
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::string Write(const std::string& name, const std::string& text) {
     const std::string path = dir_ + "/" + name;
     std::ofstream(path, std::ios::binary) << text;
@@ -271,7 +265,8 @@ class ReplayTest : public ::testing::Test {
     return result;
   }
 
-  std::string dir_;
+  TempDir temp_{"replay_test"};
+  const std::string dir_ = temp_.path();
 };
 
 constexpr char kHeader[] = "user_id,item_id,event_type,timestamp,amount\n";

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/strings.h"
+#include "common/test_temp_dir.h"
 #include "gtest/gtest.h"
 
 namespace streamrec {
@@ -23,14 +24,7 @@ const EventTime kStart = EventTime::FromSeconds(1'700'000'000);
 
 class LiveEngineTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) /
-           ("live_engine_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    now_ = kStart;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  void SetUp() override { now_ = kStart; }
 
   LiveEngineOptions Options() {
     LiveEngineOptions o;
@@ -58,7 +52,8 @@ class LiveEngineTest : public ::testing::Test {
     return ack.ok() ? *ack : IngestAck{};
   }
 
-  fs::path dir_;
+  TempDir temp_{"live_engine"};
+  const fs::path dir_ = temp_.path();
   std::atomic<EventTime> now_;
 };
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/strings.h"
+#include "common/test_temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -23,15 +24,6 @@ const EventTime kStart = EventTime::FromSeconds(1'700'000'000);
 
 class ServedModelsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::path(::testing::TempDir()) /
-           ("served_models_" +
-            std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   std::unique_ptr<LiveEngine> Open() {
     LiveEngineOptions o;
     o.state_dir = (dir_ / "state").string();
@@ -73,7 +65,8 @@ class ServedModelsTest : public ::testing::Test {
     return o;
   }
 
-  fs::path dir_;
+  TempDir temp_{"served_models"};
+  const fs::path dir_ = temp_.path();
 };
 
 TEST(BatchTrainingTest, WeightIsTheInteractionScoreInViewsAndCartOnlyPairsAreLeftOut) {

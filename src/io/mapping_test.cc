@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "common/event.h"
+#include "common/test_temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -262,14 +263,8 @@ TEST(SourceKindNameTest, Names) {
 // LoadMapping reads a file from disk.
 class LoadMappingTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = std::filesystem::path(::testing::TempDir()) / "mapping_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr) << pattern;
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::string dir_;
+  TempDir temp_{"mapping_test"};
+  const std::string dir_ = temp_.path();
 };
 
 TEST_F(LoadMappingTest, ReadsAFile) {

@@ -17,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/test_temp_dir.h"
 #include "common/time.h"
 #include "duckdb.h"
 #include "gmock/gmock.h"
@@ -35,13 +36,6 @@ using Fields = std::vector<std::string>;
 
 class ParquetTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = std::filesystem::path(::testing::TempDir()) / "parquet_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr) << pattern;
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
 
   std::string WriteFile(const std::string& name, const std::string& contents) const {
@@ -74,7 +68,8 @@ class ParquetTest : public ::testing::Test {
     duckdb_close(&db);
   }
 
-  std::string dir_;
+  TempDir temp_{"parquet_test"};
+  const std::string dir_ = temp_.path();
 };
 
 // Reads every row of `source`; fails the test on an error or a kBad row.

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/test_temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -16,13 +17,6 @@ namespace {
 
 class RecordLoaderTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string tmpl = ::testing::TempDir() + "/record_loader_XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::string Write(const std::string& name, const std::string& text) {
     const std::string path = dir_ + "/" + name;
     std::ofstream(path, std::ios::binary) << text;
@@ -52,7 +46,8 @@ class RecordLoaderTest : public ::testing::Test {
     out->stats = loader.stats();
   }
 
-  std::string dir_;
+  TempDir temp_{"record_loader"};
+  const std::string dir_ = temp_.path();
 };
 
 // Rows with quoted line breaks and doubled quotes everywhere, and bad rows sprinkled in,

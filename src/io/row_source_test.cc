@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/test_temp_dir.h"
 #include "common/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -54,13 +55,6 @@ std::vector<Step> ReadAll(RowSource& source) {
 
 class RowSourceTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = std::filesystem::path(::testing::TempDir()) / "row_source_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr) << pattern;
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::string WriteFile(const std::string& name, const std::string& contents) const {
     const std::string path = dir_ + "/" + name;
     std::ofstream(path, std::ios::binary) << contents;
@@ -76,7 +70,8 @@ class RowSourceTest : public ::testing::Test {
     return source.ok() ? *std::move(source) : nullptr;
   }
 
-  std::string dir_;
+  TempDir temp_{"row_source_test"};
+  const std::string dir_ = temp_.path();
 };
 
 using Fields = std::vector<std::string>;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/test_temp_dir.h"
 #include "common/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -33,16 +34,6 @@ using ::testing::IsEmpty;
 
 class TableWriterTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = std::filesystem::path(::testing::TempDir()) / "table_writer_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr) << pattern;
-    dir_ = pattern;
-  }
-  void TearDown() override {
-    ::chmod(dir_.c_str(), 0700);
-    std::filesystem::remove_all(dir_);
-  }
-
   std::unique_ptr<TableWriter> Create(const Schema& schema, const std::string& name = "t") {
     absl::StatusOr<std::unique_ptr<TableWriter>> w =
         TableWriter::Create(dir_ + "/" + name, schema, TableFormat::kCsv);
@@ -75,7 +66,8 @@ class TableWriterTest : public ::testing::Test {
     return names;
   }
 
-  std::string dir_;
+  TempDir temp_{"table_writer_test"};
+  const std::string dir_ = temp_.path();
 };
 
 TEST_F(TableWriterTest, HeaderIsWrittenFromTheSchema) {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "common/test_temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "log/mem_env.h"
@@ -21,15 +22,9 @@ using ::testing::UnorderedElementsAre;
 
 class PosixEnvTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = std::filesystem::path(::testing::TempDir()) / "env_test.XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr) << pattern;
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   Env* env_ = Env::Default();
-  std::string dir_;
+  TempDir temp_{"env_test"};
+  const std::string dir_ = temp_.path();
 };
 
 TEST_F(PosixEnvTest, AppendedBytesReadBackAfterReopenForAppending) {

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "common/strings.h"
+#include "common/test_temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "log/crc32c.h"
@@ -669,9 +670,8 @@ TEST(RecoveryReportTest, SaysWhatWasCut) {
 
 // The real file system: the same log survives a reopen.
 TEST(EventLogPosixTest, RecordsSurviveReopenOnDisk) {
-  std::string pattern = std::filesystem::path(::testing::TempDir()) / "event_log_test.XXXXXX";
-  ASSERT_NE(::mkdtemp(pattern.data()), nullptr) << pattern;
-  const std::string dir = JoinPath(pattern, "log");
+  const TempDir temp("event_log_test");
+  const std::string dir = JoinPath(temp.path(), "log");
   EventLogOptions options;
   options.segment_bytes = 1000;
   options.fsync = FsyncPolicy::kAlways;
@@ -689,7 +689,6 @@ TEST(EventLogPosixTest, RecordsSurviveReopenOnDisk) {
     EXPECT_GT(report.segments, 1);
     EXPECT_EQ(ReadAll(**log), Expected(0, 100));
   }
-  std::filesystem::remove_all(pattern);
 }
 
 }  // namespace

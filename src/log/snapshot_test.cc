@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <random>
 
+#include "common/test_temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "log/crc32c.h"
@@ -335,20 +336,19 @@ TEST(SnapshotFileNameTest, ParsesFinishedAndTemporaryNamesOnly) {
 }
 
 TEST(SnapshotPosixTest, RoundTripsOnDisk) {
-  std::string pattern = std::filesystem::path(::testing::TempDir()) / "snapshot_test.XXXXXX";
-  ASSERT_NE(::mkdtemp(pattern.data()), nullptr) << pattern;
+  const TempDir temp("snapshot_test");
+  const std::string& dir = temp.path();
   const std::string state = StateBytes(3 << 20, 7);
   {
-    auto writer = *SnapshotWriter::Create(pattern, LogOffset{77});
+    auto writer = *SnapshotWriter::Create(dir, LogOffset{77});
     ASSERT_TRUE(writer->Write(state).ok());
     ASSERT_TRUE(writer->Finish().ok());
   }
-  auto loaded = LoadNewestSnapshot(pattern);
+  auto loaded = LoadNewestSnapshot(dir);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   ASSERT_TRUE(loaded->has_value());
   EXPECT_EQ((*loaded)->covered, LogOffset{77});
   EXPECT_TRUE((*loaded)->bytes.view() == state);
-  std::filesystem::remove_all(pattern);
 }
 
 }  // namespace

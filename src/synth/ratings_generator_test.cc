@@ -1,7 +1,5 @@
 #include "synth/ratings_generator.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -12,7 +10,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/strings/str_cat.h"
+#include "common/test_temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -28,14 +26,6 @@ struct Row {
 
 class RatingsGeneratorTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           absl::StrCat("ratings_gen_", getpid(), "_",
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   static std::string Read(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
     std::stringstream ss;
@@ -58,7 +48,8 @@ class RatingsGeneratorTest : public ::testing::Test {
     return rows;
   }
 
-  fs::path dir_;
+  TempDir temp_{"ratings_generator"};
+  const fs::path dir_ = temp_.path();
 };
 
 TEST_F(RatingsGeneratorTest, DefaultsHaveMovieLens100KShape) {
