@@ -49,7 +49,8 @@ class IdVector {
       return false;
     }
     values_.resize(n);
-    std::memcpy(values_.data(), bytes.data(), bytes.size());
+    // memcpy must not get the null data() of an empty vector, even for 0 bytes.
+    if (!bytes.empty()) std::memcpy(values_.data(), bytes.data(), bytes.size());
     return true;
   }
 

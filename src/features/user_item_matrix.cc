@@ -107,7 +107,7 @@ bool UserItemMatrix::Load(ByteReader* r) {
     return false;
   }
   cells_.resize(cells);
-  std::memcpy(cells_.data(), bytes.data(), bytes.size());
+  if (!bytes.empty()) std::memcpy(cells_.data(), bytes.data(), bytes.size());
   for (std::vector<uint32_t>& free : free_regions_) {
     uint64_t n = 0;
     if (!r->GetVarint(&n) || n > r->remaining() / sizeof(uint32_t) ||
@@ -115,7 +115,7 @@ bool UserItemMatrix::Load(ByteReader* r) {
       return false;
     }
     free.resize(n);
-    std::memcpy(free.data(), bytes.data(), bytes.size());
+    if (!bytes.empty()) std::memcpy(free.data(), bytes.data(), bytes.size());
   }
   pairs_ = pairs;
   // Every row must lie inside the arena, or a lookup would read outside it.
