@@ -8,6 +8,7 @@
 #include <fstream>
 #include <future>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -31,6 +32,16 @@ class LiveEngineTest : public ::testing::Test {
     o.state_dir = dir_.string();
     o.clock = [this] { return now_.load(); };
     o.snapshot_every_events = 0;
+    return o;
+  }
+  // Options whose first start bootstraps from an events file with `csv` as its text; the
+  // state goes to a folder of its own beside the file.
+  LiveEngineOptions BootstrapOptions(std::string_view csv) {
+    const std::string events = (dir_ / "events.csv").string();
+    std::ofstream(events) << csv;
+    LiveEngineOptions o = Options();
+    o.state_dir = (dir_ / "state").string();
+    o.bootstrap_events = {events};
     return o;
   }
   std::unique_ptr<LiveEngine> Open(LiveEngineOptions o, StartupReport* report = nullptr) {
@@ -201,16 +212,12 @@ TEST_F(LiveEngineTest, SnapshotOfADifferentlyConfiguredEngineIsSkippedAndTheLogR
 }
 
 TEST_F(LiveEngineTest, BootstrapLoadsFilesOnceAndRestartIgnoresThem) {
-  fs::create_directories(dir_);
-  const std::string events = (dir_ / "events.csv").string();
-  std::ofstream(events) << "user_id,item_id,event_type,timestamp\n"
-                           "u1,a,view,2024-01-01 10:00:00\n"
-                           "u1,b,view,2024-01-01 10:01:00\n"
-                           "u2,a,click,2024-01-01 10:02:00\n"
-                           "u2,a,bogus,2024-01-01 10:03:00\n";
-  LiveEngineOptions o = Options();
-  o.state_dir = (dir_ / "state").string();
-  o.bootstrap_events = {events};
+  const LiveEngineOptions o = BootstrapOptions(
+      "user_id,item_id,event_type,timestamp\n"
+      "u1,a,view,2024-01-01 10:00:00\n"
+      "u1,b,view,2024-01-01 10:01:00\n"
+      "u2,a,click,2024-01-01 10:02:00\n"
+      "u2,a,bogus,2024-01-01 10:03:00\n");
   {
     StartupReport report;
     auto engine = Open(o, &report);
@@ -232,15 +239,11 @@ TEST_F(LiveEngineTest, BootstrapLoadsFilesOnceAndRestartIgnoresThem) {
 // over HTTP must not count it twice: the bootstrap logs the file's event ids, so they
 // are known after a restart too, even one that finds no snapshot and replays the log.
 TEST_F(LiveEngineTest, BootstrappedEventIdsMakeALaterRetryADuplicate) {
-  fs::create_directories(dir_);
-  const std::string events = (dir_ / "events.csv").string();
-  std::ofstream(events) << "user_id,item_id,event_type,timestamp,event_id,amount\n"
-                           "u1,a,view,2024-01-01 10:00:00,e1,\n"
-                           "u1,b,purchase,2024-01-01 10:01:00,e2,5.0\n"
-                           "u2,a,click,2024-01-01 10:02:00,,\n";
-  LiveEngineOptions o = Options();
-  o.state_dir = (dir_ / "state").string();
-  o.bootstrap_events = {events};
+  const LiveEngineOptions o = BootstrapOptions(
+      "user_id,item_id,event_type,timestamp,event_id,amount\n"
+      "u1,a,view,2024-01-01 10:00:00,e1,\n"
+      "u1,b,purchase,2024-01-01 10:01:00,e2,5.0\n"
+      "u2,a,click,2024-01-01 10:02:00,,\n");
   const EventTime later = EventTime::FromSeconds(1'704'103'800);  // 2024-01-01 10:10:00
   auto retry = [&](LiveEngine& engine) {
     return Ingest(engine, {Event("u1", "a", EventType::kView, later, "e1"),
