@@ -405,10 +405,21 @@ void LiveEngine::ProcessGroup(std::vector<Request>* group) {
   std::vector<IngestAck> acks(group->size());
   std::vector<std::string> payloads;
   std::vector<LoggedEvent> logged;
+  // Each id's probe is a cache miss in a table of millions: the group's ids are
+  // prefetched kIdsAhead events ahead of their Insert.
+  constexpr size_t kIdsAhead = 16;
+  std::vector<std::string_view> ids;  // every event's id, in group order
+  for (const Request& r : *group) {
+    for (const IncomingEvent& e : r.events) ids.push_back(e.event_id);
+  }
+  size_t next_id = 0;
   absl::Status status;
   for (size_t i = 0; i < group->size() && status.ok(); ++i) {
     logged.clear();
     for (const IncomingEvent& e : (*group)[i].events) {
+      if (const size_t ahead = next_id++ + kIdsAhead; ahead < ids.size() && !ids[ahead].empty()) {
+        event_ids.Prefetch(ids[ahead]);
+      }
       if (!e.event_id.empty() && !event_ids.Insert(e.event_id)) {
         ++acks[i].duplicates;
         continue;
