@@ -62,8 +62,8 @@ absl::Status WriteTables(std::vector<Run> runs, const IdDictionary& ids,
     std::jthread writer([&] {
       FeatureOutput out;
       while (emitted.Pop(&out)) {
-        for (const EnrichedEvent& e : out.enriched) WriteEnrichedEvent(e, ids, enriched_out.get());
-        for (const CompletedSession& s : out.sessions) WriteSession(s, ids, sessions_out.get());
+        WriteEnrichedEvents(out.enriched, ids, enriched_out.get());
+        WriteSessions(out.sessions, ids, sessions_out.get());
         out.Clear();
         recycled.Push(std::move(out));
       }

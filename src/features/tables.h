@@ -2,6 +2,7 @@
 // The table views: the six feature tables of spec/seed-tables.md, their schemas, and
 // how rows of the operators' output and state are written with external ids.
 
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -27,9 +28,11 @@ constexpr FeatureTable kAllFeatureTables[] = {
 std::string_view FeatureTableName(FeatureTable table);  // e.g. "enriched_events"
 const Schema& FeatureTableSchema(FeatureTable table);
 
-// Stream tables: rows as the operators emit them.
-void WriteEnrichedEvent(const EnrichedEvent& e, const IdDictionary& ids, TableWriter* out);
-void WriteSession(const CompletedSession& s, const IdDictionary& ids, TableWriter* out);
+// Stream tables: rows as the operators emit them, in the order given.
+void WriteEnrichedEvents(std::span<const EnrichedEvent> events, const IdDictionary& ids,
+                         TableWriter* out);
+void WriteSessions(std::span<const CompletedSession> sessions, const IdDictionary& ids,
+                   TableWriter* out);
 
 // State tables: every row of the table as of now; user and item tables in dense id order,
 // the matrix in its table order (the same for the same input).
