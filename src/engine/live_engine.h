@@ -201,6 +201,7 @@ class LiveEngine {
   // Writer-thread only.
   std::vector<LoggedEvent> decoded_;
   std::vector<Record> batch_;
+  std::vector<Record> on_time_;  // a payload's records that entered the reorder buffer
   std::vector<Record> released_;
   FeatureOutput scratch_out_;
   std::vector<ModelEvent> model_events_;
