@@ -88,6 +88,8 @@ absl::Status WriteTables(std::vector<Run> runs, const IdDictionary& ids,
     emitted.Close();
   }
   progress->Done();
+  summary->apply_seconds = SecondsSince(t);
+  t = Clock::now();
   summary->records = ops.records_applied();
   summary->state_bytes = ops.MemoryBytes();
   summary->id_bytes = ids.users.MemoryBytes() + ids.items.MemoryBytes();
@@ -118,7 +120,7 @@ absl::Status WriteTables(std::vector<Run> runs, const IdDictionary& ids,
     summary->tables.emplace_back(FeatureTableName(kAllFeatureTables[i]), all_tables[i]->rows());
   }
   if (rejects != nullptr) RETURN_IF_ERROR(rejects->Commit());
-  summary->apply_seconds = SecondsSince(t);
+  summary->state_tables_seconds = SecondsSince(t);
   summary->users = static_cast<int64_t>(ids.users.size());
   summary->items = static_cast<int64_t>(ids.items.size());
   summary->pairs = static_cast<int64_t>(ops.user_item_matrix().pairs());

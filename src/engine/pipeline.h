@@ -46,7 +46,8 @@ struct PipelineSummary {
   size_t id_bytes = 0;                       // the two id dictionaries with their names
   double read_seconds = 0;
   double order_seconds = 0;
-  double apply_seconds = 0;  // operators and table output
+  double apply_seconds = 0;         // operators, with enriched_events and sessions written
+  double state_tables_seconds = 0;  // the four state tables, and every table committed
   double total_seconds = 0;
 };
 
