@@ -6,6 +6,7 @@
 // the interner's lifetime.
 
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -98,13 +99,16 @@ class Interner {
  public:
   // Returns the id of `name`, assigning the next dense id the first time.
   Id Intern(std::string_view name) {
-    if (auto it = ids_.find(name); it != ids_.end()) return it->second;
-    // Key on the arena copy: the caller's buffer may not outlive this call.
-    const Id id(static_cast<uint32_t>(names_.size()));
-    std::string_view stored = arena_.Store(name);
-    ids_.emplace(stored, id);
-    names_.push_back(stored);
-    return id;
+    const Id next(static_cast<uint32_t>(names_.size()));
+    bool inserted = false;
+    const auto it = ids_.lazy_emplace(name, [&](const auto& construct) {
+      // Key on the arena copy: the caller's buffer may not outlive this call.
+      const std::string_view stored = arena_.Store(name);
+      construct(Entry::Make(stored, next));
+      names_.push_back(stored);
+      inserted = true;
+    });
+    return inserted ? next : it->id;
   }
 
   // Starts loading what Intern(name) and Find(name) probe first: call it some names
@@ -114,7 +118,7 @@ class Interner {
   std::optional<Id> Find(std::string_view name) const {
     auto it = ids_.find(name);
     if (it == ids_.end()) return std::nullopt;
-    return it->second;
+    return it->id;
   }
 
   // REQUIRES: id was returned by this interner.
@@ -127,12 +131,56 @@ class Interner {
   size_t size() const { return names_.size(); }
   // Approximate heap bytes held: the hash table, the name index and the arena.
   size_t MemoryBytes() const {
-    return ids_.capacity() * (sizeof(std::string_view) + sizeof(Id) + 1) +
-           names_.capacity() * sizeof(std::string_view) + arena_.bytes_used();
+    return ids_.capacity() * (sizeof(Entry) + 1) + names_.capacity() * sizeof(std::string_view) +
+           arena_.bytes_used();
   }
 
  private:
-  absl::flat_hash_map<std::string_view, Id, StringViewHash, StringViewEq> ids_;
+  // An entry of the table: the name itself when it fits in kInline bytes (ids are
+  // mostly short numbers), else a pointer to its arena copy. So finding a short name
+  // reads the table alone, not a second, random place in the arena. 20 bytes.
+  struct Entry {
+    static constexpr uint32_t kInline = 12;
+    char bytes[kInline];  // the name, or the address of its arena copy (memcpy'd)
+    uint32_t size;
+    Id id;
+
+    static Entry Make(std::string_view stored, Id id) {
+      Entry e{.bytes = {}, .size = static_cast<uint32_t>(stored.size()), .id = id};
+      if (stored.size() <= kInline) {
+        if (!stored.empty()) std::memcpy(e.bytes, stored.data(), stored.size());
+      } else {
+        const char* data = stored.data();
+        std::memcpy(e.bytes, &data, sizeof data);
+      }
+      return e;
+    }
+    std::string_view view() const {
+      if (size <= kInline) return {bytes, size};
+      const char* data = nullptr;
+      std::memcpy(&data, bytes, sizeof data);
+      return {data, size};
+    }
+  };
+  static_assert(sizeof(Entry) == 20);
+  static std::string_view View(std::string_view s) { return s; }
+  static std::string_view View(const Entry& e) { return e.view(); }
+  struct EntryHash {
+    using is_transparent = void;
+    template <typename K>
+    size_t operator()(const K& k) const {
+      return StringViewHash{}(View(k));
+    }
+  };
+  struct EntryEq {
+    using is_transparent = void;
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return View(a) == View(b);
+    }
+  };
+
+  absl::flat_hash_set<Entry, EntryHash, EntryEq> ids_;
   std::vector<std::string_view> names_;
   StringArena arena_;
 };

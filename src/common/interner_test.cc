@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -111,6 +112,35 @@ TEST(InternerTest, NamesWithEmbeddedNulAreDistinct) {
   const UserIdx nul = users.Intern(with_nul);
   EXPECT_NE(a, nul);
   EXPECT_EQ(users.Name(nul), with_nul);
+}
+
+TEST(InternerTest, NamesOnBothSidesOfTheInlineLengthAreFoundAfterGrowth) {
+  // Names of up to 12 bytes live in the table itself, longer ones in the arena: lengths
+  // 0 to 30, names that differ only in their last byte, or only past the 12th byte, or
+  // only in a NUL, all through many rehashes.
+  Interner<ItemIdx> items;
+  std::vector<std::string> names;
+  for (int length = 0; length <= 30; ++length) {
+    for (int variant = 0; variant < 300; ++variant) {
+      std::string name(static_cast<size_t>(length), 'p');
+      if (length > 0) name.back() = static_cast<char>(variant % 256);
+      if (length > 13) name[13] = static_cast<char>(variant / 256);
+      names.push_back(std::move(name));
+    }
+  }
+  std::vector<ItemIdx> ids;
+  for (const std::string& name : names) ids.push_back(items.Intern(name));
+  for (size_t i = 0; i < names.size(); ++i) {
+    ASSERT_EQ(items.Intern(names[i]), ids[i]) << i;
+    ASSERT_EQ(items.Find(names[i]), ids[i]) << i;
+    ASSERT_EQ(items.Name(ids[i]), names[i]) << i;
+  }
+  // Distinct names got distinct ids: as many ids as distinct names.
+  const std::set<std::string> distinct(names.begin(), names.end());
+  EXPECT_EQ(items.size(), distinct.size());
+  // Stored names of lengths 13 and 11 start with 'p'; these do not.
+  EXPECT_EQ(items.Find(std::string(12, 'q') + "p"), std::nullopt);
+  EXPECT_EQ(items.Find(std::string(11, 'q')), std::nullopt);
 }
 
 TEST(InternerTest, CallerBufferMayDieAfterIntern) {
