@@ -65,6 +65,12 @@ void CoOccurrence::AddPairs(std::span<const PairUpdate> updates) {
     const ItemIdx owner = c.owner_is_lo ? cell->lo() : cell->hi();
     const ItemState s = items_.Get(owner);  // a full pool: its block exists
     pairs_.PrefetchSlot(pairs_.Home(PairTable::Key(owner, Block(s)[s.last].item)));
+    // The heap's sift reads its line and entries anywhere in the block.
+    __builtin_prefetch(Heap(s));
+    const char* block = reinterpret_cast<const char*>(Block(s));
+    for (size_t at = 0; at < capacity_ * sizeof(NeighbourEntry); at += 64) {
+      __builtin_prefetch(block + at);
+    }
   }
   for (const Contender& c : contenders_) {
     PairCell* cell = pairs_.CellAt(c.slot);
@@ -85,7 +91,7 @@ bool CoOccurrence::OfferWithoutEviction(ItemIdx owner, ItemIdx other, float weig
     NeighbourEntry* entries = Block(s);
     entries[s.size] = NeighbourEntry{other, weight};
     *pos = s.size++;
-    if (s.size == capacity_) FindLast(&s, entries);
+    if (s.size == capacity_) BuildHeap(&s);
     return true;
   }
   if (weight < s.last_weight) return true;  // ranks after the last: the common case
@@ -105,25 +111,56 @@ void CoOccurrence::Offer(ItemIdx owner, ItemIdx other, float weight, uint8_t* po
     STREAMREC_CHECK(victim != nullptr) << "pool entry without a pair";
     if (victim->weight != last.weight) {
       last.weight = victim->weight;
-      FindLast(&s, entries);
+      SiftDownRoot(&s);
       continue;
     }
     victim->PosIn(owner) = kNotListed;
     ++evictions_;
     last = NeighbourEntry{other, weight};
     *pos = s.last;
-    FindLast(&s, entries);
+    SiftDownRoot(&s);
     return;
   }
 }
 
-void CoOccurrence::FindLast(ItemState* s, const NeighbourEntry* e) {
-  uint8_t last = 0;
-  for (uint8_t i = 1; i < s->size; ++i) {
-    if (RanksBefore(e[last].weight, e[last].item.value, e[i].weight, e[i].item.value)) last = i;
+namespace {
+
+// True when entry a ranks after entry b (RanksBefore on the copies).
+inline bool RanksAfter(const NeighbourEntry& a, const NeighbourEntry& b) {
+  return RanksBefore(b.weight, b.item.value, a.weight, a.item.value);
+}
+
+// Moves heap[at] down until neither child ranks after it. `n` entries.
+inline void SiftDown(const NeighbourEntry* e, uint8_t* heap, uint32_t at, uint32_t n) {
+  const uint8_t moving = heap[at];
+  while (true) {
+    uint32_t child = 2 * at + 1;
+    if (child >= n) break;
+    if (child + 1 < n && RanksAfter(e[heap[child + 1]], e[heap[child]])) ++child;
+    if (!RanksAfter(e[heap[child]], e[moving])) break;
+    heap[at] = heap[child];
+    at = child;
   }
-  s->last = last;
-  s->last_weight = e[last].weight;
+  heap[at] = moving;
+}
+
+}  // namespace
+
+void CoOccurrence::BuildHeap(ItemState* s) {
+  const NeighbourEntry* e = Block(*s);
+  uint8_t* heap = Heap(*s);
+  for (uint32_t i = 0; i < s->size; ++i) heap[i] = static_cast<uint8_t>(i);
+  for (uint32_t i = s->size / 2; i-- > 0;) SiftDown(e, heap, i, s->size);
+  s->last = heap[0];
+  s->last_weight = e[heap[0]].weight;
+}
+
+void CoOccurrence::SiftDownRoot(ItemState* s) {
+  const NeighbourEntry* e = Block(*s);
+  uint8_t* heap = Heap(*s);
+  SiftDown(e, heap, 0, s->size);
+  s->last = heap[0];
+  s->last_weight = e[heap[0]].weight;
 }
 
 void CoOccurrence::GrowBlock(ItemState* s) {
@@ -136,6 +173,7 @@ void CoOccurrence::GrowBlock(ItemState* s) {
   } else {
     offset = static_cast<uint32_t>(arenas_[block].size());
     arenas_[block].resize(arenas_[block].size() + block_sizes_[block]);
+    if (block + 1u == block_sizes_.size()) heaps_.resize(arenas_[block].size());
   }
   if (s->block != kNoBlock) {
     const NeighbourEntry* from = Block(*s);
@@ -166,7 +204,7 @@ size_t CoOccurrence::MemoryBytes() const {
     bytes += arenas_[b].capacity() * sizeof(NeighbourEntry) +
              free_blocks_[b].capacity() * sizeof(uint32_t);
   }
-  return bytes;
+  return bytes + heaps_.capacity();
 }
 
 void CoOccurrence::Save(ByteWriter* w) const {
@@ -251,7 +289,7 @@ absl::Status CoOccurrence::Load(ByteReader* r, size_t items) {
       pos = p;
       e[p].weight = cell->weight;
     }
-    if (s.size == capacity_) FindLast(&s, e);
+    if (s.size == capacity_) BuildHeap(&s);
   }
   return absl::OkStatus();
 }

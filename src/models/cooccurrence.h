@@ -23,10 +23,14 @@
 // approximation otherwise (the norm of j only lowers j's similarity, so the pool misses
 // rarely-co-occurring items with tiny norms, which shrinkage damps anyway).
 //
+// A full pool also keeps a binary heap of its entries' positions, worst (by copies)
+// at the root, so that the last entry after a refresh or an eviction is found in
+// O(log neighbours) steps instead of a scan of the pool.
+//
 // Memory: pairs in PairTable (16-byte cells, 21 to 43 bytes per pair); per item 16
 // bytes plus its pool, 8 bytes an entry in blocks of 4, 8, 16, ... up to `neighbours`
 // entries, in one arena per block size with free lists (a block moves up a size as
-// the pool fills). Where j sits in i's pool is stored in the pair's cell, so an update
+// the pool fills), and for a full pool 1 byte an entry of heap. Where j sits in i's pool is stored in the pair's cell, so an update
 // finds its pool entry without a search; an eviction clears the evicted pair's mark.
 
 #include <cstdint>
@@ -105,7 +109,8 @@ class CoOccurrence {
     uint32_t offset = 0;       // of the pool's block in arenas_[block]
     uint8_t size = 0;          // entries in the pool
     uint8_t block = kNoBlock;  // size class of the block
-    uint8_t last = 0;          // position of the last entry by RanksBefore (copies), once full
+    uint8_t last = 0;          // position of the last entry by RanksBefore (copies), once full:
+                               // the root of the pool's heap
     uint8_t unused = 0;
     float last_weight = 0;  // its weight: the bar to enter a full pool
   };
@@ -123,7 +128,13 @@ class CoOccurrence {
     return arenas_[s.block].data() + s.offset;
   }
   void GrowBlock(ItemState* s);
-  static void FindLast(ItemState* s, const NeighbourEntry* entries);
+  // The heap of a full pool: positions in its block, each ranking after neither child.
+  uint8_t* Heap(const ItemState& s) { return heaps_.data() + s.offset; }
+  // Makes the heap of a pool that just became full, and sets last and last_weight.
+  void BuildHeap(ItemState* s);
+  // Restores the heap after the root's entry came to rank higher (its copy refreshed, or
+  // replaced by an entry that overtook it), and sets last and last_weight.
+  void SiftDownRoot(ItemState* s);
   // The pool with weight copies (lower bounds).
   std::span<const NeighbourEntry> Pool(ItemIdx item) const;
 
@@ -134,6 +145,7 @@ class CoOccurrence {
   IdVector<ItemIdx, ItemState> items_;
   std::vector<std::vector<NeighbourEntry, HugePageAllocator<NeighbourEntry>>> arenas_;
   std::vector<std::vector<uint32_t>> free_blocks_;  // offsets of free blocks, by class
+  std::vector<uint8_t> heaps_;  // parallel to the largest class's arena (full pools)
   PairTable pairs_;
   std::vector<size_t> slots_;  // AddPairs' scratch: home slots, then cell slots
   struct Contender {
