@@ -1,6 +1,8 @@
 #include "io/record_loader.h"
 
 #include <algorithm>
+#include <array>
+#include <cstring>
 #include <limits>
 #include <thread>
 
@@ -25,43 +27,90 @@ struct DecodedPart {
   absl::Status status;
 };
 
+// A row read ahead of its decoding. A source's views last only until its next row, so
+// the row's fields are copied into `text`.
+struct PendingRow {
+  RowStatus status = RowStatus::kEnd;
+  Row row;
+  std::string bad_reason;  // for kBad
+  std::string text;        // the fields' bytes; row.fields view into it
+};
+
+void Hold(const Row& from, PendingRow* to) {
+  size_t bytes = 0;
+  for (const std::string_view f : from.fields) bytes += f.size();
+  to->text.resize(bytes);
+  to->row.fields.resize(from.fields.size());
+  char* at = to->text.data();
+  for (size_t i = 0; i < from.fields.size(); ++i) {
+    const std::string_view f = from.fields[i];
+    if (!f.empty()) std::memcpy(at, f.data(), f.size());
+    to->row.fields[i] = std::string_view(at, f.size());
+    at += f.size();
+  }
+  to->row.line = from.line;
+}
+
 // Decodes every row of `source`. Records get seq first_seq, first_seq + 1, ...
 // With `strict`, stops after the first reject; with `keep_event_ids`, keeps the
 // accepted rows' event ids with their seq. Calls `progress` now and then.
+//
+// Rows are read kRowsAhead ahead of their decoding, and their ids prefetched then, so
+// that the interning of a row finds its table lines on the way; decoding is still one
+// row after the other, in file order.
 void DecodeRows(RowSource& source, const RowDecoder& decoder, IdDictionary* ids,
                 EventIdSet* seen_event_ids, uint32_t first_seq, bool strict, bool keep_event_ids,
                 const RecordLoader::ProgressFn& progress, DecodedPart* part) {
+  constexpr size_t kRowsAhead = 8;
   keep_event_ids = keep_event_ids && decoder.reads_event_ids();
   Row row;
+  std::array<PendingRow, kRowsAhead> pending;
+  size_t rows_in = 0;   // rows read from the source
+  size_t rows_out = 0;  // rows decoded; rows_in - rows_out are pending
+  bool source_done = false;
+  absl::Status read_error;  // reported once the rows before it are decoded
   std::string reason;
   uint32_t seq = first_seq;
   int64_t rows_since_progress = 0;
   // Rows are at least ~16 bytes; reserving address space costs no memory until used.
   part->records.reserve(static_cast<size_t>(source.bytes_total() / 16 + 16));
   while (true) {
-    absl::StatusOr<RowStatus> status = source.Next(&row);
-    if (!status.ok()) {
-      part->status = status.status();
-      return;
+    while (!source_done && rows_in - rows_out < kRowsAhead) {
+      absl::StatusOr<RowStatus> status = source.Next(&row);
+      if (!status.ok() || *status == RowStatus::kEnd) {
+        if (!status.ok()) read_error = status.status();
+        source_done = true;
+        break;
+      }
+      PendingRow& next = pending[rows_in++ % kRowsAhead];
+      next.status = *status;
+      if (*status == RowStatus::kBad) {
+        next.bad_reason = source.bad_reason();
+        next.row.line = row.line;
+      } else {
+        Hold(row, &next);
+        decoder.PrefetchIds(next.row, *ids);
+      }
     }
-    if (*status == RowStatus::kEnd) break;
+    if (rows_out == rows_in) break;
+    const PendingRow& current = pending[rows_out++ % kRowsAhead];
     ++part->stats.rows_read;
     DecodeOutcome outcome = DecodeOutcome::kRejected;
-    if (*status == RowStatus::kBad) {
-      reason = source.bad_reason();
+    if (current.status == RowStatus::kBad) {
+      reason = current.bad_reason;
     } else {
       if (seq == std::numeric_limits<uint32_t>::max()) {
         part->status = absl::ResourceExhaustedError(
-            StrCat("line ", row.line, ": more than 2^32-1 rows in one run"));
+            StrCat("line ", current.row.line, ": more than 2^32-1 rows in one run"));
         return;
       }
-      outcome = decoder.Decode(row, seq, ids, seen_event_ids, &part->records, &reason);
+      outcome = decoder.Decode(current.row, seq, ids, seen_event_ids, &part->records, &reason);
     }
     switch (outcome) {
       case DecodeOutcome::kAccepted:
         ++part->stats.rows_accepted;
         if (keep_event_ids) {
-          if (const std::string_view id = decoder.EventIdText(row); !id.empty()) {
+          if (const std::string_view id = decoder.EventIdText(current.row); !id.empty()) {
             part->event_ids.emplace_back(seq, id);
           }
         }
@@ -72,7 +121,7 @@ void DecodeRows(RowSource& source, const RowDecoder& decoder, IdDictionary* ids,
         break;
       case DecodeOutcome::kRejected:
         ++part->stats.rows_rejected;
-        part->rejects.push_back(OwnedReject{row.line, reason});
+        part->rejects.push_back(OwnedReject{current.row.line, reason});
         if (strict) return;
         break;
     }
@@ -81,6 +130,7 @@ void DecodeRows(RowSource& source, const RowDecoder& decoder, IdDictionary* ids,
       progress(source.bytes_read(), source.bytes_total());
     }
   }
+  if (!read_error.ok()) part->status = read_error;
 }
 
 }  // namespace
