@@ -30,8 +30,9 @@
 // Memory: pairs in PairTable (16-byte cells, 21 to 43 bytes per pair); per item 16
 // bytes plus its pool, 8 bytes an entry in blocks of 4, 8, 16, ... up to `neighbours`
 // entries, in one arena per block size with free lists (a block moves up a size as
-// the pool fills), and for a full pool 1 byte an entry of heap. Where j sits in i's pool is stored in the pair's cell, so an update
-// finds its pool entry without a search; an eviction clears the evicted pair's mark.
+// the pool fills), and for a full pool 1 byte an entry of heap. Where j sits in i's
+// pool is stored in the pair's cell, so an update finds its pool entry without a
+// search; an eviction clears the evicted pair's mark.
 
 #include <cstdint>
 #include <span>
