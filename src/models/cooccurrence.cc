@@ -150,9 +150,8 @@ void CoOccurrence::BuildHeap(ItemState* s) {
   const NeighbourEntry* e = Block(*s);
   uint8_t* heap = Heap(*s);
   for (uint32_t i = 0; i < s->size; ++i) heap[i] = static_cast<uint8_t>(i);
-  for (uint32_t i = s->size / 2; i-- > 0;) SiftDown(e, heap, i, s->size);
-  s->last = heap[0];
-  s->last_weight = e[heap[0]].weight;
+  for (uint32_t i = s->size / 2; i-- > 1;) SiftDown(e, heap, i, s->size);
+  SiftDownRoot(s);  // the last node, and last and last_weight with it
 }
 
 void CoOccurrence::SiftDownRoot(ItemState* s) {
