@@ -3,13 +3,20 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "common/check.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 
@@ -28,6 +35,19 @@ std::string TempPathFor(const std::string& final_path) {
 
 absl::Status Errno(std::string_view what, const std::string& path) {
   return absl::InternalError(StrCat("cannot ", what, " ", path, ": ", std::strerror(errno)));
+}
+
+absl::Status WriteAll(int fd, const char* p, size_t left, const std::string& path) {
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno("write", path);
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  return absl::OkStatus();
 }
 
 bool NeedsQuotes(std::string_view s) {
@@ -69,10 +89,42 @@ TableWriter::TableWriter(std::string final_path, std::string temp_path, Schema s
 
 TableWriter::~TableWriter() {
   if (fd_ >= 0) ::close(fd_);
-  if (!committed_) ::unlink(temp_path_.c_str());
+  if (!committed_ && !fragment_) ::unlink(temp_path_.c_str());
+}
+
+std::unique_ptr<TableWriter> TableWriter::NewFragment() const {
+  auto fragment =
+      std::unique_ptr<TableWriter>(new TableWriter(final_path_, "", schema_, format_, /*fd=*/-1));
+  fragment->fragment_ = true;
+  return fragment;
+}
+
+void TableWriter::Append(TableWriter* fragment) {
+  STREAMREC_CHECK(fragment->fragment_ && fragment->at_row_start_ && at_row_start_)
+      << "Append takes a fragment's whole rows";
+  if (fragment->used_ <= capacity_ - used_) {
+    std::memcpy(buffer_.get() + used_, fragment->buffer_.get(), fragment->used_);
+    used_ += fragment->used_;
+  } else if (write_status_.ok()) {
+    write_status_ = Flush();
+    if (write_status_.ok()) {
+      write_status_ = WriteAll(fd_, fragment->buffer_.get(), fragment->used_, temp_path_);
+    }
+  }
+  rows_ += fragment->rows_;
+  fragment->used_ = 0;
+  fragment->rows_ = 0;
 }
 
 void TableWriter::Grow(size_t n) {
+  if (fragment_) {  // keeps every row: a larger buffer
+    const size_t capacity = std::max(2 * capacity_, used_ + n);
+    std::unique_ptr<char[]> larger(new char[capacity]);
+    std::memcpy(larger.get(), buffer_.get(), used_);
+    buffer_ = std::move(larger);
+    capacity_ = capacity;
+    return;
+  }
   if (write_status_.ok()) write_status_ = Flush();
   used_ = 0;  // after a write error, keep overwriting: Finish() reports the error
   if (n > capacity_) {
@@ -148,17 +200,7 @@ void TableWriter::EndRow() {
 }
 
 absl::Status TableWriter::Flush() {
-  const char* p = buffer_.get();
-  size_t left = used_;
-  while (left > 0) {
-    const ssize_t n = ::write(fd_, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Errno("write", temp_path_);
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
+  RETURN_IF_ERROR(WriteAll(fd_, buffer_.get(), used_, temp_path_));
   used_ = 0;
   return absl::OkStatus();
 }
@@ -169,6 +211,7 @@ absl::Status TableWriter::Finish() {
 }
 
 absl::Status TableWriter::Close() {
+  if (fragment_) return absl::FailedPreconditionError("a table fragment is appended, not closed");
   if (closed_) return absl::FailedPreconditionError("TableWriter closed twice");
   closed_ = true;
   if (write_status_.ok()) write_status_ = Flush();
@@ -198,6 +241,41 @@ absl::Status TableWriter::Commit() {
   }
   committed_ = true;
   return absl::OkStatus();
+}
+
+void WriteTablesInParts(std::span<const TableInParts> tables, int threads) {
+  struct Job {
+    size_t table;
+    size_t part;
+  };
+  std::vector<Job> jobs;
+  for (size_t t = 0; t < tables.size(); ++t) {
+    for (size_t p = 0; p < tables[t].parts; ++p) jobs.push_back({t, p});
+  }
+  std::atomic<size_t> next_job{0};
+  std::mutex mu;
+  std::condition_variable appended;
+  std::vector<size_t> next_part(tables.size(), 0);  // guarded by mu
+  // A worker holds one part at a time and takes parts in job order, so the earliest part
+  // not yet appended is always being formatted, never waiting: no worker waits forever.
+  const auto work = [&] {
+    std::vector<std::unique_ptr<TableWriter>> fragments(tables.size());
+    for (size_t j; (j = next_job.fetch_add(1)) < jobs.size();) {
+      const auto [t, p] = jobs[j];
+      if (fragments[t] == nullptr) fragments[t] = tables[t].out->NewFragment();
+      tables[t].write_part(p, fragments[t].get());
+      std::unique_lock lock(mu);
+      appended.wait(lock, [&] { return next_part[t] == p; });
+      tables[t].out->Append(fragments[t].get());
+      ++next_part[t];
+      appended.notify_all();
+    }
+  };
+  {
+    std::vector<std::jthread> helpers;
+    for (int i = 1; i < threads; ++i) helpers.emplace_back(work);
+    work();
+  }
 }
 
 }  // namespace streamrec

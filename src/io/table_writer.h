@@ -9,10 +9,16 @@
 //   ASSIGN_OR_RETURN(auto w, TableWriter::Create(dir + "/sessions", schema, TableFormat::kCsv));
 //   w->Text("u1"); w->Int(1); w->Double(2.5); w->EndRow();
 //   RETURN_IF_ERROR(w->Finish());
+//
+// Large tables are formatted in parts on several threads: each part into a fragment
+// (NewFragment), which holds its rows in memory and is appended to the table in part
+// order (Append; WriteTablesInParts does this).
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +58,14 @@ class TableWriter {
   int64_t rows() const { return rows_; }
   const std::string& final_path() const { return final_path_; }
 
+  // A writer that keeps the rows it is given in memory (no header, no file), for a
+  // part of this table formatted on another thread. Close, Commit and Finish on a
+  // fragment are errors.
+  std::unique_ptr<TableWriter> NewFragment() const;
+  // Adds the rows of `fragment` (from NewFragment) after this table's rows, and empties
+  // `fragment` for its next part. REQUIRES: neither writer is mid-row.
+  void Append(TableWriter* fragment);
+
   // Flushes, converts (Parquet), and renames into place: Close() then Commit(). After
   // an error the temporary file is removed and nothing appears under the final name.
   absl::Status Finish();
@@ -87,6 +101,7 @@ class TableWriter {
   size_t capacity_ = 0;
   absl::Status write_status_;  // the first write error; reported by Finish()
   bool at_row_start_ = true;
+  bool fragment_ = false;  // rows in memory only; the buffer grows instead of flushing
   bool closed_ = false;
   bool committed_ = false;
   int64_t rows_ = 0;
@@ -94,6 +109,19 @@ class TableWriter {
   char last_time_text_[kMaxFormattedTime];
   size_t last_time_length_ = 0;
 };
+
+// A table written in parts 0, 1, ..., parts - 1: write_part(p, fragment) writes the
+// rows of part p into `fragment`.
+struct TableInParts {
+  TableWriter* out;
+  size_t parts;
+  std::function<void(size_t part, TableWriter* fragment)> write_part;
+};
+// Writes every part of `tables` on `threads` threads (the calling thread among them),
+// parts taken in the order given, table by table. Each table gets its parts' rows in
+// part order, so it is exactly what writing the parts one after another gives.
+// write_part must be safe to call from several threads at once.
+void WriteTablesInParts(std::span<const TableInParts> tables, int threads);
 
 // Converts a headed CSV file written by TableWriter into Parquet with the given column
 // types (empty fields become NULL). Used by TableWriter::Finish for kParquet.

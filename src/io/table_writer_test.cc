@@ -323,6 +323,81 @@ TEST_F(TableWriterTest, LargeTableSpansManyBufferFlushes) {
   EXPECT_EQ(n, kRows);
 }
 
+// Writes rows [begin, end) of a two-column table: the row number and `padding`.
+void WriteNumberedRows(int begin, int end, const std::string& padding, TableWriter* w) {
+  for (int i = begin; i < end; ++i) {
+    w->Int(i);
+    w->Text(padding);
+    w->EndRow();
+  }
+}
+
+TEST_F(TableWriterTest, AppendedFragmentsFollowTheTableRowsInAppendOrder) {
+  auto w = Create({{"i", ColumnType::kInt}, {"s", ColumnType::kText}});
+  WriteNumberedRows(0, 2, "a", w.get());
+  std::unique_ptr<TableWriter> fragment = w->NewFragment();
+  WriteNumberedRows(2, 4, "b,c", fragment.get());
+  w->Append(fragment.get());
+  EXPECT_EQ(fragment->rows(), 0);  // emptied for its next part
+  WriteNumberedRows(4, 5, "d", fragment.get());
+  w->Append(fragment.get());
+  ASSERT_TRUE(w->Finish().ok());
+  EXPECT_EQ(ReadFile(dir_ + "/t.csv"), "i,s\n0,a\n1,a\n2,\"b,c\"\n3,\"b,c\"\n4,d\n");
+  EXPECT_EQ(w->rows(), 5);
+}
+
+TEST_F(TableWriterTest, FragmentLargerThanTheBufferGrowsAndIsWrittenWhole) {
+  auto w = Create({{"i", ColumnType::kInt}, {"s", ColumnType::kText}});
+  const std::string padding(100, 'p');
+  WriteNumberedRows(0, 10, padding, w.get());  // the table's buffer is not empty
+  std::unique_ptr<TableWriter> fragment = w->NewFragment();
+  constexpr int kRows = 30'000;  // ~3 MB: more than one buffer
+  WriteNumberedRows(10, kRows, padding, fragment.get());
+  w->Append(fragment.get());
+  ASSERT_TRUE(w->Finish().ok());
+  std::string expected = "i,s\n";
+  for (int i = 0; i < kRows; ++i) expected += std::to_string(i) + "," + padding + "\n";
+  EXPECT_EQ(ReadFile(dir_ + "/t.csv"), expected);
+}
+
+TEST_F(TableWriterTest, FragmentCannotBeClosedOrCommitted) {
+  auto w = Create({{"a", ColumnType::kText}});
+  std::unique_ptr<TableWriter> fragment = w->NewFragment();
+  EXPECT_EQ(fragment->Finish().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(fragment->Commit().code(), absl::StatusCode::kFailedPrecondition);
+  fragment.reset();
+  EXPECT_THAT(FilesInDir(), ElementsAre(".t.csv.tmp-" + std::to_string(::getpid())));
+}
+
+TEST_F(TableWriterTest, TablesWrittenInPartsOnThreadsEqualTheSameWrittenInOrder) {
+  constexpr int kParts = 37;
+  constexpr int kRowsPerPart = 1'000;
+  const auto write_part = [](size_t part, TableWriter* out) {
+    // Parts of uneven cost, so that threads finish them out of order.
+    const int begin = static_cast<int>(part) * kRowsPerPart;
+    WriteNumberedRows(begin, begin + kRowsPerPart, std::string(part % 5 == 0 ? 300 : 3, 'x'), out);
+  };
+  const Schema schema = {{"i", ColumnType::kInt}, {"s", ColumnType::kText}};
+  auto sequential = Create(schema, "sequential");
+  for (size_t p = 0; p < kParts; ++p) write_part(p, sequential.get());
+  ASSERT_TRUE(sequential->Finish().ok());
+  for (int threads : {1, 2, 4}) {
+    auto a = Create(schema, "a");
+    auto b = Create(schema, "b");
+    const std::vector<TableInParts> tables = {{a.get(), kParts, write_part},
+                                              {b.get(), kParts / 2, write_part}};
+    WriteTablesInParts(tables, threads);
+    ASSERT_TRUE(a->Finish().ok());
+    ASSERT_TRUE(b->Finish().ok());
+    const std::string expected = ReadFile(dir_ + "/sequential.csv");
+    EXPECT_EQ(ReadFile(dir_ + "/a.csv"), expected) << threads << " threads";
+    EXPECT_EQ(a->rows(), kParts * kRowsPerPart);
+    const std::string b_text = ReadFile(dir_ + "/b.csv");
+    EXPECT_EQ(b_text, expected.substr(0, b_text.size())) << threads << " threads";
+    EXPECT_EQ(b->rows(), kParts / 2 * kRowsPerPart);
+  }
+}
+
 TEST_F(TableWriterTest, MissingFolderIsAnErrorFromCreate) {
   const std::string path = dir_ + "/no/such/folder/t";
   absl::StatusOr<std::unique_ptr<TableWriter>> w =
