@@ -94,25 +94,21 @@ absl::Status WriteTables(std::vector<Run> runs, const IdDictionary& ids,
   summary->state_bytes = ops.MemoryBytes();
   summary->id_bytes = ids.users.MemoryBytes() + ids.items.MemoryBytes();
 
-  // 4. The state tables (the matrix, the largest, on a second thread), then everything
-  // renamed into place.
+  // 4. The state tables, formatted in parts on every thread, then everything renamed
+  // into place.
   std::vector<std::unique_ptr<TableWriter>> state_tables;
-  for (FeatureTable table : {FeatureTable::kUserProfiles, FeatureTable::kUserItemMatrix,
-                             FeatureTable::kUserFeatures, FeatureTable::kItemFeatures}) {
+  std::vector<TableWriter*> state_outs;
+  for (FeatureTable table : kStateTables) {
     ASSIGN_OR_RETURN(std::unique_ptr<TableWriter> w, create(table));
+    state_outs.push_back(w.get());
     state_tables.push_back(std::move(w));
   }
-  {
-    std::jthread matrix_writer(
-        [&] { WriteStateTable(FeatureTable::kUserItemMatrix, ops, ids, state_tables[1].get()); });
-    WriteStateTable(FeatureTable::kUserProfiles, ops, ids, state_tables[0].get());
-    WriteStateTable(FeatureTable::kUserFeatures, ops, ids, state_tables[2].get());
-    WriteStateTable(FeatureTable::kItemFeatures, ops, ids, state_tables[3].get());
-  }
+  WriteStateTables(ops, ids, state_outs, options.threads);
   // Commit: every table is completed under its temporary name first, so a failure
   // leaves the folder as it was; only then are they renamed into place together.
   std::vector<TableWriter*> all_tables = {enriched_out.get(), sessions_out.get()};
-  for (auto& w : state_tables) all_tables.push_back(w.get());
+  all_tables.insert(all_tables.end(), state_outs.begin(),
+                    state_outs.end());  // as kAllFeatureTables
   for (TableWriter* w : all_tables) RETURN_IF_ERROR(w->Close());
   if (rejects != nullptr) RETURN_IF_ERROR(rejects->Close());
   for (size_t i = 0; i < all_tables.size(); ++i) {

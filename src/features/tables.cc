@@ -1,5 +1,8 @@
 #include "features/tables.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "common/check.h"
 
 namespace streamrec {
@@ -7,8 +10,11 @@ namespace {
 
 using enum ColumnType;
 
-void WriteUserProfiles(const FeatureOperators& ops, const IdDictionary& ids, TableWriter* out) {
-  for (uint32_t u = 0; u < ids.users.size(); ++u) {
+// The state tables' rows of users (or items) [begin, end), in id order.
+
+void WriteUserProfiles(const FeatureOperators& ops, const IdDictionary& ids, uint32_t begin,
+                       uint32_t end, TableWriter* out) {
+  for (uint32_t u = begin; u < end; ++u) {
     const UserIdx user(u);
     const Session* open = ops.sessionizer().Current(user);
     if (open == nullptr) continue;  // purchases only: no session, no profile
@@ -29,15 +35,15 @@ void WriteUserProfiles(const FeatureOperators& ops, const IdDictionary& ids, Tab
   }
 }
 
-void WriteUserItemMatrix(const FeatureOperators& ops, const IdDictionary& ids, TableWriter* out) {
+void WriteUserItemMatrix(const FeatureOperators& ops, const IdDictionary& ids, uint32_t begin,
+                         uint32_t end, TableWriter* out) {
   const UserItemMatrix& m = ops.user_item_matrix();
   // Rows by user id (as UserItemMatrix::ForEach), loaded kRowsAhead rows ahead; a row's
   // items are scattered over the item name index, so their entries are loaded first.
   constexpr uint32_t kRowsAhead = 4;
-  const auto users = static_cast<uint32_t>(ids.users.size());
-  for (uint32_t u = 0; u < users; ++u) {
+  for (uint32_t u = begin; u < end; ++u) {
     const UserIdx user(u);
-    if (u + kRowsAhead < users) m.PrefetchRow(UserIdx(u + kRowsAhead));
+    if (u + kRowsAhead < end) m.PrefetchRow(UserIdx(u + kRowsAhead));
     m.ForEachInRow(user, [&](ItemIdx item, const Interaction&) { ids.items.PrefetchEntry(item); });
     m.ForEachInRow(user, [&](ItemIdx item, const Interaction& c) {
       out->Text(ids.users.Name(user));
@@ -53,8 +59,9 @@ void WriteUserItemMatrix(const FeatureOperators& ops, const IdDictionary& ids, T
   }
 }
 
-void WriteUserFeatures(const FeatureOperators& ops, const IdDictionary& ids, TableWriter* out) {
-  for (uint32_t u = 0; u < ids.users.size(); ++u) {
+void WriteUserFeatures(const FeatureOperators& ops, const IdDictionary& ids, uint32_t begin,
+                       uint32_t end, TableWriter* out) {
+  for (uint32_t u = begin; u < end; ++u) {
     const UserIdx user(u);
     const PurchaseTotals p = ops.purchase_history().Totals(user);
     const EngagementCounts e = ops.user_engagement().Get(user);
@@ -69,8 +76,9 @@ void WriteUserFeatures(const FeatureOperators& ops, const IdDictionary& ids, Tab
   }
 }
 
-void WriteItemFeatures(const FeatureOperators& ops, const IdDictionary& ids, TableWriter* out) {
-  for (uint32_t i = 0; i < ids.items.size(); ++i) {
+void WriteItemFeatures(const FeatureOperators& ops, const IdDictionary& ids, uint32_t begin,
+                       uint32_t end, TableWriter* out) {
+  for (uint32_t i = begin; i < end; ++i) {
     const ItemIdx item(i);
     const ItemAggregate a = ops.item_features().Get(item);
     out->Text(ids.items.Name(item));
@@ -232,22 +240,47 @@ void WriteSessions(std::span<const CompletedSession> sessions, const IdDictionar
                             [&](const CompletedSession& s) { WriteSession(s, ids, out); });
 }
 
-void WriteStateTable(FeatureTable table, const FeatureOperators& ops, const IdDictionary& ids,
-                     TableWriter* out) {
-  switch (table) {
-    case FeatureTable::kUserProfiles:
-      return WriteUserProfiles(ops, ids, out);
-    case FeatureTable::kUserItemMatrix:
-      return WriteUserItemMatrix(ops, ids, out);
-    case FeatureTable::kUserFeatures:
-      return WriteUserFeatures(ops, ids, out);
-    case FeatureTable::kItemFeatures:
-      return WriteItemFeatures(ops, ids, out);
-    case FeatureTable::kEnrichedEvents:
-    case FeatureTable::kSessions:
-      break;
+void WriteStateTables(const FeatureOperators& ops, const IdDictionary& ids,
+                      std::span<TableWriter* const> outs, int threads) {
+  STREAMREC_CHECK(outs.size() == std::size(kStateTables)) << outs.size();
+  // Parts of this many users (items): a matrix part is about 100k rows, a few MB.
+  constexpr uint32_t kIdsPerPart = 8192;
+  using WriteRows =
+      void (*)(const FeatureOperators&, const IdDictionary&, uint32_t, uint32_t, TableWriter*);
+  // The matrix, the largest by far, goes first, so that the small tables' parts fill the
+  // end while the last matrix parts are formatted.
+  static_assert(kStateTables[1] == FeatureTable::kUserItemMatrix);
+  std::vector<TableInParts> tables;
+  for (size_t t : {1, 0, 2, 3}) {
+    const bool by_item = kStateTables[t] == FeatureTable::kItemFeatures;
+    const auto ids_count = static_cast<uint32_t>(by_item ? ids.items.size() : ids.users.size());
+    WriteRows write_rows = nullptr;
+    switch (kStateTables[t]) {
+      case FeatureTable::kUserItemMatrix:
+        write_rows = WriteUserItemMatrix;
+        break;
+      case FeatureTable::kUserProfiles:
+        write_rows = WriteUserProfiles;
+        break;
+      case FeatureTable::kUserFeatures:
+        write_rows = WriteUserFeatures;
+        break;
+      case FeatureTable::kItemFeatures:
+        write_rows = WriteItemFeatures;
+        break;
+      case FeatureTable::kEnrichedEvents:
+      case FeatureTable::kSessions:
+        STREAMREC_CHECK(false) << "not a state table";
+    }
+    tables.push_back(TableInParts{
+        .out = outs[t],
+        .parts = (ids_count + kIdsPerPart - 1) / kIdsPerPart,
+        .write_part = [&ops, &ids, write_rows, ids_count](size_t part, TableWriter* fragment) {
+          const auto begin = static_cast<uint32_t>(part * kIdsPerPart);
+          write_rows(ops, ids, begin, std::min(ids_count, begin + kIdsPerPart), fragment);
+        }});
   }
-  STREAMREC_CHECK(false) << "not a state table: " << FeatureTableName(table);
+  WriteTablesInParts(tables, threads);
 }
 
 }  // namespace streamrec

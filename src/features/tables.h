@@ -34,10 +34,16 @@ void WriteEnrichedEvents(std::span<const EnrichedEvent> events, const IdDictiona
 void WriteSessions(std::span<const CompletedSession> sessions, const IdDictionary& ids,
                    TableWriter* out);
 
-// State tables: every row of the table as of now; user and item tables in dense id order,
-// the matrix in its table order (the same for the same input).
-// REQUIRES: `table` is one of kUserProfiles, kUserItemMatrix, kUserFeatures, kItemFeatures.
-void WriteStateTable(FeatureTable table, const FeatureOperators& ops, const IdDictionary& ids,
-                     TableWriter* out);
+// The state tables, views of the operators' state: kAllFeatureTables after the two
+// stream tables.
+constexpr FeatureTable kStateTables[] = {FeatureTable::kUserProfiles, FeatureTable::kUserItemMatrix,
+                                         FeatureTable::kUserFeatures, FeatureTable::kItemFeatures};
+
+// Writes every row of each state table as of now into outs[t] (for kStateTables[t]):
+// rows in dense user (item) id order, a user's matrix rows in its row's order (the same
+// for the same input). Formatted in parts on `threads` threads; the tables are the same
+// for any number of threads.
+void WriteStateTables(const FeatureOperators& ops, const IdDictionary& ids,
+                      std::span<TableWriter* const> outs, int threads);
 
 }  // namespace streamrec
