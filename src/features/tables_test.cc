@@ -42,7 +42,7 @@ void WriteAll(const FeatureOperators& ops, const IdDictionary& ids, const std::s
 }
 
 TEST(StateTablesTest, ManyPartsOnTwoThreadsGiveTheSameTablesAsOneThread) {
-  // More users and items than one part holds (8192), every user with a few items, some
+  // Users and items for many parts (of 256), every user with a few items, some
   // with purchases, and some items never seen (empty rows in item_features).
   constexpr uint32_t kUsers = 20'000;
   constexpr uint32_t kItems = 30'000;
