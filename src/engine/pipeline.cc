@@ -106,9 +106,9 @@ absl::Status WriteTables(std::vector<Run> runs, const IdDictionary& ids,
   WriteStateTables(ops, ids, state_outs, options.threads);
   // Commit: every table is completed under its temporary name first, so a failure
   // leaves the folder as it was; only then are they renamed into place together.
+  // In the order of kAllFeatureTables: the stream tables, then the state tables.
   std::vector<TableWriter*> all_tables = {enriched_out.get(), sessions_out.get()};
-  all_tables.insert(all_tables.end(), state_outs.begin(),
-                    state_outs.end());  // as kAllFeatureTables
+  all_tables.insert(all_tables.end(), state_outs.begin(), state_outs.end());
   for (TableWriter* w : all_tables) RETURN_IF_ERROR(w->Close());
   if (rejects != nullptr) RETURN_IF_ERROR(rejects->Close());
   for (size_t i = 0; i < all_tables.size(); ++i) {
