@@ -59,8 +59,8 @@ class TableWriter {
   const std::string& final_path() const { return final_path_; }
 
   // A writer that keeps the rows it is given in memory (no header, no file), for a
-  // part of this table formatted apart, on any thread, and appended later. Close, Commit and Finish on a
-  // fragment are errors.
+  // part of this table formatted apart, on any thread, and appended later. Close,
+  // Commit and Finish on a fragment are errors.
   std::unique_ptr<TableWriter> NewFragment() const;
   // Adds the rows of `fragment` (from NewFragment) after this table's rows, and empties
   // `fragment` for its next part. REQUIRES: neither writer is mid-row.
