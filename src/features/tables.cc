@@ -1,6 +1,7 @@
 #include "features/tables.h"
 
 #include <algorithm>
+#include <iterator>
 #include <vector>
 
 #include "common/check.h"
@@ -247,40 +248,31 @@ void WriteStateTables(const FeatureOperators& ops, const IdDictionary& ids,
   // fragment stays in cache between its formatting and its copy into the file (parts of
   // 8,192 users, 6 MB each, were no faster than the matrix alone on one thread).
   constexpr uint32_t kIdsPerPart = 256;
-  using WriteRows =
-      void (*)(const FeatureOperators&, const IdDictionary&, uint32_t, uint32_t, TableWriter*);
-  // The matrix, the largest by far, goes first, so that the small tables' parts fill the
-  // end while the last matrix parts are formatted.
-  static_assert(kStateTables[1] == FeatureTable::kUserItemMatrix);
+  // Each state table with the function that writes its rows of ids [begin, end), the
+  // matrix first: the largest by far, so that the small tables' parts fill the end while
+  // the last matrix parts are formatted.
+  struct RowWriter {
+    FeatureTable table;
+    void (*write_rows)(const FeatureOperators&, const IdDictionary&, uint32_t, uint32_t,
+                       TableWriter*);
+    bool by_item;
+  };
+  constexpr RowWriter kWriteOrder[] = {{FeatureTable::kUserItemMatrix, WriteUserItemMatrix, false},
+                                       {FeatureTable::kUserProfiles, WriteUserProfiles, false},
+                                       {FeatureTable::kUserFeatures, WriteUserFeatures, false},
+                                       {FeatureTable::kItemFeatures, WriteItemFeatures, true}};
+  static_assert(std::size(kWriteOrder) == std::size(kStateTables));
   std::vector<TableInParts> tables;
-  for (size_t t : {1, 0, 2, 3}) {
-    const bool by_item = kStateTables[t] == FeatureTable::kItemFeatures;
-    const auto ids_count = static_cast<uint32_t>(by_item ? ids.items.size() : ids.users.size());
-    WriteRows write_rows = nullptr;
-    switch (kStateTables[t]) {
-      case FeatureTable::kUserItemMatrix:
-        write_rows = WriteUserItemMatrix;
-        break;
-      case FeatureTable::kUserProfiles:
-        write_rows = WriteUserProfiles;
-        break;
-      case FeatureTable::kUserFeatures:
-        write_rows = WriteUserFeatures;
-        break;
-      case FeatureTable::kItemFeatures:
-        write_rows = WriteItemFeatures;
-        break;
-      case FeatureTable::kEnrichedEvents:
-      case FeatureTable::kSessions:
-        STREAMREC_CHECK(false) << "not a state table";
-    }
-    tables.push_back(TableInParts{
-        .out = outs[t],
-        .parts = (ids_count + kIdsPerPart - 1) / kIdsPerPart,
-        .write_part = [&ops, &ids, write_rows, ids_count](size_t part, TableWriter* fragment) {
-          const auto begin = static_cast<uint32_t>(part * kIdsPerPart);
-          write_rows(ops, ids, begin, std::min(ids_count, begin + kIdsPerPart), fragment);
-        }});
+  for (const RowWriter& w : kWriteOrder) {
+    const auto at = std::find(std::begin(kStateTables), std::end(kStateTables), w.table);
+    TableWriter* out = outs[static_cast<size_t>(at - std::begin(kStateTables))];
+    const auto ids_count = static_cast<uint32_t>(w.by_item ? ids.items.size() : ids.users.size());
+    auto write_part = [&ops, &ids, write_rows = w.write_rows, ids_count](size_t part,
+                                                                         TableWriter* fragment) {
+      const auto begin = static_cast<uint32_t>(part * kIdsPerPart);
+      write_rows(ops, ids, begin, std::min(ids_count, begin + kIdsPerPart), fragment);
+    };
+    tables.push_back(TableInParts{out, (ids_count + kIdsPerPart - 1) / kIdsPerPart, write_part});
   }
   WriteTablesInParts(tables, threads);
 }
