@@ -1,6 +1,6 @@
 // In-process benchmarks of the hot paths: decoding CSV rows into records (one thread),
-// the feature operators alone, and the operators with the recommenders (one thread,
-// records already in stream order).
+// the feature operators alone, and the operators with the recommenders (one or two
+// threads, records already in stream order).
 //
 // Data: bench/bench_data.h.
 
@@ -51,16 +51,19 @@ void BM_FeatureOperators(benchmark::State& state) {
 }
 BENCHMARK(BM_FeatureOperators)->Arg(4096)->Unit(benchmark::kMillisecond)->Iterations(3);
 
-// Events per second through every feature operator and every recommender on one core:
-// what the live engine's writer does with records the watermark released.
+// Events per second through every feature operator and every recommender: what the
+// live engine's writer does with records the watermark released. Arguments: records per
+// call, and the recommenders' update threads (2: pair updates on a second core while
+// this thread goes on, as the live engine runs them).
 void BM_OperatorsAndRecommenders(benchmark::State& state) {
   const RecordVector& records = StreamRecords();
   const size_t chunk = static_cast<size_t>(state.range(0));
+  const int update_threads = static_cast<int>(state.range(1));
   int64_t events = 0;
   for (const Record& r : records) events += r.kind == RecordKind::kEvent;
   for (auto _ : state) {
     FeatureOperators ops;
-    Recommender models;
+    Recommender models({}, update_threads);
     FeatureOutput out;
     std::vector<ModelEvent> model_events;
     const std::span<const Record> all(records);
@@ -74,11 +77,18 @@ void BM_OperatorsAndRecommenders(benchmark::State& state) {
       models.ObserveBatch(model_events);
       out.Clear();
     }
+    models.Flush();
     benchmark::DoNotOptimize(models.counters());
   }
   state.SetItemsProcessed(state.iterations() * events);
 }
-BENCHMARK(BM_OperatorsAndRecommenders)->Arg(4096)->Unit(benchmark::kMillisecond)->Iterations(1);
+BENCHMARK(BM_OperatorsAndRecommenders)
+    ->ArgNames({"records", "threads"})
+    ->Args({4096, 1})
+    ->Args({4096, 2})
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1)
+    ->UseRealTime();
 
 // Rows per second decoded from the events CSV by one thread (ids interned).
 void BM_DecodeEventsCsv(benchmark::State& state) {

@@ -41,7 +41,9 @@ void SaveNames(const Interner<Id>& interner, ByteWriter* w) {
 }  // namespace
 
 LiveState::LiveState(const LiveEngineOptions& options)
-    : ops(options.features), models(options.models), buffer(options.allowed_lateness_micros) {}
+    : ops(options.features),
+      models(options.models, options.threads >= 2 ? 2 : 1),
+      buffer(options.allowed_lateness_micros) {}
 
 LiveEngine::LiveEngine(LiveEngineOptions options)
     : options_(std::move(options)), clock_(options_.clock ? options_.clock : SystemNow) {}
@@ -136,6 +138,7 @@ absl::Status LiveEngine::Bootstrap(StartupReport* report) {
     next_seq_ += static_cast<uint32_t>(batch.size());
     report->bootstrap_records += static_cast<int64_t>(batch.size());
   }
+  state_->models.Flush();
   RETURN_IF_ERROR(log->Commit());
   RETURN_IF_ERROR(log->Sync());
   const LogOffset covered = log->next_offset();
@@ -258,7 +261,7 @@ absl::Status LiveEngine::Recover(StartupReport* report) {
     return absl::DataLossError(StrCat("the snapshot covers log offsets below ", from.value,
                                       " but the log starts at ", log_->start_offset().value));
   }
-  absl::MutexLock lock(&state_mu_);
+  WriteLock lock(this);
   return log_->ReadFrom(from, [&](LogOffset offset, std::string_view payload) -> absl::Status {
     ++report->replayed_log_records;
     absl::Status s = ApplyPayload(payload, /*add_event_ids=*/true);
@@ -391,7 +394,7 @@ void LiveEngine::WriterLoop() {
       ProcessGroup(&group);
       group.clear();
     } else {
-      absl::MutexLock lock(&state_mu_);
+      WriteLock lock(this);
       if (state_->buffer.size() > 0) ReleaseUpTo(clock_());
     }
     const bool due = options_.snapshot_every_events > 0 &&
@@ -456,7 +459,7 @@ void LiveEngine::ProcessGroup(std::vector<Request>* group) {
     commit = std::async(std::launch::async, [this] { return log_->Commit(); });
   }
   if (status.ok()) {
-    absl::MutexLock lock(&state_mu_);
+    WriteLock lock(this);
     for (const std::string& payload : payloads) {
       const absl::Status applied = ApplyPayload(payload, /*add_event_ids=*/false);
       STREAMREC_CHECK(applied.ok()) << "a payload just encoded does not apply: " << applied;

@@ -70,7 +70,9 @@ struct LiveEngineOptions {
   std::vector<std::string> bootstrap_purchases;
   std::vector<std::string> bootstrap_events;
   std::optional<std::string> mapping_file;
-  int threads = 2;  // bootstrap reading and snapshot compression
+  // Bootstrap reading and snapshot compression; with 2 or more the recommenders' pair
+  // updates run on a thread of their own too (Recommender's update_threads).
+  int threads = 2;
   // Wall clock, in event-time units; tests replace it.
   std::function<EventTime()> clock;
 };
@@ -160,6 +162,18 @@ class LiveEngine {
   };
   struct SnapshotRequest {
     std::function<void(absl::StatusOr<LogOffset>)> done;
+  };
+
+  // The writer's exclusive hold of the state. The recommenders' pair updates in flight
+  // are waited for before it is released, so readers never see them half applied.
+  class WriteLock {
+   public:
+    explicit WriteLock(LiveEngine* engine) : engine_(engine), lock_(&engine->state_mu_) {}
+    ~WriteLock() { engine_->state_->models.Flush(); }
+
+   private:
+    LiveEngine* engine_;
+    absl::MutexLock lock_;
   };
 
   explicit LiveEngine(LiveEngineOptions options);

@@ -48,8 +48,8 @@ void CoOccurrence::AddPairs(std::span<const PairUpdate> updates) {
     if (i + kAhead < n) {
       const uint64_t key = updates[i + kAhead].key;
       pairs_.PrefetchSlot(slots_[i + kAhead]);
-      items_.Prefetch(ItemIdx(static_cast<uint32_t>(key >> 32)));
-      items_.Prefetch(ItemIdx(static_cast<uint32_t>(key)));
+      pools_.Prefetch(ItemIdx(static_cast<uint32_t>(key >> 32)));
+      pools_.Prefetch(ItemIdx(static_cast<uint32_t>(key)));
     }
     PairCell* cell = pairs_.CellAt(slots_[i]);
     if (cell->weight <= 0) continue;
@@ -63,7 +63,7 @@ void CoOccurrence::AddPairs(std::span<const PairUpdate> updates) {
   for (const Contender& c : contenders_) {
     const PairCell* cell = pairs_.CellAt(c.slot);
     const ItemIdx owner = c.owner_is_lo ? cell->lo() : cell->hi();
-    const ItemState s = items_.Get(owner);  // a full pool: its block exists
+    const PoolState s = pools_.Get(owner);  // a full pool: its block exists
     pairs_.PrefetchSlot(pairs_.Home(PairTable::Key(owner, Block(s)[s.last].item)));
     // The heap's sift reads its line and entries anywhere in the block.
     __builtin_prefetch(Heap(s));
@@ -85,7 +85,7 @@ void CoOccurrence::AddPairs(std::span<const PairUpdate> updates) {
 bool CoOccurrence::OfferWithoutEviction(ItemIdx owner, ItemIdx other, float weight, uint8_t* pos) {
   // Listed: the pool's copy of the weight is a lower bound; the cell has the truth.
   if (*pos != kNotListed) return true;
-  ItemState& s = items_.At(owner);
+  PoolState& s = pools_.At(owner);
   if (s.size < capacity_) {
     if (s.block == kNoBlock || s.size == block_sizes_[s.block]) GrowBlock(&s);
     NeighbourEntry* entries = Block(s);
@@ -103,7 +103,7 @@ void CoOccurrence::Offer(ItemIdx owner, ItemIdx other, float weight, uint8_t* po
   if (OfferWithoutEviction(owner, other, weight, pos)) return;
   // The last entry by copies is the last in truth once its own copy is current (every
   // copy is at most its truth).
-  ItemState& s = items_.At(owner);
+  PoolState& s = pools_.At(owner);
   NeighbourEntry* entries = Block(s);
   while (RanksBefore(weight, other.value, s.last_weight, entries[s.last].item.value)) {
     NeighbourEntry& last = entries[s.last];
@@ -146,7 +146,7 @@ inline void SiftDown(const NeighbourEntry* e, uint8_t* heap, uint32_t at, uint32
 
 }  // namespace
 
-void CoOccurrence::BuildHeap(ItemState* s) {
+void CoOccurrence::BuildHeap(PoolState* s) {
   const NeighbourEntry* e = Block(*s);
   uint8_t* heap = Heap(*s);
   for (uint32_t i = 0; i < s->size; ++i) heap[i] = static_cast<uint8_t>(i);
@@ -154,7 +154,7 @@ void CoOccurrence::BuildHeap(ItemState* s) {
   SiftDownRoot(s);  // the last node, and last and last_weight with it
 }
 
-void CoOccurrence::SiftDownRoot(ItemState* s) {
+void CoOccurrence::SiftDownRoot(PoolState* s) {
   const NeighbourEntry* e = Block(*s);
   uint8_t* heap = Heap(*s);
   SiftDown(e, heap, 0, s->size);
@@ -162,7 +162,7 @@ void CoOccurrence::SiftDownRoot(ItemState* s) {
   s->last_weight = e[heap[0]].weight;
 }
 
-void CoOccurrence::GrowBlock(ItemState* s) {
+void CoOccurrence::GrowBlock(PoolState* s) {
   const uint8_t block = s->block == kNoBlock ? 0 : s->block + 1;
   STREAMREC_CHECK(block < block_sizes_.size()) << "pool block past the largest size";
   uint32_t offset;
@@ -184,7 +184,7 @@ void CoOccurrence::GrowBlock(ItemState* s) {
 }
 
 std::span<const NeighbourEntry> CoOccurrence::Pool(ItemIdx item) const {
-  const ItemState* s = items_.Find(item);
+  const PoolState* s = pools_.Find(item);
   if (s == nullptr || s->block == kNoBlock) return {};
   return {Block(*s), s->size};
 }
@@ -198,7 +198,7 @@ double CoOccurrence::Similarity(double weight, float owner_norm, float other_nor
 }
 
 size_t CoOccurrence::MemoryBytes() const {
-  size_t bytes = items_.MemoryBytes() + pairs_.MemoryBytes();
+  size_t bytes = norms_.MemoryBytes() + pools_.MemoryBytes() + pairs_.MemoryBytes();
   for (size_t b = 0; b < arenas_.size(); ++b) {
     bytes += arenas_[b].capacity() * sizeof(NeighbourEntry) +
              free_blocks_[b].capacity() * sizeof(uint32_t);
@@ -209,14 +209,16 @@ size_t CoOccurrence::MemoryBytes() const {
 void CoOccurrence::Save(ByteWriter* w) const {
   w->Put(pair_updates_);
   w->Put(evictions_);
-  w->Put<uint32_t>(static_cast<uint32_t>(items_.size()));
-  for (uint32_t i = 0; i < items_.size(); ++i) {
-    const ItemState& s = *items_.Find(ItemIdx(i));
-    w->Put(s.norm);
-    w->Put(s.size);
-    if (s.size > 0) {
-      const NeighbourEntry* e = Block(s);
-      for (uint8_t p = 0; p < s.size; ++p) w->Put(e[p].item.value);
+  const size_t items = std::max(norms_.size(), pools_.size());
+  w->Put<uint32_t>(static_cast<uint32_t>(items));
+  for (uint32_t i = 0; i < items; ++i) {
+    const PoolState* s = pools_.Find(ItemIdx(i));
+    const uint8_t size = s == nullptr ? 0 : s->size;
+    w->Put(norms_.Get(ItemIdx(i)));
+    w->Put(size);
+    if (size > 0) {
+      const NeighbourEntry* e = Block(*s);
+      for (uint8_t p = 0; p < size; ++p) w->Put(e[p].item.value);
     }
   }
   w->Put<uint64_t>(pairs_.size());
@@ -238,12 +240,13 @@ absl::Status CoOccurrence::Load(ByteReader* r, size_t items) {
   if (!r->ok()) return corrupt("truncated header");
   if (n > items) return corrupt("more items than the model knows");
   for (uint32_t i = 0; i < n; ++i) {
-    ItemState& s = items_.At(ItemIdx(i));
+    float& norm = norms_.At(ItemIdx(i));
+    PoolState& s = pools_.At(ItemIdx(i));
     uint8_t size = 0;
-    r->Get(&s.norm);
+    r->Get(&norm);
     r->Get(&size);
     if (!r->ok()) return corrupt("truncated item");
-    if (!std::isfinite(s.norm) || s.norm < 0) return corrupt("bad norm");
+    if (!std::isfinite(norm) || norm < 0) return corrupt("bad norm");
     if (size > capacity_) return corrupt("pool larger than the configured neighbours");
     while (s.size < size) {
       if (s.block == kNoBlock || s.size == block_sizes_[s.block]) GrowBlock(&s);
@@ -277,7 +280,7 @@ absl::Status CoOccurrence::Load(ByteReader* r, size_t items) {
   }
   // Link every pool entry to its pair: the marks and weights come from the pairs.
   for (uint32_t i = 0; i < n; ++i) {
-    ItemState& s = items_.At(ItemIdx(i));
+    PoolState& s = pools_.At(ItemIdx(i));
     if (s.size == 0) continue;
     NeighbourEntry* e = Block(s);
     for (uint8_t p = 0; p < s.size; ++p) {

@@ -70,11 +70,16 @@ class CoOccurrence {
   // then one offer of each touched pair to both pools with its final weight.
   void AddPairs(std::span<const PairUpdate> updates);
   // Adds `delta` (>= 0) to n(item).
-  void AddNorm(ItemIdx item, float delta) { items_.At(item).norm += delta; }
+  //
+  // Norms and pairs are apart: AddNorm may run on one thread while AddPairs runs on
+  // another (Recommender's pipeline); nothing else may run meanwhile.
+  void AddNorm(ItemIdx item, float delta) { norms_.At(item) += delta; }
 
-  void PrefetchItem(ItemIdx item) const { items_.Prefetch(item); }
+  void PrefetchNorm(ItemIdx item) const { norms_.Prefetch(item); }
+  // The pair table's next size is prepared on a background thread (PairTable).
+  void GrowPairsInBackground() { pairs_.GrowInBackground(); }
 
-  float Norm(ItemIdx item) const { return items_.Get(item).norm; }
+  float Norm(ItemIdx item) const { return norms_.Get(item); }
   // The pair's cell, or nullptr if a and b never co-occurred (or a == b).
   const PairCell* Find(ItemIdx a, ItemIdx b) const {
     return a == b ? nullptr : pairs_.Find(PairTable::Key(a, b));
@@ -91,7 +96,6 @@ class CoOccurrence {
   double Similarity(double weight, float owner_norm, float other_norm) const;
 
   size_t pairs() const { return pairs_.size(); }
-  size_t items() const { return items_.size(); }
   int64_t pair_updates() const { return pair_updates_; }
   int64_t evictions() const { return evictions_; }
   size_t MemoryBytes() const;
@@ -105,8 +109,7 @@ class CoOccurrence {
 
  private:
   static constexpr uint8_t kNoBlock = 0xFF;
-  struct ItemState {
-    float norm = 0;
+  struct PoolState {
     uint32_t offset = 0;       // of the pool's block in arenas_[block]
     uint8_t size = 0;          // entries in the pool
     uint8_t block = kNoBlock;  // size class of the block
@@ -115,7 +118,7 @@ class CoOccurrence {
     uint8_t unused = 0;
     float last_weight = 0;  // its weight: the bar to enter a full pool
   };
-  static_assert(sizeof(ItemState) == 16);
+  static_assert(sizeof(PoolState) == 12);
 
   // Offers `other` with weight `weight` to `owner`'s pool; `*pos` is other's position
   // there (kNotListed if absent) and is kept current.
@@ -124,18 +127,18 @@ class CoOccurrence {
   // weight below the bar. False when the offer needs Offer's eviction path (the pool's
   // last entry is prefetched then).
   bool OfferWithoutEviction(ItemIdx owner, ItemIdx other, float weight, uint8_t* pos);
-  NeighbourEntry* Block(const ItemState& s) { return arenas_[s.block].data() + s.offset; }
-  const NeighbourEntry* Block(const ItemState& s) const {
+  NeighbourEntry* Block(const PoolState& s) { return arenas_[s.block].data() + s.offset; }
+  const NeighbourEntry* Block(const PoolState& s) const {
     return arenas_[s.block].data() + s.offset;
   }
-  void GrowBlock(ItemState* s);
+  void GrowBlock(PoolState* s);
   // The heap of a full pool: positions in its block, each ranking after neither child.
-  uint8_t* Heap(const ItemState& s) { return heaps_.data() + s.offset; }
+  uint8_t* Heap(const PoolState& s) { return heaps_.data() + s.offset; }
   // Makes the heap of a pool that just became full, and sets last and last_weight.
-  void BuildHeap(ItemState* s);
+  void BuildHeap(PoolState* s);
   // Restores the heap after the root's entry came to rank higher (its copy refreshed, or
   // replaced by an entry that overtook it), and sets last and last_weight.
-  void SiftDownRoot(ItemState* s);
+  void SiftDownRoot(PoolState* s);
   // The pool with weight copies (lower bounds).
   std::span<const NeighbourEntry> Pool(ItemIdx item) const;
 
@@ -143,7 +146,8 @@ class CoOccurrence {
   std::vector<uint32_t> block_sizes_;  // entries per block, by size class
   streamrec::Similarity similarity_;
   float shrinkage_;
-  IdVector<ItemIdx, ItemState> items_;
+  IdVector<ItemIdx, float> norms_;      // n(i)
+  IdVector<ItemIdx, PoolState> pools_;  // never longer than norms_: a pair's items have norms
   std::vector<std::vector<NeighbourEntry, HugePageAllocator<NeighbourEntry>>> arenas_;
   std::vector<std::vector<uint32_t>> free_blocks_;  // offsets of free blocks, by class
   std::vector<uint8_t> heaps_;  // parallel to the largest class's arena (full pools)

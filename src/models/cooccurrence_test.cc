@@ -9,6 +9,7 @@
 #include <random>
 #include <set>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "gmock/gmock.h"
@@ -389,6 +390,56 @@ TEST(CoOccurrenceTest, BatchedObserveEqualsPerEventObserve) {
     ASSERT_EQ(PoolIds(batched, a, 4), BruteForcePool(batched, a, items, 4)) << "item " << a;
   }
   EXPECT_GT(one.counters().neighbour_evictions, 0);
+}
+
+// Two update threads (pair updates applied on a worker while the caller goes on) give
+// the state of one, bit for bit: the same snapshot bytes after the same batches.
+TEST(CoOccurrenceTest, TwoUpdateThreadsGiveTheStateOfOneBitForBit) {
+  ModelConfig config;
+  config.neighbours = 4;
+  config.cross_session_weight = 0.3f;
+  const Stream s = RandomStream(11, 60000, 80, 200);
+  Recommender one(config, /*update_threads=*/1), two(config, /*update_threads=*/2);
+  std::mt19937 rng(5);
+  const std::span<const ModelEvent> all(s.events());
+  for (size_t at = 0; at < all.size();) {
+    const size_t n = std::min<size_t>(all.size() - at, rng() % 5000);
+    one.ObserveBatch(all.subspan(at, n));
+    two.ObserveBatch(all.subspan(at, n));
+    at += n;
+  }
+  two.Flush();
+  std::string one_bytes, two_bytes;
+  ByteWriter one_writer(&one_bytes), two_writer(&two_bytes);
+  one.Save(&one_writer);
+  two.Save(&two_writer);
+  EXPECT_EQ(two_bytes, one_bytes);
+  EXPECT_GT(two.counters().neighbour_evictions, 0);
+}
+
+// Calls whose chunks queue no pair update (late events only) in between calls that queue
+// many: a buffer still being applied is never filled again.
+TEST(CoOccurrenceTest, ChunksWithoutPairUpdatesNeverRefillABufferInFlight) {
+  const Stream s = RandomStream(13, 40000, 500, 2000);
+  Recommender one({}, /*update_threads=*/1), two({}, /*update_threads=*/2);
+  const std::span<const ModelEvent> all(s.events());
+  for (size_t at = 0; at < all.size(); at += 1024) {
+    const auto chunk = all.subspan(at, std::min<size_t>(1024, all.size() - at));
+    one.ObserveBatch(chunk);
+    two.ObserveBatch(chunk);
+    for (int i = 0; i < 5; ++i) {
+      ModelEvent late = chunk.front();
+      late.late = true;
+      one.Observe(late);
+      two.Observe(late);
+    }
+  }
+  two.Flush();
+  std::string one_bytes, two_bytes;
+  ByteWriter one_writer(&one_bytes), two_writer(&two_bytes);
+  one.Save(&one_writer);
+  two.Save(&two_writer);
+  EXPECT_EQ(two_bytes, one_bytes);
 }
 
 // With pools larger than any item's neighbour count, SimilarItems is the exact top-k by

@@ -5,10 +5,18 @@
 // usually that one cache line, prefetchable from the key alone. Load factor between 3/8 (just
 // grown) and 3/4: 21 to 43 bytes per pair. The hash is fixed (no per-process seed), so the layout
 // depends on the input only. Item-pair keyed: tables of partitions merge by adding weights.
+//
+// Growth in the background (GrowInBackground): a table of hundreds of MB doubles into
+// fresh memory, and the kernel's first touch of each page (zeroing it, and on a virtual
+// machine the host backing it) costs more than the rehash. Once the table is half full
+// (it grows at 3/4), a background thread allocates and writes the next size's cells, so
+// the thread that inserts only rehashes into memory already in place.
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
+#include "common/background_worker.h"
 #include "common/check.h"
 #include "common/huge_page_allocator.h"
 #include "common/ids.h"
@@ -46,7 +54,7 @@ class PairTable {
   // The cell of `key`, inserted with weight 0 if missing; `*inserted` says which.
   // Growth moves cells: pointers from earlier calls are invalid after an insertion.
   PairCell* FindOrInsert(uint64_t key, bool* inserted) {
-    if ((size_ + 1) * 4 > capacity() * 3) Grow();
+    Reserve(size_ + 1);
     return FindOrInsertFrom(key, Home(key), inserted);
   }
   // FindOrInsert without growth, probing from `home` = Home(key) (computed earlier, so a
@@ -111,15 +119,48 @@ class PairTable {
   // Grows until `pairs` pairs fit without growth.
   void Reserve(size_t pairs) {
     while (pairs * 4 > capacity() * 3) Grow();
+    if (growth_ != nullptr && !growth_->started && pairs * 2 > capacity() &&
+        capacity() >= kBackgroundGrowthMinCells) {
+      PrepareGrowth();
+    }
+  }
+  // From now on, the next size's cells are prepared on a background thread (see above).
+  void GrowInBackground() {
+    if (growth_ == nullptr) growth_ = std::make_unique<Growth>();
   }
   size_t size() const { return size_; }
   size_t capacity() const { return cells_.size(); }
-  size_t MemoryBytes() const { return cells_.capacity() * sizeof(PairCell); }
+  // The cells, and the next size's cells while they are prepared or ready.
+  size_t MemoryBytes() const {
+    const size_t next = growth_ != nullptr && growth_->started ? 2 * capacity() : 0;
+    return (cells_.capacity() + next) * sizeof(PairCell);
+  }
 
  private:
+  using Cells = std::vector<PairCell, HugePageAllocator<PairCell>>;
+  // Below this, growth is cheap enough in place: 16 MB.
+  static constexpr size_t kBackgroundGrowthMinCells = size_t{1} << 20;
+  struct Growth {
+    Cells cells;  // the next size's empty cells, once the job ran; before the worker, so
+                  // that the worker (waiting for its job) is destroyed first
+    BackgroundWorker worker;
+    bool started = false;  // a job for the next size was queued
+  };
+
+  void PrepareGrowth() {
+    growth_->started = true;
+    growth_->worker.Run([growth = growth_.get(), n = 2 * capacity()] { growth->cells = Cells(n); });
+  }
+
   void Grow() {
     const size_t new_capacity = cells_.empty() ? 1024 : cells_.size() * 2;
-    std::vector<PairCell, HugePageAllocator<PairCell>> old(new_capacity);
+    Cells old;
+    if (growth_ != nullptr && growth_->started) {
+      growth_->worker.Wait();
+      growth_->started = false;
+      old.swap(growth_->cells);
+    }
+    if (old.size() != new_capacity) Cells(new_capacity).swap(old);
     old.swap(cells_);
     mask_ = new_capacity - 1;
     shift_ = 64 - __builtin_ctzll(new_capacity);
@@ -131,10 +172,11 @@ class PairTable {
     }
   }
 
-  std::vector<PairCell, HugePageAllocator<PairCell>> cells_;  // 64-byte aligned once large
+  Cells cells_;  // 64-byte aligned once large
   size_t size_ = 0;
   size_t mask_ = 0;
   int shift_ = 64;
+  std::unique_ptr<Growth> growth_;  // null: growth in place
 };
 
 }  // namespace streamrec

@@ -87,10 +87,38 @@ constexpr uint32_t kSnapshotVersion = 1;
 
 }  // namespace
 
-Recommender::Recommender(ModelConfig config)
-    : config_(config), popularity_(config), co_(config), recent_(config.recent_items) {
+Recommender::Recommender(ModelConfig config, int update_threads)
+    : config_(config),
+      popularity_(config),
+      co_(config),
+      recent_(config.recent_items),
+      update_threads_(update_threads) {
   const absl::Status valid = ValidateModelConfig(config);
   STREAMREC_CHECK(valid.ok()) << valid.message();
+  STREAMREC_CHECK(update_threads == 1 || update_threads == 2) << update_threads;
+  // Two threads: up to three chunks queued for the worker absorb the jitter between the
+  // stages (the caller's work comes in bursts: the feature operators, then the chunks).
+  constexpr size_t kBuffers = 4;
+  pending_.resize(update_threads == 2 ? kBuffers : 1);
+  if (update_threads == 2) {
+    worker_ = std::make_unique<BackgroundWorker>(kBuffers - 1);
+    co_.GrowPairsInBackground();
+  }
+}
+
+Recommender::~Recommender() = default;  // worker_ first: it waits for its job
+
+Recommender::Recommender(Recommender&& other) noexcept = default;
+Recommender& Recommender::operator=(Recommender&& other) noexcept = default;
+
+void Recommender::Flush() {
+  if (!in_flight_) return;
+  worker_->Wait();
+  in_flight_ = false;
+}
+
+void Recommender::CheckFlushed() const {
+  STREAMREC_CHECK(!in_flight_) << "recommender read while pair updates are in flight (Flush)";
 }
 
 float Recommender::PairGain(float a, float b) const {
@@ -118,12 +146,13 @@ void Recommender::ObserveBatch(std::span<const ModelEvent> events) {
   const size_t n = events.size();
   for (size_t begin = 0; begin < n; begin += kChunk) {
     const size_t end = std::min(n, begin + kChunk);
-    pending_.clear();
+    std::vector<CoOccurrence::PairUpdate>& pending = pending_[chunks_queued_ % pending_.size()];
+    pending.clear();
     for (size_t i = begin; i < end; ++i) {
       if (i + kAhead < n) {
         const ModelEvent& a = events[i + kAhead];
         popularity_.Prefetch(a.item);
-        co_.PrefetchItem(a.item);
+        co_.PrefetchNorm(a.item);
         recent_.Prefetch(a.user);
       }
       const ModelEvent& e = events[i];
@@ -134,13 +163,20 @@ void Recommender::ObserveBatch(std::span<const ModelEvent> events) {
         ++late_events_;
         continue;
       }
-      ObserveSequence(e);
+      ObserveSequence(e, &pending);
     }
-    co_.AddPairs(pending_);
+    if (worker_ == nullptr) {
+      co_.AddPairs(pending);
+    } else if (!pending.empty()) {
+      worker_->Run([this, &pending] { co_.AddPairs(pending); });
+      ++chunks_queued_;
+      in_flight_ = true;
+    }
   }
 }
 
-void Recommender::ObserveSequence(const ModelEvent& e) {
+void Recommender::ObserveSequence(const ModelEvent& e,
+                                  std::vector<CoOccurrence::PairUpdate>* pending) {
   const std::span<RecentSlot> row = recent_.Row(e.user);
   const uint32_t width = recent_.width();
   const uint32_t session = e.session & kSessionMask;
@@ -156,7 +192,7 @@ void Recommender::ObserveSequence(const ModelEvent& e) {
     RecentSlot slot = row[at];
     if (weight > old_weight) {
       co_.AddNorm(e.item, weight - old_weight);
-      PairWithWindow(row, at, e.item, session, &old_type, e.type);
+      PairWithWindow(row, at, e.item, session, &old_type, e.type, pending);
       slot.Set(session, e.type);
     }
     slot.time = e.time;
@@ -165,7 +201,7 @@ void Recommender::ObserveSequence(const ModelEvent& e) {
     return;
   }
   co_.AddNorm(e.item, weight);
-  PairWithWindow(row, present ? at : width, e.item, session, nullptr, e.type);
+  PairWithWindow(row, present ? at : width, e.item, session, nullptr, e.type, pending);
   // The new entry overwrites the item's older-session slot, the first unused slot, or
   // (row full) the oldest.
   const uint32_t end = present ? at : std::min(at, width - 1);
@@ -176,7 +212,8 @@ void Recommender::ObserveSequence(const ModelEvent& e) {
 }
 
 void Recommender::PairWithWindow(std::span<const RecentSlot> row, uint32_t skip, ItemIdx item,
-                                 uint32_t session, const EventType* old_type, EventType new_type) {
+                                 uint32_t session, const EventType* old_type, EventType new_type,
+                                 std::vector<CoOccurrence::PairUpdate>* pending) {
   const float new_weight = config_.event_weights[static_cast<int>(new_type)];
   const float old_weight =
       old_type != nullptr ? config_.event_weights[static_cast<int>(*old_type)] : 0;
@@ -196,7 +233,7 @@ void Recommender::PairWithWindow(std::span<const RecentSlot> row, uint32_t skip,
     delta *= f;
     const bool bought = new_purchase && other.type() == EventType::kPurchase;
     if (delta > 0 || bought) {
-      pending_.push_back({PairTable::Key(other.item, item), std::max(delta, 0.0f), bought});
+      pending->push_back({PairTable::Key(other.item, item), std::max(delta, 0.0f), bought});
     }
   }
 }
@@ -272,6 +309,7 @@ void Recommender::SessionCandidates(std::span<const RecentSlot> row, bool latest
 
 void Recommender::Recommend(std::span<const RecentSlot> row, size_t k, ModelKind kind,
                             const Filter& filter, std::vector<ScoredItem>* out) const {
+  CheckFlushed();
   out->clear();
   if (k == 0) return;
   const Excluder excluded(filter, row);
@@ -382,6 +420,7 @@ void Recommender::RecommendForSession(std::span<const SessionItem> items, size_t
 }
 
 void Recommender::SimilarItems(ItemIdx item, size_t k, std::vector<ScoredItem>* out) const {
+  CheckFlushed();
   out->clear();
   const float norm = co_.Norm(item);
   co_.ForEachNeighbour(item, [&](ItemIdx other, float weight) {
@@ -413,11 +452,13 @@ std::vector<RecentItem> Recommender::RecentItems(UserIdx user) const {
 }
 
 double Recommender::PairWeight(ItemIdx a, ItemIdx b) const {
+  CheckFlushed();
   const PairCell* cell = co_.Find(a, b);
   return cell == nullptr ? 0.0 : cell->weight;
 }
 
 uint32_t Recommender::CoPurchases(ItemIdx a, ItemIdx b) const {
+  CheckFlushed();
   const PairCell* cell = co_.Find(a, b);
   return cell == nullptr ? 0 : cell->bought;
 }
@@ -427,6 +468,7 @@ double Recommender::Similarity(ItemIdx a, ItemIdx b) const {
 }
 
 ModelCounters Recommender::counters() const {
+  CheckFlushed();
   return ModelCounters{.events_observed = events_observed_,
                        .late_events = late_events_,
                        .pair_updates = co_.pair_updates(),
@@ -438,6 +480,7 @@ ModelCounters Recommender::counters() const {
 }
 
 Recommender::StateBytes Recommender::MemoryBytesByKey() const {
+  CheckFlushed();
   return StateBytes{.user_keyed = recent_.MemoryBytes(),
                     .item_keyed = popularity_.MemoryBytes() + co_.MemoryBytes() - co_.PairBytes(),
                     .pair_keyed = co_.PairBytes()};
@@ -462,6 +505,7 @@ void PutShape(const ModelConfig& c, ByteWriter* w) {
 }  // namespace
 
 void Recommender::Save(ByteWriter* w) const {
+  CheckFlushed();
   w->Put(kSnapshotMagic);
   w->Put(kSnapshotVersion);
   std::string* buffer = w->buffer();
@@ -512,7 +556,8 @@ absl::Status Recommender::Load(ByteReader* r) {
         "model snapshot: written by a model with a different configuration (event weights, "
         "half-life, pools, recent items or pairing)");
   }
-  Recommender loaded(config_);
+  Flush();
+  Recommender loaded(config_, update_threads_);
   in.Get(&loaded.events_observed_);
   in.Get(&loaded.late_events_);
   if (!in.ok()) return absl::DataLossError("model snapshot: truncated counters");

@@ -35,16 +35,27 @@
 // Every answer passes the Filter. An unknown user or item gives an empty or a
 // trending-filled answer.
 //
-// Concurrency: single writer (Observe, Load), many readers (the const methods), never
-// both at once: the engine serializes them with a shared mutex. Nothing here locks.
-// Readers share no mutable state.
+// Concurrency: single writer (Observe, Flush, Load), many readers (the const methods),
+// never both at once: the engine serializes them with a shared mutex. Nothing here
+// locks. Readers share no mutable state.
+//
+// Two update threads: with update_threads = 2, ObserveBatch is a two-stage pipeline.
+// The caller's thread does each chunk's user-keyed work (recent items, norms, popularity)
+// and queues its pair updates; a background thread applies them to the pair table and
+// the pools while the caller goes on with the next chunk, or returns to compute the next
+// events (the feature operators). The two stages touch disjoint state. ObserveBatch may
+// return with the last chunk's pair updates in flight: Flush() waits for them, and the
+// writer calls it before any reader or Save may run (the readers of pair state CHECK this).
+// The state is the same as with one thread, bit for bit.
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/background_worker.h"
 #include "common/byte_io.h"
 #include "models/cooccurrence.h"
 #include "models/model_config.h"
@@ -56,15 +67,22 @@ namespace streamrec {
 
 class Recommender {
  public:
-  // REQUIRES: ValidateModelConfig(config).ok().
-  explicit Recommender(ModelConfig config = {});
+  // REQUIRES: ValidateModelConfig(config).ok(); update_threads is 1 or 2 (see above).
+  explicit Recommender(ModelConfig config = {}, int update_threads = 1);
+  ~Recommender();
+  // Moves REQUIRE that no update is in flight (Flush).
+  Recommender(Recommender&&) noexcept;
+  Recommender& operator=(Recommender&&) noexcept;
 
   // REQUIRES: valid (interned) user and item ids; each user's non-late events arrive in
   // event-time order.
   void Observe(const ModelEvent& e);
   // The same as Observe on each event in turn, exactly; faster (pair updates are applied
-  // a chunk of events at a time, and state is prefetched some events ahead).
+  // a chunk of events at a time, and state is prefetched some events ahead). With two
+  // update threads the last chunk's pair updates may still be in flight on return.
   void ObserveBatch(std::span<const ModelEvent> events);
+  // Returns once every observed event is applied. Cheap when nothing is in flight.
+  void Flush();
 
   // Each replaces `*out` with up to `k` items, best first.
   void RecommendForUser(UserIdx user, size_t k, ModelKind kind, const Filter& filter,
@@ -114,10 +132,12 @@ class Recommender {
   struct Candidate;
   class Excluder;
 
-  void ObserveSequence(const ModelEvent& e);
-  // Queues the pair updates of `item` with its window in pending_.
+  // Updates e's user's row and norms; queues e's pair updates in `pending`.
+  void ObserveSequence(const ModelEvent& e, std::vector<CoOccurrence::PairUpdate>* pending);
+  // Queues the pair updates of `item` with its window in `pending`.
   void PairWithWindow(std::span<const RecentSlot> row, uint32_t skip, ItemIdx item,
-                      uint32_t session, const EventType* old_type, EventType new_type);
+                      uint32_t session, const EventType* old_type, EventType new_type,
+                      std::vector<CoOccurrence::PairUpdate>* pending);
   void Recommend(std::span<const RecentSlot> row, size_t k, ModelKind kind, const Filter& filter,
                  std::vector<ScoredItem>* out) const;
   void SessionCandidates(std::span<const RecentSlot> row, bool latest_only,
@@ -127,14 +147,26 @@ class Recommender {
   Reason CandidateReason(const Candidate& c, bool single_anchor) const;
   Reason TogetherReason(ItemIdx anchor, ItemIdx item) const;
   float PairGain(float a, float b) const;
+  // CHECKs the contract that no pair update is in flight while the state is read.
+  void CheckFlushed() const;
 
   ModelConfig config_;
   Popularity popularity_;
   CoOccurrence co_;
   RecentItemsTable recent_;
-  std::vector<CoOccurrence::PairUpdate> pending_;  // ObserveBatch's queued pair updates
+  // ObserveBatch's queued pair updates, a chunk of events each. Two update threads: the
+  // n-th chunk handed to the worker is filled in pending_[n % size]; the worker has at
+  // most size - 1 chunks queued or running, so the buffer the caller fills next is free
+  // (a chunk without pair updates is not handed over, and its buffer is filled again).
+  std::vector<std::vector<CoOccurrence::PairUpdate>> pending_;
+  uint64_t chunks_queued_ = 0;  // chunks handed to the worker
+  int update_threads_;
+  bool in_flight_ = false;  // the worker may have chunks to apply
   int64_t events_observed_ = 0;
   int64_t late_events_ = 0;
+  // Two update threads: the thread that applies pair updates. Last, so that it is
+  // destroyed (waited for) first.
+  std::unique_ptr<BackgroundWorker> worker_;
 };
 
 // The checksum that ends a snapshot, over its payload (64 bits, not cryptographic:

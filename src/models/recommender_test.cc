@@ -294,6 +294,23 @@ TEST(RecommenderTest, ObserveBatchEqualsObserve) {
   EXPECT_EQ(one.counters().pair_updates, batch.counters().pair_updates);
 }
 
+// With two update threads, reading the state before Flush is a broken contract.
+TEST(RecommenderTest, ReadingWhilePairUpdatesAreInFlightIsACheckFailure) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const Stream s = Catalog();
+  EXPECT_DEATH(
+      {
+        Recommender m({}, /*update_threads=*/2);
+        m.ObserveBatch(s.events());
+        (void)m.counters();
+      },
+      "in flight");
+  Recommender m({}, /*update_threads=*/2);
+  m.ObserveBatch(s.events());
+  m.Flush();
+  EXPECT_GT(m.counters().pair_updates, 0);
+}
+
 TEST(RecommenderTest, ZeroKGivesNothing) {
   Recommender m;
   ObserveAll(Catalog(), &m);

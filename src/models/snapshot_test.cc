@@ -97,6 +97,26 @@ TEST(SnapshotTest, SnapshotRoundTripContinuesIdentically) {
   EXPECT_EQ(restored.counters().pairs, straight.counters().pairs);
 }
 
+// A snapshot loads into a model with two update threads (pair updates on a worker), which
+// then continues as the one-thread model it came from.
+TEST(SnapshotTest, SnapshotLoadsIntoAModelWithTwoUpdateThreads) {
+  const Stream first = RandomStream(3, 6000), second = RandomStream(4, 6000);
+  Recommender straight(SmallPools()), two(SmallPools(), /*update_threads=*/2);
+  straight.ObserveBatch(first.events());
+  two.ObserveBatch(second.events());  // replaced by the load
+  ASSERT_TRUE(LoadFrom(Snapshot(straight), &two).ok());
+  std::vector<ModelEvent> later = second.events();
+  for (ModelEvent& e : later) {
+    e.time.micros += 200'000 * model_testing::kMinute;
+    e.session += 10'000;
+  }
+  straight.ObserveBatch(later);
+  two.ObserveBatch(later);
+  two.Flush();
+  EXPECT_EQ(Snapshot(two), Snapshot(straight));
+  EXPECT_EQ(Everything(two), Everything(straight));
+}
+
 TEST(SnapshotTest, EmptyModelRoundTrips) {
   Recommender empty, restored;
   ASSERT_TRUE(LoadFrom(Snapshot(empty), &restored).ok());

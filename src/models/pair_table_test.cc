@@ -1,0 +1,64 @@
+// PairTable: growth into cells prepared on a background thread gives the table that
+// growth in place gives, slot for slot.
+
+#include "models/pair_table.h"
+
+#include <cstdint>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace streamrec {
+namespace {
+
+struct Slot {
+  uint64_t key;
+  float weight;
+  bool operator==(const Slot&) const = default;
+};
+
+std::vector<Slot> Slots(const PairTable& t) {
+  std::vector<Slot> slots;
+  t.ForEach([&](const PairCell& c) { slots.push_back({c.key, c.weight}); });
+  return slots;
+}
+
+// 1.6M pairs: the table passes two sizes large enough (2^20 cells and more) for the
+// next size to be prepared in the background, and grows into each prepared one.
+TEST(PairTableTest, GrowthIntoCellsPreparedInTheBackgroundEqualsGrowthInPlace) {
+  PairTable in_place, background;
+  background.GrowInBackground();
+  constexpr uint32_t kPairs = 1'600'000;
+  for (uint32_t p = 0; p < kPairs; ++p) {
+    // Spread keys: items up to ~50k, each pair once.
+    const ItemIdx a(p % 49'999), b(49'999 + p / 49'999);
+    bool inserted = false;
+    in_place.FindOrInsert(PairTable::Key(a, b), &inserted)->weight = static_cast<float>(p);
+    ASSERT_TRUE(inserted);
+    background.FindOrInsert(PairTable::Key(a, b), &inserted)->weight = static_cast<float>(p);
+    ASSERT_TRUE(inserted);
+  }
+  EXPECT_EQ(background.size(), kPairs);
+  EXPECT_EQ(background.capacity(), in_place.capacity());
+  EXPECT_GE(background.capacity(), size_t{1} << 22);
+  EXPECT_EQ(Slots(background), Slots(in_place));
+  const PairCell* cell = background.Find(PairTable::Key(ItemIdx(7), ItemIdx(49'999)));
+  ASSERT_NE(cell, nullptr);
+  EXPECT_EQ(cell->weight, 7.0f);
+}
+
+// While the next size is prepared its cells count in MemoryBytes; once grown into, they
+// are the table's.
+TEST(PairTableTest, PreparedCellsCountInMemoryBytes) {
+  PairTable t;
+  t.GrowInBackground();
+  t.Reserve((size_t{1} << 20) * 3 / 4);  // exactly fits 2^20 cells: no growth yet
+  ASSERT_EQ(t.capacity(), size_t{1} << 20);
+  EXPECT_EQ(t.MemoryBytes(), 3 * (size_t{1} << 20) * sizeof(PairCell));  // this and 2x
+  t.Reserve((size_t{1} << 20) * 3 / 4 + 1);  // grows into the prepared cells
+  EXPECT_EQ(t.capacity(), size_t{1} << 21);
+  EXPECT_EQ(t.MemoryBytes(), (size_t{1} << 21) * sizeof(PairCell));
+}
+
+}  // namespace
+}  // namespace streamrec
