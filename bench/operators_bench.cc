@@ -1,8 +1,11 @@
 // In-process benchmarks of the hot paths: decoding CSV rows into records (one thread),
 // the feature operators alone, and the operators with the recommenders (one or two
-// threads, records already in stream order).
+// threads, records already in stream order); and the machine's cost of a first touch of
+// fresh memory, which every state that grows pays.
 //
 // Data: bench/bench_data.h.
+
+#include <sys/mman.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -105,6 +108,49 @@ void BM_DecodeEventsCsv(benchmark::State& state) {
   state.SetItemsProcessed(rows);
 }
 BENCHMARK(BM_DecodeEventsCsv)->Unit(benchmark::kMillisecond)->Iterations(1);
+
+// Bytes per second of writing one byte per 4 KiB page of 1 GiB of memory (advised as huge
+// pages, as the engine's large arrays are): fresh memory from the kernel, or memory this
+// process touched and freed just before (arg 1). The first is the page faults' cost
+// (zeroing, and on a virtual machine the host backing the page), which state growing
+// into fresh memory pays; the gap between the two is how much a run's figures depend on
+// it.
+void BM_FirstTouchOfMemory(benchmark::State& state) {
+  constexpr size_t kBytes = size_t{1} << 30;
+  const bool recycled = state.range(0) == 1;
+  const auto touch = [](char* p) {
+    for (size_t at = 0; at < kBytes; at += 4096) p[at] = 1;
+  };
+  const auto map = [] {
+    void* p = mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return static_cast<char*>(nullptr);
+    madvise(p, kBytes, MADV_HUGEPAGE);
+    return static_cast<char*>(p);
+  };
+  for (auto _ : state) {
+    state.PauseTiming();
+    if (recycled) {
+      char* before = map();
+      if (before == nullptr) return state.SkipWithError("mmap failed");
+      touch(before);
+      munmap(before, kBytes);
+    }
+    char* p = map();
+    if (p == nullptr) return state.SkipWithError("mmap failed");
+    state.ResumeTiming();
+    touch(p);
+    state.PauseTiming();
+    munmap(p, kBytes);
+    state.ResumeTiming();
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * kBytes));
+}
+BENCHMARK(BM_FirstTouchOfMemory)
+    ->ArgName("recycled")
+    ->Arg(0)
+    ->Arg(1)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(1);
 
 }  // namespace
 }  // namespace streamrec

@@ -253,7 +253,9 @@ ServerCommands::ServerCommands(CLI::App* app) {
       ->add_option("--exclude-purchased", s.exclude_purchased,
                    "Leave out items the user has purchased")
       ->capture_default_str();
-  serve_->add_option("--threads", s.threads, "Threads for bootstrap and snapshots")
+  serve_
+      ->add_option("--threads", s.threads,
+                   "Threads for bootstrap, snapshots and the recommenders' pair updates")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   serve_
