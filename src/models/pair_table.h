@@ -116,9 +116,14 @@ class PairTable {
     }
   }
 
-  // Grows until `pairs` pairs fit without growth.
+  // Grows until `pairs` pairs fit without growth: once, to the first size that holds them
+  // (the sizes between would be allocated, written and rehashed for nothing).
   void Reserve(size_t pairs) {
-    while (pairs * 4 > capacity() * 3) Grow();
+    if (pairs * 4 > capacity() * 3) {
+      size_t new_capacity = cells_.empty() ? 1024 : capacity() * 2;
+      while (pairs * 4 > new_capacity * 3) new_capacity *= 2;
+      Grow(new_capacity);
+    }
     if (growth_ != nullptr && !growth_->started && pairs * 2 > capacity() &&
         capacity() >= kBackgroundGrowthMinCells) {
       PrepareGrowth();
@@ -152,8 +157,8 @@ class PairTable {
     growth_->worker.Run([growth = growth_.get(), n = 2 * capacity()] { growth->cells = Cells(n); });
   }
 
-  void Grow() {
-    const size_t new_capacity = cells_.empty() ? 1024 : cells_.size() * 2;
+  // REQUIRES: new_capacity is a power of two above capacity() that holds size().
+  void Grow(size_t new_capacity) {
     Cells old;
     if (growth_ != nullptr && growth_->started) {
       growth_->worker.Wait();

@@ -143,6 +143,7 @@ void Recommender::ObserveBatch(std::span<const ModelEvent> events) {
   // some events ahead overlaps those misses too.
   constexpr size_t kAhead = 16;
   constexpr size_t kChunk = 1024;
+  constexpr size_t kInlineChunk = 256;
   const size_t n = events.size();
   for (size_t begin = 0; begin < n; begin += kChunk) {
     const size_t end = std::min(n, begin + kChunk);
@@ -165,7 +166,10 @@ void Recommender::ObserveBatch(std::span<const ModelEvent> events) {
       }
       ObserveSequence(e, &pending);
     }
-    if (worker_ == nullptr) {
+    // A small chunk with nothing in flight is applied here: handing it over would cost
+    // more than it saves, and a lone event (a live request) would wait for the worker
+    // to be scheduled.
+    if (worker_ == nullptr || (!in_flight_ && end - begin < kInlineChunk)) {
       co_.AddPairs(pending);
     } else if (!pending.empty()) {
       worker_->Run([this, &pending] { co_.AddPairs(pending); });

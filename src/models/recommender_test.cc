@@ -297,7 +297,8 @@ TEST(RecommenderTest, ObserveBatchEqualsObserve) {
 // With two update threads, reading the state before Flush is a broken contract.
 TEST(RecommenderTest, ReadingWhilePairUpdatesAreInFlightIsACheckFailure) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  const Stream s = Catalog();
+  Stream s;  // a chunk large enough to be handed to the worker
+  for (int i = 0; i < 2000; ++i) s.Add(i % 50, i % 97, kView, i);
   EXPECT_DEATH(
       {
         Recommender m({}, /*update_threads=*/2);
@@ -309,6 +310,16 @@ TEST(RecommenderTest, ReadingWhilePairUpdatesAreInFlightIsACheckFailure) {
   m.ObserveBatch(s.events());
   m.Flush();
   EXPECT_GT(m.counters().pair_updates, 0);
+}
+
+// A live request's few events are applied before ObserveBatch returns when nothing is in
+// flight: no wait for the worker, and the state may be read without Flush.
+TEST(RecommenderTest, SmallBatchWithNothingInFlightIsAppliedWithoutTheWorker) {
+  Recommender m({}, /*update_threads=*/2);
+  Stream s;
+  s.Add(1, 10, kView, 0).Add(1, 11, kView, 1);
+  m.ObserveBatch(s.events());
+  EXPECT_EQ(m.PairWeight(ItemIdx(10), ItemIdx(11)), 1.0);  // would CHECK-fail if in flight
 }
 
 TEST(RecommenderTest, ZeroKGivesNothing) {
