@@ -56,7 +56,7 @@ if [ "${BENCH_SKIP_REFERENCE:-0}" != 1 ] && [ -x "$shared/reference/run-referenc
     "$(echo "100 * $ours_kb / $theirs_kb" | bc -l)"
 fi
 
-echo "== in-process hot paths (one core)"
+echo "== in-process hot paths (one core, or two where the name says threads:2)"
 STREAMREC_BENCH_DATA="$data" "$root/build/streamrec_bench" --benchmark_counters_tabular=true
 
 echo "== batch models: ALS seconds per iteration at 64 factors (s/iter; arg 0: all cores, 1: one), top-10, item-kNN"
