@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# The live engine over HTTP: ingest throughput, recommendation latency under ingest,
-# read-your-writes delay, ALS retraining and latency with ALS in the blend, and restart
-# time on a 10M-event state. Figures go to stdout.
+# The live engine over HTTP: ingest throughput (a fresh server, the 2M-event data set);
+# then on the 10M-event state of bench/run.sh's data (500k users, 50k items): restart
+# time, recommendation latency while events are ingested, read-your-writes delay, ALS
+# retraining and latency with ALS in the blend. Figures go to stdout.
 #
 #   SERVE_USERS, SERVE_ITEMS, SERVE_EVENTS   replayed data (default 100000, 10000, 2000000)
 #   RESTART_DATA                             the 10M data set of bench/run.sh (its folder)
-#   SERVE_SKIP_RESTART=1                     skip the restart measurement
+#   SERVE_SKIP_RESTART=1                     skip the restart measurement (latency then
+#                                            on the state of the ingest runs)
+#   SERVE_SKIP_INGEST=1                      skip the ingest runs
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin="$root/build/streamrec"
@@ -38,8 +41,10 @@ start_server() {  # start_server STATE [ARGS...]
   exit 1
 }
 stop_server() {
+  if [ -z "$server_pid" ]; then return 0; fi
   kill -TERM "$server_pid"
   wait "$server_pid" || true
+  server_pid=
 }
 trap '[ -n "$server_pid" ] && kill -9 "$server_pid" 2>/dev/null || true' EXIT
 
@@ -47,6 +52,7 @@ trap '[ -n "$server_pid" ] && kill -9 "$server_pid" 2>/dev/null || true' EXIT
 # while their four requests travel; 16 keep it busy, as many shop front-ends would.
 # The last run's state stays for the measurements below.
 for connections in 4 16; do
+  if [ "${SERVE_SKIP_INGEST:-0}" = 1 ]; then break; fi
   echo "== ingest over HTTP: replay $events events, NDJSON batches of 1000, $connections connections, fsync batch"
   [ -n "$server_pid" ] && stop_server
   rm -rf "$out/serve-state"
@@ -54,22 +60,35 @@ for connections in 4 16; do
   "$bin" replay "$data/events.csv" --url "$url" --batch 1000 --connections "$connections" 2>&1 | tail -3
 done
 
-echo "== GET recommendations (wrk, 8 connections, 10 s) while ingesting 20000 events/s"
-cat >"$out/users.lua" <<LUA
+# latency_tests USERS REPLAY_FILE [MAPPING]: on the running server, GET recommendations
+# under wrk while REPLAY_FILE is ingested at 20k events/s, read-your-writes, and ALS.
+latency_tests() {
+  local users=$1 replay_file=$2
+  shift 2
+  # A server that starts without a model file trains ALS on its state at once (24 s on
+  # the 10M state, one core): the steady state is measured after that first training.
+  local waited=0
+  until curl -sf "$url/metrics" | grep -Eq '^streamrec_batch_model_trainings_total\{[^}]*\} [1-9]'; do
+    sleep 1
+    waited=$((waited + 1))
+    [ $waited -lt 300 ] || { echo "no ALS model after 300 s" >&2; exit 1; }
+  done
+  echo "(the first ALS training on the state finished $waited s after the server was ready)"
+  echo "== GET recommendations (wrk, 8 connections, 10 s) while ingesting 20000 events/s"
+  cat >"$out/users.lua" <<LUA
 math.randomseed(7)
 request = function()
   return wrk.format("GET", "/v1/users/" .. math.random(0, $users - 1) .. "/recommendations?k=10")
 end
 LUA
-# Another spelling of the path gives other event ids, so these events are new, not duplicates.
-"$bin" replay "$data/./events.csv" --url "$url" --batch 200 --rate 20000 >/dev/null 2>&1 &
-replay_pid=$!
-wrk -t2 -c8 -d10s --latency -s "$out/users.lua" "$url" | sed -n '1,20p'
-kill "$replay_pid" 2>/dev/null || true
-wait "$replay_pid" 2>/dev/null || true
+  "$bin" replay "$replay_file" --url "$url" --batch 200 --rate 20000 "$@" >/dev/null 2>&1 &
+  replay_pid=$!
+  wrk -t2 -c8 -d10s --latency -s "$out/users.lua" "$url" | sed -n '1,20p'
+  kill "$replay_pid" 2>/dev/null || true
+  wait "$replay_pid" 2>/dev/null || true
 
-echo "== read-your-writes: POST one event, then GET the user's recommendations"
-python3 - "$url" <<'PY'
+  echo "== read-your-writes: POST one event, then GET the user's recommendations"
+  python3 - "$url" <<'PY'
 import http.client, json, sys, time, urllib.parse
 u = urllib.parse.urlparse(sys.argv[1])
 c = http.client.HTTPConnection(u.hostname, u.port)
@@ -89,23 +108,32 @@ delays.sort()
 print(f"event visible after: p50 {delays[100]:.2f} ms, p99 {delays[197]:.2f} ms, max {delays[-1]:.2f} ms")
 PY
 
-echo "== ALS: POST /v1/admin/retrain, then GET recommendations (wrk, 8 connections, 10 s)"
-curl -sf -XPOST "$url/v1/admin/retrain?model=als"
-echo
-for model in als hybrid; do
-  cat >"$out/users-$model.lua" <<LUA
+  echo "== ALS: POST /v1/admin/retrain, then GET recommendations (wrk, 8 connections, 10 s)"
+  curl -sf -XPOST "$url/v1/admin/retrain?model=als"
+  echo
+  for model in als hybrid; do
+    cat >"$out/users-$model.lua" <<LUA
 math.randomseed(7)
 request = function()
   return wrk.format("GET", "/v1/users/" .. math.random(0, $users - 1) .. "/recommendations?k=10&model=$model")
 end
 LUA
-  echo "-- model=$model (hybrid: ALS in the blend)"
-  wrk -t2 -c8 -d10s --latency -s "$out/users-$model.lua" "$url" | sed -n '1,20p'
-done
-stop_server
+    echo "-- model=$model (hybrid: ALS in the blend)"
+    wrk -t2 -c8 -d10s --latency -s "$out/users-$model.lua" "$url" | sed -n '1,20p'
+  done
+}
+
+# The clickstream again, a week later: after the state's watermark, so its events are on
+# time (sessions, pairs) rather than late; read from another spelling of the path, so their
+# event ids are new.
+cat >"$out/week-later.toml" <<'TOML'
+[events.constants]
+timestamp_offset_ms = "604800000"
+TOML
 
 restart="${RESTART_DATA:-$out/data-500000-50000-10000000}"
 if [ "${SERVE_SKIP_RESTART:-0}" != 1 ] && [ -f "$restart/events.csv" ]; then
+  stop_server
   echo "== restart on 10M events: bootstrap once, stop, start again"
   rm -rf "$out/restart-state"
   start=$(date +%s.%N)
@@ -118,5 +146,13 @@ if [ "${SERVE_SKIP_RESTART:-0}" != 1 ] && [ -f "$restart/events.csv" ]; then
   start_server "$out/restart-state"
   echo "restart, ready after $(echo "$(date +%s.%N) - $start" | bc) s"
   grep -E "recovered|ready in" "$out/serve.log" | sed 's/^/  /'
+  users_held=$(curl -sf "$url/metrics" | awk '/^streamrec_users /{print $2}')
+  echo "== latency on the 10M state ($users_held users; the restarted server)"
+  latency_tests 500000 "$restart/./events.csv" --mapping "$out/week-later.toml"
+  stop_server
+else
+  echo "== latency on the state of the replay above (no 10M data: run bench/run.sh first)"
+  [ -n "$server_pid" ] || start_server "$out/serve-state"
+  latency_tests "$users" "$data/./events.csv" --mapping "$out/week-later.toml"
   stop_server
 fi
