@@ -124,6 +124,8 @@ absl::Status ApplyConfigFile(const std::string& path, const CLI::App& serve, Ser
       st = number(&s->io_threads);
     else if (k == "body_limit")
       st = number(&s->body_limit_bytes);
+    else if (k == "max_events_per_request")
+      st = number(&s->max_events_per_request);
     else if (k == "threads")
       st = number(&s->threads);
     else if (k == "batch_models")
@@ -250,6 +252,10 @@ ServerCommands::ServerCommands(CLI::App* app) {
   serve_->add_option("--body-limit", s.body_limit_bytes, "Largest request body, in bytes")
       ->capture_default_str();
   serve_
+      ->add_option("--max-events-per-request", s.max_events_per_request,
+                   "Most events in one ingest request (0: no limit)")
+      ->capture_default_str();
+  serve_
       ->add_option("--exclude-purchased", s.exclude_purchased,
                    "Leave out items the user has purchased")
       ->capture_default_str();
@@ -311,6 +317,7 @@ int ServerCommands::Serve() {
   if (absl::Status st = ParseListen(s.listen, &http); !st.ok()) return Fail(st);
   http.io_threads = s.io_threads;
   http.body_limit = s.body_limit_bytes;
+  http.max_events_per_request = s.max_events_per_request;
   http.api_key = s.api_key;
 
   LiveEngineOptions options;

@@ -22,6 +22,7 @@ struct ServeSettings {
   uint64_t snapshot_every_events = 5'000'000;
   int io_threads = 0;
   size_t body_limit_bytes = size_t{16} << 20;
+  size_t max_events_per_request = 100'000;  // 0: no limit
   bool exclude_purchased = true;
   int threads = 2;
   // Batch models trained on the live state at start and every retrain_every seconds

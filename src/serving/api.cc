@@ -292,8 +292,12 @@ ApiResponse ErrorResponse(const absl::Status& status) {
   }
 }
 
-Api::Api(Backend* backend, ServerMetrics* metrics, std::string api_key)
-    : backend_(backend), metrics_(metrics), api_key_(std::move(api_key)) {}
+Api::Api(Backend* backend, ServerMetrics* metrics, std::string api_key,
+         size_t max_events_per_request)
+    : backend_(backend),
+      metrics_(metrics),
+      api_key_(std::move(api_key)),
+      max_events_per_request_(max_events_per_request) {}
 
 RouteMatch Api::Admit(const ApiRequest& request, std::optional<ApiResponse>* rejection) const {
   const RouteMatch match = MatchRoute(request.target);
@@ -381,6 +385,13 @@ std::optional<ApiResponse> Api::Ingest(const ApiRequest& request, JsonReader* js
       IsNdjson(request.content_type) ? BodyFormat::kNdjson : BodyFormat::kJson;
   absl::StatusOr<ParsedEvents> parsed = ParseEventBody(request.body, format, request.arrival, json);
   if (!parsed.ok()) return ErrorResponse(400, kMalformedJson, Text(parsed.status().message()));
+  if (const size_t n = parsed->events.size() + parsed->rejected.size();
+      max_events_per_request_ > 0 && n > max_events_per_request_) {
+    return ErrorResponse(413, "too_many_events",
+                         StrCat(n, " events in one request, over the limit of ",
+                                max_events_per_request_, "; none was applied: send them in "
+                                "smaller requests"));
+  }
   metrics_->EventsIngested(0, 0, parsed->rejected.size());
   if (parsed->events.empty()) return IngestResponse(IngestResult{}, parsed->rejected);
 

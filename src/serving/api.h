@@ -64,8 +64,11 @@ class Responder {
 
 class Api {
  public:
-  // `api_key` empty: write and admin routes are open. Both pointers must outlive the Api.
-  Api(Backend* backend, ServerMetrics* metrics, std::string api_key);
+  // `api_key` empty: write and admin routes are open. `max_events_per_request`: a larger
+  // ingest request is refused whole with 413 (0: no limit). Both pointers must outlive
+  // the Api.
+  Api(Backend* backend, ServerMetrics* metrics, std::string api_key,
+      size_t max_events_per_request = 0);
 
   // From the request line and header fields alone (request.body is not read yet): the
   // route, and in `rejection` the answer when the request is refused whatever its body
@@ -99,6 +102,7 @@ class Api {
   Backend* backend_;
   ServerMetrics* metrics_;
   std::string api_key_;
+  size_t max_events_per_request_;
 };
 
 }  // namespace streamrec

@@ -66,7 +66,7 @@ class HttpServerImpl {
  public:
   HttpServerImpl(Backend* backend, HttpServerOptions options)
       : options_(std::move(options)),
-        api_(backend, &metrics_, options_.api_key),
+        api_(backend, &metrics_, options_.api_key, options_.max_events_per_request),
         acceptor_(net::make_strand(ioc_)),
         accept_timer_(acceptor_.get_executor()) {}
 

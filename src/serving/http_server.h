@@ -35,6 +35,8 @@ struct HttpServerOptions {
   uint16_t port = 8080;          // 0: an ephemeral port (see HttpServer::port)
   int io_threads = 0;            // 0: std::thread::hardware_concurrency()
   size_t body_limit = size_t{16} << 20;
+  // Most events in one POST /v1/events (else 413, and none of them applied); 0: no limit.
+  size_t max_events_per_request = 100'000;
   std::string api_key;  // empty: write and admin routes need no key
   std::chrono::milliseconds idle_timeout{60'000};
   std::chrono::milliseconds io_timeout{30'000};

@@ -257,6 +257,22 @@ TEST_F(HttpServerTest, OversizedBodyIs413) {
   EXPECT_EQ(Client().Post("/v1/events", body).result_int(), 200);
 }
 
+// More events in one request than the limit: 413, and none of them reaches the engine,
+// the valid ones included; exactly at the limit is fine, rejected events counting too.
+TEST_F(HttpServerTest, MoreEventsThanTheLimitIs413AndNoneIsApplied) {
+  HttpServerOptions options;
+  options.max_events_per_request = 3;
+  StartServer(options);
+  const std::string bad = R"({"user_id": "u1", "item_id": "i1", "event_type": "zap"})";
+  TestResponse res =
+      Client().Post("/v1/events", StrCat("[", kView, ",", kView, ",", kView, ",", bad, "]"));
+  ExpectError(res, 413, "too_many_events", "4 events in one request, over the limit of 3");
+  EXPECT_EQ(IngestCalls(), 0);
+  res = Client().Post("/v1/events", StrCat("[", kView, ",", kView, ",", bad, "]"));
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(IngestCalls(), 1);
+}
+
 TEST_F(HttpServerTest, OversizedChunkedBodyIs413) {
   HttpServerOptions options;
   options.body_limit = 1000;
