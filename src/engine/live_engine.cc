@@ -1,8 +1,12 @@
 #include "engine/live_engine.h"
 
 #include <algorithm>
+#include <cinttypes>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <future>
+#include <string>
 #include <utility>
 
 #include "common/byte_io.h"
@@ -36,6 +40,27 @@ template <typename Id>
 void SaveNames(const Interner<Id>& interner, ByteWriter* w) {
   w->PutVarint(interner.size());
   for (uint32_t i = 0; i < interner.size(); ++i) w->PutString(interner.Name(Id(i)));
+}
+
+struct ProcessMemory {
+  uint64_t resident_bytes = 0;
+  uint64_t peak_resident_bytes = 0;
+};
+
+// VmRSS and VmHWM of /proc/self/status (0 where the file or a line is missing).
+ProcessMemory ReadProcessMemory() {
+  ProcessMemory memory;
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    uint64_t kib = 0;
+    if (std::sscanf(line.c_str(), "VmRSS: %" SCNu64 " kB", &kib) == 1) {
+      memory.resident_bytes = kib * 1024;
+    } else if (std::sscanf(line.c_str(), "VmHWM: %" SCNu64 " kB", &kib) == 1) {
+      memory.peak_resident_bytes = kib * 1024;
+    }
+  }
+  return memory;
 }
 
 }  // namespace
@@ -564,6 +589,24 @@ std::string LiveEngine::MetricsText() const {
          static_cast<double>(log.commits));
   metric("streamrec_log_syncs_total", "fdatasync calls.", "counter",
          static_cast<double>(log.syncs));
+  out +=
+      "# HELP streamrec_log_fsync_seconds Latency of the event log's fdatasync calls.\n"
+      "# TYPE streamrec_log_fsync_seconds histogram\n";
+  uint64_t cumulative = 0;
+  for (size_t b = 0; b < log.sync_latency_counts.size(); ++b) {
+    cumulative += log.sync_latency_counts[b];
+    const std::string le = b < kSyncLatencyBoundsMicros.size()
+                               ? StrCat(static_cast<double>(kSyncLatencyBoundsMicros[b]) / 1e6)
+                               : "+Inf";
+    out += StrCat("streamrec_log_fsync_seconds_bucket{le=\"", le, "\"} ", cumulative, "\n");
+  }
+  out += StrCat("streamrec_log_fsync_seconds_sum ", static_cast<double>(log.sync_micros) / 1e6,
+                "\nstreamrec_log_fsync_seconds_count ", cumulative, "\n");
+  const ProcessMemory memory = ReadProcessMemory();
+  metric("streamrec_process_resident_bytes", "Resident memory of the process.", "gauge",
+         static_cast<double>(memory.resident_bytes));
+  metric("streamrec_process_resident_peak_bytes", "Peak resident memory of the process.", "gauge",
+         static_cast<double>(memory.peak_resident_bytes));
   metric("streamrec_snapshots_total", "Snapshots written by this process.", "counter",
          static_cast<double>(snapshots_written_.load()));
   return out;

@@ -128,6 +128,29 @@ TEST_F(LiveEngineTest, CountsAreCurrentOnArrivalAndLateEventsNeverReachSessions)
   });
 }
 
+// /metrics holds the fdatasync latency as a Prometheus histogram (cumulative buckets,
+// the +Inf one equal to the count of syncs) and the process's resident memory.
+TEST_F(LiveEngineTest, MetricsHoldTheFsyncLatencyAndTheProcessMemory) {
+  LiveEngineOptions o = Options();
+  o.fsync = FsyncPolicy::kAlways;
+  auto engine = Open(std::move(o));
+  Ingest(*engine, {Event("u1", "a", EventType::kView, kStart)});
+  Ingest(*engine, {Event("u1", "b", EventType::kView, kStart)});
+  const std::string text = engine->MetricsText();
+  const uint64_t syncs = engine->log_stats().syncs;
+  EXPECT_GE(syncs, 2u);
+  EXPECT_NE(text.find("# TYPE streamrec_log_fsync_seconds histogram"), std::string::npos);
+  EXPECT_NE(text.find("streamrec_log_fsync_seconds_bucket{le=\"0.0005\"} "), std::string::npos);
+  EXPECT_NE(text.find(StrCat("streamrec_log_fsync_seconds_bucket{le=\"+Inf\"} ", syncs, "\n")),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(StrCat("streamrec_log_fsync_seconds_count ", syncs, "\n")),
+            std::string::npos);
+  const size_t rss = text.find("\nstreamrec_process_resident_bytes ");
+  ASSERT_NE(rss, std::string::npos) << text;
+  EXPECT_GT(std::stod(text.substr(rss + 34)), 1e6);  // a process holds more than a MB
+}
+
 // Everything the engine holds, in a form two engines can be compared by.
 std::string Fingerprint(const LiveEngine& engine) {
   return engine.Read([](const LiveState& s) {

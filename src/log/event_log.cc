@@ -1,6 +1,7 @@
 #include "log/event_log.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "common/status_macros.h"
 #include "common/strings.h"
@@ -221,13 +222,22 @@ absl::Status EventLog::SyncActive() {
   if (active_synced_bytes_ >= target) return absl::OkStatus();
   const std::shared_ptr<WritableFile> file = active_;
   lock.unlock();  // the writer may keep writing while the disk syncs
+  const auto start = std::chrono::steady_clock::now();
   const absl::Status status = file->Sync();
+  const auto micros = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                std::chrono::steady_clock::now() - start)
+                                                .count());
   lock.lock();
   if (!status.ok()) {
     if (error_.ok()) error_ = status;
     return status;
   }
   syncs_.fetch_add(1, std::memory_order_relaxed);
+  const size_t bucket = static_cast<size_t>(
+      std::lower_bound(kSyncLatencyBoundsMicros.begin(), kSyncLatencyBoundsMicros.end(), micros) -
+      kSyncLatencyBoundsMicros.begin());
+  sync_latency_counts_[bucket].fetch_add(1, std::memory_order_relaxed);
+  sync_micros_.fetch_add(micros, std::memory_order_relaxed);
   if (file == active_) active_synced_bytes_ = std::max(active_synced_bytes_, target);
   return absl::OkStatus();
 }
@@ -330,10 +340,15 @@ LogOffset EventLog::committed_offset() const {
 }
 
 EventLogStats EventLog::stats() const {
-  return {records_committed_.load(std::memory_order_relaxed),
-          bytes_written_.load(std::memory_order_relaxed), commits_.load(std::memory_order_relaxed),
-          syncs_.load(std::memory_order_relaxed),
-          segments_created_.load(std::memory_order_relaxed)};
+  EventLogStats s{records_committed_.load(std::memory_order_relaxed),
+                  bytes_written_.load(std::memory_order_relaxed),
+                  commits_.load(std::memory_order_relaxed), syncs_.load(std::memory_order_relaxed),
+                  segments_created_.load(std::memory_order_relaxed)};
+  for (size_t b = 0; b < s.sync_latency_counts.size(); ++b) {
+    s.sync_latency_counts[b] = sync_latency_counts_[b].load(std::memory_order_relaxed);
+  }
+  s.sync_micros = sync_micros_.load(std::memory_order_relaxed);
+  return s;
 }
 
 }  // namespace streamrec

@@ -26,6 +26,7 @@
 // Failure: after a write or sync error (also in the background) the state on disk is
 // unknown, so every later Commit and Sync returns that first error; reopen to recover.
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -82,6 +83,11 @@ struct RecoveryReport {
   std::string ToString() const;
 };
 
+// Upper bounds of the fdatasync latency buckets, in microseconds; a last bucket holds the
+// rest. From an SSD's fraction of a millisecond to a loaded disk's second.
+inline constexpr std::array<uint64_t, 11> kSyncLatencyBoundsMicros = {
+    500, 1'000, 2'000, 5'000, 10'000, 20'000, 50'000, 100'000, 250'000, 500'000, 1'000'000};
+
 // Counters for /metrics; each is monotonic over the log object's life.
 struct EventLogStats {
   uint64_t records_committed = 0;
@@ -89,6 +95,10 @@ struct EventLogStats {
   uint64_t commits = 0;
   uint64_t syncs = 0;
   uint64_t segments_created = 0;
+  // Successful fdatasyncs by latency: [b] counts those above bound b - 1 and at most
+  // bound b (kSyncLatencyBoundsMicros; the last, those above every bound); and their sum.
+  std::array<uint64_t, kSyncLatencyBoundsMicros.size() + 1> sync_latency_counts{};
+  uint64_t sync_micros = 0;
 };
 
 class EventLog {
@@ -188,7 +198,8 @@ class EventLog {
   bool stop_ = false;
 
   std::atomic<uint64_t> records_committed_{0}, bytes_written_{0}, commits_{0}, syncs_{0},
-      segments_created_{0};
+      segments_created_{0}, sync_micros_{0};
+  std::array<std::atomic<uint64_t>, kSyncLatencyBoundsMicros.size() + 1> sync_latency_counts_{};
   std::thread background_;  // kInterval only
 };
 

@@ -387,10 +387,11 @@ std::optional<ApiResponse> Api::Ingest(const ApiRequest& request, JsonReader* js
   if (!parsed.ok()) return ErrorResponse(400, kMalformedJson, Text(parsed.status().message()));
   if (const size_t n = parsed->events.size() + parsed->rejected.size();
       max_events_per_request_ > 0 && n > max_events_per_request_) {
-    return ErrorResponse(413, "too_many_events",
-                         StrCat(n, " events in one request, over the limit of ",
-                                max_events_per_request_, "; none was applied: send them in "
-                                "smaller requests"));
+    return ErrorResponse(
+        413, "too_many_events",
+        StrCat(n, " events in one request, over the limit of ", max_events_per_request_,
+               "; none was applied: send them in "
+               "smaller requests"));
   }
   metrics_->EventsIngested(0, 0, parsed->rejected.size());
   if (parsed->events.empty()) return IngestResponse(IngestResult{}, parsed->rejected);
