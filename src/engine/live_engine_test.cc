@@ -114,6 +114,7 @@ TEST_F(LiveEngineTest, SecondEventWithTheSameIdIsIgnored) {
 }
 
 TEST_F(LiveEngineTest, CountsAreCurrentOnArrivalAndLateEventsNeverReachSessions) {
+  now_ = EventTime{kStart.micros + 60 * kMinute};
   auto engine = Open(Options());
   Ingest(*engine, {Event("u1", "a", EventType::kView, EventTime{kStart.micros + 60 * kMinute})});
   Ingest(*engine, {Event("u1", "b", EventType::kView, kStart)});  // an hour behind

@@ -13,7 +13,12 @@ ReorderBuffer::ReorderBuffer(int64_t allowed_lateness_micros) : lateness_(allowe
 EventTime ReorderBuffer::Watermark(EventTime now) const {
   if (!seen_any_) return kMinTime;
   const int64_t idle = std::max<int64_t>(0, now.micros - last_arrival_.micros);
-  return std::max(watermark_at_arrival_, EventTime{max_event_time_.micros - lateness_ + idle});
+  // Never ahead of the wall clock less the lateness: an event dated in the future (a
+  // client's clock ahead, up to the day validation allows) waits in the buffer instead
+  // of making every event of the present late.
+  const int64_t followed =
+      std::min(max_event_time_.micros - lateness_ + idle, now.micros - lateness_);
+  return std::max(watermark_at_arrival_, EventTime{followed});
 }
 
 bool ReorderBuffer::Push(const Record& r, EventTime now) {

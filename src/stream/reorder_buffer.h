@@ -5,8 +5,11 @@
 // by less than the allowed lateness reach the operators as if they had come sorted.
 //
 // Watermark. W = max(event time seen) - allowed lateness, and while nothing arrives it
-// moves on by the wall-clock time that passes: at wall time `now`,
-//   W(now) = max(W at the last arrival, max_event_time - lateness + (now - last arrival)).
+// moves on by the wall-clock time that passes; it never runs ahead of the wall clock less
+// the lateness (a record dated in the future waits instead of making the present late):
+// at wall time `now`,
+//   W(now) = max(W at the last arrival,
+//                min(max_event_time - lateness + (now - last arrival), now - lateness)).
 // W never goes back. Records with time < W are released; a record with time < W on
 // arrival is late: it is not buffered (Push returns false) and the caller applies it to
 // the order-free aggregates only. So every record released after another is at or after

@@ -27,7 +27,9 @@ Record At(int64_t minutes, uint32_t user = 0, uint32_t seq = 0,
   r.kind = kind;
   return r;
 }
-EventTime Wall(int64_t minutes) { return EventTime{minutes * kMinute}; }
+// Wall-clock minutes, on a clock 1000 minutes ahead of the records' times: events come
+// from the past, as they do (a record from the future is a case of its own, below).
+EventTime Wall(int64_t minutes) { return EventTime{(minutes + 1000) * kMinute}; }
 
 std::vector<int64_t> Minutes(const std::vector<Record>& rs) {
   std::vector<int64_t> out;
@@ -71,6 +73,23 @@ TEST(ReorderBufferTest, WatermarkMovesOnWithWallClockWhileIdle) {
   EXPECT_TRUE(out.empty());
   buffer.Release(Wall(1006), &out);
   EXPECT_EQ(Minutes(out), std::vector<int64_t>{100});
+}
+
+// A record dated ahead of the wall clock (a client's clock ahead) does not drag the
+// watermark past the present: records of now are still in time, and it waits until the
+// wall clock passes its time by the lateness.
+TEST(ReorderBufferTest, RecordFromTheFutureWaitsInsteadOfMakingThePresentLate) {
+  ReorderBuffer buffer(kLateness);
+  const EventTime now = Wall(0);                      // minute 1000 of record time
+  ASSERT_TRUE(buffer.Push(At(1000 + 23 * 60), now));  // 23 hours ahead
+  EXPECT_EQ(buffer.Watermark(now), EventTime{995 * kMinute});
+  EXPECT_TRUE(buffer.Push(At(999), now));  // the present: in time
+  EXPECT_EQ(buffer.late_records(), 0);
+  std::vector<Record> out;
+  buffer.Release(Wall(5), &out);  // watermark 1000: past the present's record only
+  EXPECT_EQ(Minutes(out), std::vector<int64_t>{999});
+  buffer.Release(Wall(23 * 60 + 6), &out);
+  EXPECT_EQ(Minutes(out), (std::vector<int64_t>{999, 1000 + 23 * 60}));
 }
 
 TEST(ReorderBufferTest, WatermarkNeverGoesBack) {
