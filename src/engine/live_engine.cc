@@ -335,6 +335,11 @@ absl::Status LiveEngine::ApplyPayload(std::string_view payload, bool add_event_i
     }
   }
   s.ops.ApplyOrderFree(on_time_);
+  // Popular and trending are order-free too: they count an event on arrival, not when
+  // the watermark releases it five minutes later.
+  for (const Record& r : on_time_) {
+    if (r.kind == RecordKind::kEvent) s.models.ObservePopularity(r.item, r.type, r.time);
+  }
   s.events_accepted += static_cast<int64_t>(decoded_.size());
   if (!batch_.empty()) {
     s.ops.ApplyLate(batch_);
@@ -357,14 +362,18 @@ void LiveEngine::ApplyOrdered(std::span<const Record> records) {
   LiveState& s = *state_;
   scratch_out_.Clear();
   s.ops.Apply(records, &scratch_out_);
-  ObserveEnriched();
+  ObserveEnriched(/*popularity_counted=*/false);
 }
 
-void LiveEngine::ObserveEnriched() {
+void LiveEngine::ObserveEnriched(bool popularity_counted) {
   model_events_.clear();
   for (const EnrichedEvent& e : scratch_out_.enriched) {
-    model_events_.push_back(ModelEvent{
-        .user = e.user, .item = e.item, .type = e.type, .time = e.time, .session = e.session});
+    model_events_.push_back(ModelEvent{.user = e.user,
+                                       .item = e.item,
+                                       .type = e.type,
+                                       .time = e.time,
+                                       .session = e.session,
+                                       .popularity_counted = popularity_counted});
   }
   state_->models.ObserveBatch(model_events_);
 }
@@ -376,7 +385,7 @@ void LiveEngine::ReleaseUpTo(EventTime now) {
   LiveState& s = *state_;
   scratch_out_.Clear();
   s.ops.ApplyOrdered(released_, &scratch_out_);
-  ObserveEnriched();
+  ObserveEnriched(/*popularity_counted=*/true);  // on arrival, in ApplyPayload
 }
 
 void LiveEngine::Ingest(std::vector<IncomingEvent> events, IngestDone done) {

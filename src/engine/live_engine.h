@@ -191,8 +191,9 @@ class LiveEngine {
   void ReleaseUpTo(EventTime now);
   // Records in stream order through every operator (bootstrap), then the models.
   void ApplyOrdered(std::span<const Record> records);
-  // The enriched events in scratch_out_ to the recommenders.
-  void ObserveEnriched();
+  // The enriched events in scratch_out_ to the recommenders; `popularity_counted`: they
+  // came through the reorder buffer, whose arrivals popular and trending took already.
+  void ObserveEnriched(bool popularity_counted);
   // A snapshot as of everything logged so far; keeps the newest snapshots_kept.
   // Writer thread (or after it stopped).
   absl::StatusOr<LogOffset> WriteSnapshot();

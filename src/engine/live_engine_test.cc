@@ -129,6 +129,29 @@ TEST_F(LiveEngineTest, CountsAreCurrentOnArrivalAndLateEventsNeverReachSessions)
   });
 }
 
+// Popular and trending count an event on arrival, while the reorder buffer still holds
+// it, and not again when the watermark releases it.
+TEST_F(LiveEngineTest, PopularAndTrendingCountAnEventOnArrivalAndOnlyOnce) {
+  auto engine = Open(Options());
+  Ingest(*engine, {Event("u1", "a", EventType::kClick, kStart)});
+  const auto popular_a = [&] {
+    return engine->Read(
+        [](const LiveState& s) { return s.models.PopularScore(*s.ids.items.Find("a")); });
+  };
+  EXPECT_EQ(engine->Read([](const LiveState& s) { return s.buffer.size(); }), 1u);
+  EXPECT_EQ(popular_a(), 2.0);  // a click weighs 2
+  now_ = EventTime{kStart.micros + 10 * kMinute};
+  for (int i = 0; i < 200; ++i) {
+    if (engine->Read([](const LiveState& s) { return s.buffer.size(); }) == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(engine->Read([](const LiveState& s) { return s.buffer.size(); }), 0u);
+  EXPECT_EQ(popular_a(), 2.0);
+  engine->Read([](const LiveState& s) {
+    EXPECT_EQ(s.models.RecentItems(*s.ids.users.Find("u1")).size(), 1u);  // released
+  });
+}
+
 // /metrics holds the fdatasync latency as a Prometheus histogram (cumulative buckets,
 // the +Inf one equal to the count of syncs) and the process's resident memory.
 TEST_F(LiveEngineTest, MetricsHoldTheFsyncLatencyAndTheProcessMemory) {

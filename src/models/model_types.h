@@ -22,6 +22,8 @@ struct ModelEvent {
   EventTime time;
   uint32_t session = 0;
   bool late = false;
+  // Popular and trending took it already, on arrival (Recommender::ObservePopularity).
+  bool popularity_counted = false;
 };
 
 // One event of an anonymous session, for RecommendForSession.

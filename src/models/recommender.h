@@ -83,6 +83,12 @@ class Recommender {
   void ObserveBatch(std::span<const ModelEvent> events);
   // Returns once every observed event is applied. Cheap when nothing is in flight.
   void Flush();
+  // The order-free part of Observe, popular and trending, for an event the engine will
+  // observe later (when its reorder buffer releases it) with popularity_counted set: so
+  // the two update on arrival. Safe while pair updates are in flight.
+  void ObservePopularity(ItemIdx item, EventType type, EventTime time) {
+    popularity_.Add(item, config_.event_weights[static_cast<int>(type)], time);
+  }
 
   // Each replaces `*out` with up to `k` items, best first.
   void RecommendForUser(UserIdx user, size_t k, ModelKind kind, const Filter& filter,
