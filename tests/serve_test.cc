@@ -9,15 +9,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "boost/json.hpp"
 #include "common/strings.h"
@@ -102,58 +105,103 @@ std::string EventsBody(int first, int n) {
   return body;
 }
 
-// The user ids of user_features.csv.
-absl::flat_hash_set<std::string> UsersIn(const std::string& table) {
-  absl::flat_hash_set<std::string> users;
-  const std::string text = ReadFile(table);
-  size_t at = text.find('\n') + 1;  // after the header
-  while (at < text.size()) {
-    const size_t comma = text.find(',', at);
-    const size_t end = text.find('\n', at);
-    users.insert(text.substr(at, comma - at));
-    at = end + 1;
-  }
-  return users;
+std::vector<std::string> SplitCommas(const std::string& line) {
+  std::vector<std::string> cells;
+  std::stringstream in(line);
+  for (std::string cell; std::getline(in, cell, ',');) cells.push_back(cell);
+  return cells;
 }
 
-TEST(ServeTest, NoAcknowledgedEventIsLostAcrossTwentyKills) {
+// user_features.csv as user id -> num_views.
+absl::flat_hash_map<std::string, int> ViewsByUser(const std::string& table) {
+  absl::flat_hash_map<std::string, int> views;
+  std::stringstream text(ReadFile(table));
+  std::string line;
+  std::getline(text, line);
+  const std::vector<std::string> header = SplitCommas(line);
+  const size_t column = std::find(header.begin(), header.end(), "num_views") - header.begin();
+  while (std::getline(text, line)) {
+    const std::vector<std::string> cells = SplitCommas(line);
+    if (column < cells.size()) views[cells[0]] = std::stoi(cells[column]);
+  }
+  return views;
+}
+
+// Batches of 50 events with ids, posted while the server is SIGKILLed 20 times. Each
+// restart gets the same arguments, and the client re-sends what was not acknowledged, as
+// a client that retries does. At the end every batch ever sent is sent once more: the
+// acknowledged ones must all come back as duplicates (nothing acknowledged lost), and the
+// export must hold every event exactly once (one view per user: nothing doubled).
+TEST(ServeTest, NoAcknowledgedEventIsLostOrDoubledAcrossTwentyKills) {
   TempDir dir("serve_kill");
   const std::string state = dir / "state";
   const uint16_t port = FreePort();
   std::mt19937 rng(11);
-  std::atomic<int> next{0};
-  std::mutex acked_mu;
-  std::vector<int> acked_batches;  // first event of every acknowledged batch of 50
+  int next = 0;
+  std::mutex mu;
+  std::vector<int> acked;    // first event of every acknowledged batch; guarded by mu
+  std::vector<int> unacked;  // sent, not acknowledged: re-sent next round; guarded by mu
+  std::vector<int> sent;     // every batch ever sent; guarded by mu
+  // Posts batches until `stop` or a failure; returns false when the server went away.
+  const auto post_batches = [&](std::atomic<bool>* stop) {
+    TestClient client(port);
+    while (!*stop) {
+      int first;
+      {
+        std::lock_guard lock(mu);
+        if (!unacked.empty()) {
+          first = unacked.back();
+          unacked.pop_back();
+        } else {
+          first = next;
+          next += 50;
+          sent.push_back(first);
+        }
+      }
+      bool ok = false;
+      try {
+        const TestResponse r =
+            client.Post("/v1/events", EventsBody(first, 50), "application/x-ndjson");
+        if (r.result_int() == 200) {
+          const boost::json::value v = boost::json::parse(r.body());
+          ok = v.at("accepted").to_number<int>() == 50;  // duplicates among them
+        }
+      } catch (const std::exception&) {
+        // The server was killed mid-request: that batch was not acknowledged.
+      }
+      std::lock_guard lock(mu);
+      (ok ? acked : unacked).push_back(first);
+      if (!ok) return;
+    }
+  };
   for (int round = 0; round < 20; ++round) {
     SCOPED_TRACE(round);
     Server server({"--state", state, "--snapshot-every", "2000"}, port);
     ASSERT_TRUE(server.WaitReady());
     std::atomic<bool> stop{false};
-    std::thread poster([&] {
-      try {
-        TestClient client(port);
-        while (!stop) {
-          const int first = next.fetch_add(50);
-          const TestResponse r =
-              client.Post("/v1/events", EventsBody(first, 50), "application/x-ndjson");
-          if (r.result_int() != 200) return;
-          const boost::json::value v = boost::json::parse(r.body());
-          if (v.at("accepted").to_number<int>() != 50) return;
-          std::lock_guard lock(acked_mu);
-          acked_batches.push_back(first);
-        }
-      } catch (const std::exception&) {
-        // The server was killed mid-request: that batch was not acknowledged.
-      }
-    });
+    std::thread poster([&] { post_batches(&stop); });
     std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 250));
     server.Kill(SIGKILL);
     stop = true;
     poster.join();
   }
+  ASSERT_GT(acked.size(), 20u) << "too few acknowledged batches to mean anything";
   {
     Server server({"--state", state}, port);
     ASSERT_TRUE(server.WaitReady());
+    TestClient client(port);
+    absl::flat_hash_set<int> acked_set(acked.begin(), acked.end());
+    int lost = 0;
+    for (int first : sent) {
+      const TestResponse r =
+          client.Post("/v1/events", EventsBody(first, 50), "application/x-ndjson");
+      ASSERT_EQ(r.result_int(), 200) << r.body();
+      const boost::json::value v = boost::json::parse(r.body());
+      ASSERT_EQ(v.at("accepted").to_number<int>(), 50);  // duplicates among them
+      const int added = 50 - v.at("duplicates").to_number<int>();
+      if (acked_set.contains(first)) lost += added;
+    }
+    EXPECT_EQ(lost, 0) << "acknowledged events the server did not have after the kills";
     const int status = server.Kill(SIGTERM);
     ASSERT_TRUE(WIFEXITED(status));
     EXPECT_EQ(WEXITSTATUS(status), 0);
@@ -163,13 +211,18 @@ TEST(ServeTest, NoAcknowledgedEventIsLostAcrossTwentyKills) {
                 StrCat(STREAMREC_BINARY, " export --state ", state, " --out ", out, " 2>/dev/null")
                     .c_str()),
             0);
-  const absl::flat_hash_set<std::string> users = UsersIn(out + "/user_features.csv");
-  ASSERT_GT(acked_batches.size(), 20u) << "too few acknowledged batches to mean anything";
-  size_t missing = 0;
-  for (int first : acked_batches) {
-    for (int i = first; i < first + 50; ++i) missing += !users.contains(StrCat("u", i));
+  const absl::flat_hash_map<std::string, int> views = ViewsByUser(out + "/user_features.csv");
+  EXPECT_EQ(views.size(), sent.size() * 50);
+  int missing = 0, doubled = 0;
+  for (int first : sent) {
+    for (int i = first; i < first + 50; ++i) {
+      const auto it = views.find(StrCat("u", i));
+      missing += it == views.end();
+      doubled += it != views.end() && it->second != 1;
+    }
   }
-  EXPECT_EQ(missing, 0u) << "of " << acked_batches.size() * 50 << " acknowledged events";
+  EXPECT_EQ(missing, 0) << "of " << sent.size() * 50 << " events sent";
+  EXPECT_EQ(doubled, 0) << "of " << sent.size() * 50 << " events sent";
 }
 
 // A golden set: its purchase files bootstrapped, its (shuffled) clickstream replayed over
