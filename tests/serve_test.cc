@@ -309,6 +309,47 @@ TEST(ServeTest, UnknownConfigKeyIsAnErrorNamingIt) {
       << ReadFile(dir / "err");
 }
 
+// The live recommenders' options come from the config file too: with conditional
+// probability and no shrinkage, an item seen once, together with another, has that other
+// as its neighbour with similarity exactly 1 (cosine with shrinkage 10 would give 1/11).
+TEST(ServeTest, RecommenderOptionsFromTheConfigFileShapeTheAnswers) {
+  TempDir dir("serve_model_options");
+  WriteFile(dir / "serve.toml",
+            "similarity = \"conditional\"\nshrinkage = 0\nallowed_lateness = 0\n"
+            "batch_models = []\n");
+  const uint16_t port = FreePort();
+  Server server({"--config", dir / "serve.toml", "--state", dir / "state"}, port);
+  ASSERT_TRUE(server.WaitReady());
+  TestClient client(port);
+  const TestResponse posted =
+      client.Post("/v1/events", R"([{"user_id":"u1","item_id":"a","event_type":"view"},)"
+                                R"({"user_id":"u1","item_id":"b","event_type":"view"}])");
+  ASSERT_EQ(posted.result_int(), 200) << posted.body();
+  std::string body;
+  for (int i = 0; i < 200; ++i) {  // released once the idle watermark passes them
+    body = client.Get("/v1/items/a/similar?k=5").body();
+    if (body.find("\"b\"") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const boost::json::value v = boost::json::parse(body);
+  ASSERT_EQ(v.at("items").as_array().size(), 1u) << body;
+  EXPECT_EQ(v.at("items").at(0).at("item_id").as_string(), "b");
+  EXPECT_DOUBLE_EQ(v.at("items").at(0).at("score").to_number<double>(), 1.0);
+}
+
+TEST(ServeTest, OutOfRangeRecommenderOptionsAreAnError) {
+  TempDir dir("serve_model_options_bad");
+  for (const auto& [flag, message] :
+       {std::pair<std::string, std::string>{"--similarity jaccard", "similarity must be cosine"},
+        {"--pair-window 99", "pair_window"}}) {
+    const std::string command =
+        StrCat(STREAMREC_BINARY, " serve --state ", dir / "state", " ", flag, " 2>", dir / "err");
+    const int status = std::system(command.c_str());
+    EXPECT_EQ(WEXITSTATUS(status), 2) << flag;
+    EXPECT_NE(ReadFile(dir / "err").find(message), std::string::npos) << ReadFile(dir / "err");
+  }
+}
+
 // A model file from `train` serves model=als; a file that no longer loads is reported on
 // SIGHUP while the model keeps serving; a bad file at start is an error naming it.
 TEST(ServeTest, ModelFileServesAndABadReloadKeepsTheModel) {

@@ -138,6 +138,16 @@ absl::Status ApplyConfigFile(const std::string& path, const CLI::App& serve, Ser
       st = number(&s->hybrid_als_weight);
     else if (k == "train_threads")
       st = number(&s->train_threads);
+    else if (k == "trending_half_life")
+      st = number(&s->trending_half_life_hours);
+    else if (k == "similarity")
+      st = text(&s->similarity);
+    else if (k == "shrinkage")
+      st = number(&s->shrinkage);
+    else if (k == "pair_window")
+      st = number(&s->pair_window);
+    else if (k == "neighbours")
+      st = number(&s->neighbours);
     else if (k == "exclude_purchased") {
       const auto* v = node.as_boolean();
       if (v == nullptr) return bad("true or false");
@@ -260,6 +270,23 @@ ServerCommands::ServerCommands(CLI::App* app) {
                    "Leave out items the user has purchased")
       ->capture_default_str();
   serve_
+      ->add_option("--trending-half-life", s.trending_half_life_hours,
+                   "Hours in which a trending score halves")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  serve_
+      ->add_option("--similarity", s.similarity,
+                   "Item similarity from co-occurrence: cosine or conditional (probability)")
+      ->capture_default_str();
+  serve_->add_option("--shrinkage", s.shrinkage, "Shrinkage of the item similarity")
+      ->capture_default_str();
+  serve_
+      ->add_option("--pair-window", s.pair_window,
+                   "Recent items an event pairs with (co-occurrence; 0: none)")
+      ->capture_default_str();
+  serve_->add_option("--neighbours", s.neighbours, "Neighbours kept per item")
+      ->capture_default_str();
+  serve_
       ->add_option("--threads", s.threads,
                    "Threads for bootstrap, snapshots and the recommenders' pair updates")
       ->check(CLI::Range(1, 64))
@@ -332,6 +359,17 @@ int ServerCommands::Serve() {
   options.bootstrap_events = s.events;
   if (!s.mapping.empty()) options.mapping_file = s.mapping;
   options.threads = s.threads;
+  if (s.similarity != "cosine" && s.similarity != "conditional") {
+    return Fail(absl::InvalidArgumentError(
+        StrCat("similarity must be cosine or conditional, not '", s.similarity, "'")));
+  }
+  options.models.trending_half_life_micros =
+      static_cast<int64_t>(s.trending_half_life_hours * 3600 * kMicrosPerSecond);
+  options.models.similarity =
+      s.similarity == "cosine" ? Similarity::kCosine : Similarity::kConditional;
+  options.models.shrinkage = static_cast<float>(s.shrinkage);
+  options.models.pair_window = s.pair_window;
+  options.models.neighbours = s.neighbours;
 
   // SIGINT and SIGTERM are taken by this thread (sigwait), never by the server's.
   sigset_t signals;

@@ -33,6 +33,12 @@ struct ServeSettings {
   // them again (a bad file keeps the current model).
   std::vector<std::string> model_files;
   double hybrid_als_weight = 0.3;
+  // The live recommenders (ModelConfig has the meaning of each).
+  double trending_half_life_hours = 24;
+  std::string similarity = "cosine";  // or "conditional"
+  double shrinkage = 10;
+  uint32_t pair_window = 5;
+  uint32_t neighbours = 64;
   int train_threads = 1;  // training threads: leave cores to ingest and requests
 };
 
