@@ -341,6 +341,32 @@ TEST_F(EventLogTest, TornTailIsCutAndReported) {
   EXPECT_EQ(log->next_offset(), LogOffset{6});
 }
 
+// The disk fills up in the middle of a group commit: the commit fails with the disk's
+// error (nothing of the group is acknowledged), so does every later one (the log is not
+// written past a hole), what was committed before stays readable, and a restart with
+// space again cuts the partial record and goes on after the last whole one.
+TEST_F(EventLogTest, FullDiskFailsTheCommitKeepsTheCommittedRecordsAndTheTailIsCut) {
+  RecoveryReport report;
+  {
+    auto log = Open();
+    AppendAndCommit(*log, 0, 5);
+    for (uint64_t i = 5; i < 10; ++i) log->Append(Payload(i));
+    env_.FailWritesAfter(30, ENOSPC);
+    const absl::Status full = log->Commit();
+    EXPECT_TRUE(absl::IsResourceExhausted(full)) << full;
+    EXPECT_THAT(full.message(), HasSubstr("No space left on device"));
+    log->Append(Payload(10));
+    EXPECT_EQ(log->Commit(), full);
+    EXPECT_EQ(ReadAll(*log), Expected(0, 5));
+  }
+  env_.ClearFaults();
+  auto log = Open(&report);
+  ASSERT_TRUE(report.cut.has_value());
+  EXPECT_EQ(ReadAll(*log), Expected(0, 6));  // record 5 reached the file whole
+  AppendAndCommit(*log, 6, 8);
+  EXPECT_EQ(ReadAll(*log), Expected(0, 8));
+}
+
 TEST_F(EventLogTest, TornWriteThatReachedTheDiskBeforePowerLossIsCut) {
   {
     auto log = Open();

@@ -15,9 +15,9 @@ std::string ParentOf(const std::string& path) {
   return slash == std::string::npos ? std::string() : path.substr(0, slash);
 }
 
-// What a failing disk reports: EIO.
-absl::Status InjectedError(std::string message) {
-  return absl::ErrnoToStatus(EIO, StrCat(message, " (injected fault)"));
+// What a failing disk reports: EIO, unless told otherwise (ENOSPC: a full disk).
+absl::Status InjectedError(std::string message, int error = EIO) {
+  return absl::ErrnoToStatus(error, StrCat(message, " (injected fault)"));
 }
 
 std::string Normalized(std::string dir) {
@@ -40,7 +40,8 @@ class MemEnv::File final : public WritableFile {
     if (env_->write_budget_ != std::numeric_limits<uint64_t>::max()) env_->write_budget_ -= n;
     if (n < data.size()) {
       return InjectedError(
-          StrCat("cannot write ", path_, ": stopped after ", n, " of ", data.size(), " bytes"));
+          StrCat("cannot write ", path_, ": stopped after ", n, " of ", data.size(), " bytes"),
+          env_->write_error_);
     }
     return absl::OkStatus();
   }
@@ -243,9 +244,10 @@ void MemEnv::SimulatePowerLoss(uint64_t unsynced_bytes_kept) {
   ++generation_;
 }
 
-void MemEnv::FailWritesAfter(uint64_t bytes) {
+void MemEnv::FailWritesAfter(uint64_t bytes, int error) {
   std::lock_guard lock(mu_);
   write_budget_ = bytes;
+  write_error_ = error;
 }
 
 void MemEnv::FailSyncs(bool fail) {
@@ -256,6 +258,7 @@ void MemEnv::FailSyncs(bool fail) {
 void MemEnv::ClearFaults() {
   std::lock_guard lock(mu_);
   write_budget_ = std::numeric_limits<uint64_t>::max();
+  write_error_ = EIO;
   fail_syncs_ = false;
 }
 

@@ -13,6 +13,7 @@
 //
 // Thread safety: every member may be called from any thread.
 
+#include <cerrno>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -49,7 +50,8 @@ class MemEnv final : public Env {
   void SimulatePowerLoss(uint64_t unsynced_bytes_kept = 0);
   // After `bytes` more bytes have been written (over all files), the write that crosses
   // the limit stores only the bytes up to it and fails, and so does every later write.
-  void FailWritesAfter(uint64_t bytes);
+  // The error is `error` (an errno): EIO for a failing disk, ENOSPC for a full one.
+  void FailWritesAfter(uint64_t bytes, int error = EIO);
   void FailSyncs(bool fail);
   // Clears the faults set by FailWritesAfter and FailSyncs.
   void ClearFaults();
@@ -81,6 +83,7 @@ class MemEnv final : public Env {
   std::set<std::string> locks_;
   uint64_t generation_ = 0;  // bumped by each power loss
   uint64_t write_budget_ = std::numeric_limits<uint64_t>::max();
+  int write_error_ = EIO;  // what a write past the budget fails with
   bool fail_syncs_ = false;
   int syncs_ = 0;
 };
