@@ -392,6 +392,14 @@ TEST(CoOccurrenceTest, BatchedObserveEqualsPerEventObserve) {
   EXPECT_GT(one.counters().neighbour_evictions, 0);
 }
 
+// The model's snapshot bytes: its whole state, bit for bit.
+std::string SnapshotOf(const Recommender& m) {
+  std::string bytes;
+  ByteWriter w(&bytes);
+  m.Save(&w);
+  return bytes;
+}
+
 // Two update threads (pair updates applied on a worker while the caller goes on) give
 // the state of one, bit for bit: the same snapshot bytes after the same batches.
 TEST(CoOccurrenceTest, TwoUpdateThreadsGiveTheStateOfOneBitForBit) {
@@ -409,11 +417,7 @@ TEST(CoOccurrenceTest, TwoUpdateThreadsGiveTheStateOfOneBitForBit) {
     at += n;
   }
   two.Flush();
-  std::string one_bytes, two_bytes;
-  ByteWriter one_writer(&one_bytes), two_writer(&two_bytes);
-  one.Save(&one_writer);
-  two.Save(&two_writer);
-  EXPECT_EQ(two_bytes, one_bytes);
+  EXPECT_EQ(SnapshotOf(two), SnapshotOf(one));
   EXPECT_GT(two.counters().neighbour_evictions, 0);
 }
 
@@ -435,11 +439,7 @@ TEST(CoOccurrenceTest, ChunksWithoutPairUpdatesNeverRefillABufferInFlight) {
     }
   }
   two.Flush();
-  std::string one_bytes, two_bytes;
-  ByteWriter one_writer(&one_bytes), two_writer(&two_bytes);
-  one.Save(&one_writer);
-  two.Save(&two_writer);
-  EXPECT_EQ(two_bytes, one_bytes);
+  EXPECT_EQ(SnapshotOf(two), SnapshotOf(one));
 }
 
 // With pools larger than any item's neighbour count, SimilarItems is the exact top-k by
