@@ -390,8 +390,7 @@ std::optional<ApiResponse> Api::Ingest(const ApiRequest& request, JsonReader* js
     return ErrorResponse(
         413, "too_many_events",
         StrCat(n, " events in one request, over the limit of ", max_events_per_request_,
-               "; none was applied: send them in "
-               "smaller requests"));
+               "; none was applied: send them in smaller requests"));
   }
   metrics_->EventsIngested(0, 0, parsed->rejected.size());
   if (parsed->events.empty()) return IngestResponse(IngestResult{}, parsed->rejected);
