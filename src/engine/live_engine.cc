@@ -1,6 +1,7 @@
 #include "engine/live_engine.h"
 
 #include <algorithm>
+#include <array>
 #include <cinttypes>
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +12,7 @@
 
 #include "common/byte_io.h"
 #include "common/check.h"
+#include "common/prometheus.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "engine/log_payload.h"
@@ -601,16 +603,10 @@ std::string LiveEngine::MetricsText() const {
   out +=
       "# HELP streamrec_log_fsync_seconds Latency of the event log's fdatasync calls.\n"
       "# TYPE streamrec_log_fsync_seconds histogram\n";
-  uint64_t cumulative = 0;
-  for (size_t b = 0; b < log.sync_latency_counts.size(); ++b) {
-    cumulative += log.sync_latency_counts[b];
-    const std::string le = b < kSyncLatencyBoundsMicros.size()
-                               ? StrCat(static_cast<double>(kSyncLatencyBoundsMicros[b]) / 1e6)
-                               : "+Inf";
-    out += StrCat("streamrec_log_fsync_seconds_bucket{le=\"", le, "\"} ", cumulative, "\n");
-  }
-  out += StrCat("streamrec_log_fsync_seconds_sum ", static_cast<double>(log.sync_micros) / 1e6,
-                "\nstreamrec_log_fsync_seconds_count ", cumulative, "\n");
+  std::array<double, kSyncLatencyBoundsMicros.size()> bounds;
+  for (size_t b = 0; b < bounds.size(); ++b) bounds[b] = kSyncLatencyBoundsMicros[b] / 1e6;
+  AppendHistogramSamples(&out, "streamrec_log_fsync_seconds", "", bounds, log.sync_latency_counts,
+                         static_cast<double>(log.sync_micros) / 1e6);
   const ProcessMemory memory = ReadProcessMemory();
   metric("streamrec_process_resident_bytes", "Resident memory of the process.", "gauge",
          static_cast<double>(memory.resident_bytes));

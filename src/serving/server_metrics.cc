@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iterator>
 
+#include "common/prometheus.h"
 #include "fmt/format.h"
 
 namespace streamrec {
@@ -63,25 +64,9 @@ void ServerMetrics::AppendText(std::string* out) const {
     for (size_t b = 0; b < kBucketCount; ++b) total += counts[b] = r.buckets[b].load(kRelaxed);
     if (total == 0) continue;
     const std::string_view route = GetRouteInfo(static_cast<Route>(i)).pattern;
-    uint64_t cumulative = 0;
-    for (size_t b = 0; b < kBucketCount; ++b) {
-      cumulative += counts[b];
-      if (b < kLatencyBounds.size()) {
-        fmt::format_to(o,
-                       "streamrec_http_request_duration_seconds_bucket{{route=\"{}\",le=\"{}\"}} "
-                       "{}\n",
-                       route, kLatencyBounds[b], cumulative);
-      } else {
-        fmt::format_to(o,
-                       "streamrec_http_request_duration_seconds_bucket{{route=\"{}\",le=\"+Inf\"}} "
-                       "{}\n",
-                       route, cumulative);
-      }
-    }
-    fmt::format_to(o, "streamrec_http_request_duration_seconds_sum{{route=\"{}\"}} {}\n", route,
-                   static_cast<double>(r.latency_ns.load(kRelaxed)) * 1e-9);
-    fmt::format_to(o, "streamrec_http_request_duration_seconds_count{{route=\"{}\"}} {}\n", route,
-                   total);
+    AppendHistogramSamples(out, "streamrec_http_request_duration_seconds",
+                           fmt::format("route=\"{}\"", route), kLatencyBounds, counts,
+                           static_cast<double>(r.latency_ns.load(kRelaxed)) * 1e-9);
   }
 
   fmt::format_to(o,
