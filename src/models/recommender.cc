@@ -159,9 +159,7 @@ void Recommender::ObserveBatch(std::span<const ModelEvent> events) {
       const ModelEvent& e = events[i];
       STREAMREC_CHECK(e.user.valid() && e.item.valid()) << "event without a user or item id";
       ++events_observed_;
-      if (!e.popularity_counted) {
-        popularity_.Add(e.item, config_.event_weights[static_cast<int>(e.type)], e.time);
-      }
+      if (!e.popularity_counted) ObservePopularity(e.item, e.type, e.time);
       if (e.late) {
         ++late_events_;
         continue;
