@@ -66,33 +66,56 @@ std::vector<ItemIdx> KnownItems(const std::vector<std::string>& names, const IdD
   return out;
 }
 
-// A batch model's top n for a user from the user's current interactions in the engine's
-// user-item matrix (ALS: folded in at request time, so new and changed users get
-// personal results at once). Empty for a user without interactions the model knows.
-void BatchRecommend(const ServedModel& served, const LiveState& s, UserIdx user, size_t n,
-                    absl::FunctionRef<bool(ItemIdx)> excluded, std::vector<ScoredItem>* out) {
-  out->clear();
-  std::vector<ItemIdx> items;
+// What a batch model needs of the engine's state to recommend for a user, copied under
+// the shared lock so that the model's work (a fold-in and a scan of the catalogue) runs
+// outside it: the user's interactions in the model's item ids, and the items the answer
+// must leave out.
+struct BatchInput {
+  std::vector<ItemIdx> items;  // model items
   std::vector<float> weights;
+  absl::flat_hash_set<ItemIdx> excluded;  // engine items
+};
+
+// The user's row of the engine's user-item matrix (ALS folds it in at request time, so
+// new and changed users get personal results at once); the items bought (in the matrix
+// or pending), when `exclude_purchased`, and `exclude` are left out.
+BatchInput GatherBatchInput(const ServedModel& served, const LiveState& s, UserIdx user,
+                            bool exclude_purchased, std::span<const ItemIdx> exclude) {
+  BatchInput in;
+  in.excluded.insert(exclude.begin(), exclude.end());
   const UserItemMatrix& matrix = s.ops.user_item_matrix();
   matrix.ForEachInRow(user, [&](ItemIdx item, const Interaction& cell) {
+    if (exclude_purchased && cell.purchase_count > 0) in.excluded.insert(item);
     const uint32_t m = served.ModelItem(item);
     const double weight = InteractionWeight(matrix, cell);
     if (m != ServedModel::kUnknown && weight > 0) {
-      items.push_back(ItemIdx(m));
-      weights.push_back(static_cast<float>(weight));
+      in.items.push_back(ItemIdx(m));
+      in.weights.push_back(static_cast<float>(weight));
     }
   });
-  if (items.empty()) return;
+  if (exclude_purchased) {
+    for (const Record& r : s.buffer.PendingOf(user)) {
+      if (r.kind == RecordKind::kPurchase) in.excluded.insert(r.item);
+    }
+  }
+  return in;
+}
+
+// A batch model's top n from GatherBatchInput's copy, in engine item ids. Empty for a
+// user without interactions the model knows.
+void BatchRecommend(const ServedModel& served, const BatchInput& in, size_t n,
+                    std::vector<ScoredItem>* out) {
+  out->clear();
+  if (in.items.empty()) return;
   const auto model_excluded = [&](ItemIdx m) {
     const ItemIdx live = served.live_item[m.value];
-    return !live.valid() || excluded(live);
+    return !live.valid() || in.excluded.contains(live);
   };
   if (served.model.als) {
-    const std::vector<float> factors = served.model.als->FoldIn(items, weights);
+    const std::vector<float> factors = served.model.als->FoldIn(in.items, in.weights);
     served.model.als->Recommend(factors, n, model_excluded, out);
   } else if (served.model.item_knn) {
-    served.model.item_knn->Recommend(items, weights, n, model_excluded, out);
+    served.model.item_knn->Recommend(in.items, in.weights, n, model_excluded, out);
   }
   for (ScoredItem& r : *out) {
     r.item = served.live_item[r.item.value];
@@ -160,6 +183,22 @@ absl::StatusOr<Recommendations> EngineBackend::RecommendForUser(std::string_view
   Recommendations out;
   out.model = std::string(model);
   out.recommendation_id = NextRecommendationId();
+  // The batch model's list first, its inputs copied under the lock and its work done
+  // outside, so that a scan of the catalogue never holds up ingest.
+  std::vector<ScoredItem> from_batch;
+  if (batch != nullptr) {
+    std::optional<BatchInput> input;
+    engine_->Read([&](const LiveState& s) {
+      if (const std::optional<UserIdx> user = s.ids.users.Find(user_id)) {
+        input = GatherBatchInput(*batch, s, *user, options_.exclude_purchased,
+                                 KnownItems(request.exclude, s.ids));
+      }
+    });
+    if (input) {
+      BatchRecommend(*batch, *input, batch_slot != nullptr ? request.k : BlendDepth(request.k),
+                     &from_batch);
+    }
+  }
   const EventTime now = engine_->Now();
   engine_->Read([&](const LiveState& s) {
     const std::vector<ItemIdx> exclude = KnownItems(request.exclude, s.ids);
@@ -168,6 +207,10 @@ absl::StatusOr<Recommendations> EngineBackend::RecommendForUser(std::string_view
     if (!user) {
       s.models.Popular(request.k, *kind != ModelKind::kPopular, now, {.exclude = exclude}, &scored);
       out.items = Render(scored, s.ids);
+      return;
+    }
+    if (batch_slot != nullptr) {
+      out.items = Render(from_batch, s.ids);
       return;
     }
     const std::span<const Record> pending = s.buffer.PendingOf(*user);
@@ -181,18 +224,6 @@ absl::StatusOr<Recommendations> EngineBackend::RecommendForUser(std::string_view
       const Interaction* c = s.ops.user_item_matrix().Find(*user, item);
       return c != nullptr && c->purchase_count > 0;
     };
-    std::vector<ScoredItem> from_batch;
-    if (batch != nullptr) {
-      const size_t n = batch_slot != nullptr ? request.k : BlendDepth(request.k);
-      const auto excluded = [&](ItemIdx item) {
-        return purchased(item) || std::find(exclude.begin(), exclude.end(), item) != exclude.end();
-      };
-      BatchRecommend(*batch, s, *user, n, excluded, &from_batch);
-      if (batch_slot != nullptr) {
-        out.items = Render(from_batch, s.ids);
-        return;
-      }
-    }
     const size_t live_k = batch != nullptr ? BlendDepth(request.k) : request.k;
     const Filter filter{.exclude = exclude, .exclude_if = purchased};
     if (pending.empty()) {

@@ -1,6 +1,8 @@
 #pragma once
 // EngineBackend: the HTTP API's Backend over a LiveEngine. Translates external ids to
-// dense ids and back, renders reasons, and answers reads under the engine's shared lock.
+// dense ids and back, renders reasons, and answers reads under the engine's shared lock;
+// a batch model's part of an answer (ALS: a fold-in and a scan of the catalogue) works on
+// a copy of the user's row, outside the lock.
 //
 // Read-your-writes: records of a user that wait in the reorder buffer are not yet in
 // the models' per-user state, so a user with pending records is answered as a session

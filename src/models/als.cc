@@ -41,7 +41,13 @@ constexpr int kMaxFactors = 512;
 constexpr uint32_t kRowsPerTask = 256;   // rows a worker takes at a time
 constexpr uint32_t kMaxGramBlocks = 32;  // partial Gram matrices (fixed, see Gram)
 constexpr uint32_t kMinGramBlockRows = 1024;
-constexpr size_t kScanBlock = 256;  // items scored per kernel call when scanning
+constexpr size_t kScanBlock = 256;         // items scored per kernel call when scanning
+constexpr size_t kScanPanels = 8;          // quantized panels scored per kernel call when scanning
+constexpr uint32_t kNoItem = 0xffffffffu;  // a padding slot of the scan
+// The fraction of |x| |y| that bounds how far float rounding moves a computed x . y: at
+// most ~n * 2^-24 * |x| |y| for n <= 512 terms (3.1e-5 of it), and the norms and the
+// scales far less.
+constexpr double kBoundMargin = 1e-3;
 
 // HNSW: links per node, the candidate list while building and the least while searching.
 constexpr size_t kHnswM = 16;
@@ -228,6 +234,7 @@ absl::Status AlsModel::Finish() {
     for (int f = 0; f < options_.factors; ++f) sum += double{ItemRow(i)[f]} * ItemRow(i)[f];
     item_norms_[i] = static_cast<float>(std::sqrt(sum));
   }
+  BuildScan();
   ann_.reset();
   if (num_items_ == 0 || num_items_ < options_.ann_min_items) return absl::OkStatus();
   std::shared_ptr<AnnIndex> index;
@@ -254,6 +261,42 @@ absl::Status AlsModel::Finish() {
   index->graph.setEf(kHnswEfSearch);
   ann_ = std::move(index);
   return absl::OkStatus();
+}
+
+void AlsModel::BuildScan() {
+  using als_internal::kLanes;
+  std::vector<uint32_t> order(num_items_);
+  for (uint32_t i = 0; i < num_items_; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](uint32_t a, uint32_t b) { return item_norms_[a] > item_norms_[b]; });
+  const size_t slots = (size_t{num_items_} + kLanes - 1) / kLanes * kLanes;
+  scan_codes_.assign(slots * stride_, 0);
+  scan_items_.assign(slots, kNoItem);
+  scan_scales_.assign(slots, 0.0f);
+  scan_errors_.assign(slots, 0.0f);
+  scan_code_norms_.assign(slots, 0.0f);
+  scan_norms_.assign(slots, 0.0f);
+  for (size_t slot = 0; slot < order.size(); ++slot) {
+    const uint32_t item = order[slot];
+    const float* row = ItemRow(item);
+    float largest = 0;
+    for (int f = 0; f < stride_; ++f) largest = std::max(largest, std::abs(row[f]));
+    const float scale = largest / 127;
+    int8_t* panel = scan_codes_.data() + slot / kLanes * stride_ * kLanes;
+    double error = 0;
+    for (int f = 0; f < stride_; ++f) {
+      const float code =
+          scale > 0 ? std::clamp(std::nearbyint(row[f] / scale), -127.0f, 127.0f) : 0;
+      panel[2 * kLanes * (f / 2) + 2 * (slot % kLanes) + f % 2] = static_cast<int8_t>(code);
+      const double diff = double{row[f]} - double{scale} * code;
+      error += diff * diff;
+    }
+    scan_items_[slot] = item;
+    scan_scales_[slot] = scale;
+    scan_errors_[slot] = static_cast<float>(std::sqrt(error));
+    scan_code_norms_[slot] = item_norms_[item] + scan_errors_[slot];
+    scan_norms_[slot] = item_norms_[item];
+  }
 }
 
 const float* AlsModel::ItemRow(uint32_t i) const {
@@ -328,11 +371,59 @@ void AlsModel::ForEachItemDot(const float* query, Fn&& fn) const {
 
 void AlsModel::ExactTopK(const float* query, size_t k, absl::FunctionRef<bool(ItemIdx)> exclude,
                          std::vector<ScoredItem>* out) const {
+  using als_internal::kLanes;
+  const KernelSet& kernels = BestKernels();
+  // The query as int16 codes q^ = query_scale * code, two to a pair.
+  float largest = 0;
+  for (int f = 0; f < stride_; ++f) largest = std::max(largest, std::abs(query[f]));
+  const float query_scale = largest / 32767;
+  std::array<uint32_t, kMaxFactors / 2> pairs{};
+  double query_norm = 0, query_error = 0;
+  for (int f = 0; f < stride_; ++f) {
+    const float code = query_scale > 0
+                           ? std::clamp(std::nearbyint(query[f] / query_scale), -32767.0f, 32767.0f)
+                           : 0;
+    pairs[f / 2] |= uint32_t{static_cast<uint16_t>(static_cast<int16_t>(code))} << (16 * (f % 2));
+    const double diff = double{query[f]} - double{query_scale} * code;
+    query_norm += double{query[f]} * query[f];
+    query_error += diff * diff;
+  }
+  query_norm = std::sqrt(query_norm);
+  query_error = std::sqrt(query_error);
+  // With y = y^ + e_y and q = q^ + e_q:
+  //   q . y = q^ . y^ + q . e_y + e_q . y^ <= q^ . y^ + |q| |e_y| + |e_q| |y^|,
+  // and every product computed in float lies within kBoundMargin (|q| + |e_q|) |y^| of
+  // its exact value.
+  const als_internal::BoundWeights weights{
+      .scale = query_scale,
+      .error = static_cast<float>(query_norm),
+      .code_norm = static_cast<float>(query_error + kBoundMargin * (query_norm + query_error))};
+  const double norm_bound = query_norm * (1 + kBoundMargin);
+
   TopK top;
   top.Reset(k);
-  ForEachItemDot(query, [&](ItemIdx item, float score) {
-    if (top.WouldEnter(score, item) && !exclude(item)) top.Offer(score, item);
-  });
+  std::array<float, kScanPanels * kLanes> bounds;
+  const size_t panels = scan_items_.size() / kLanes;
+  for (size_t begin = 0; begin < panels; begin += kScanPanels) {
+    const size_t first = begin * kLanes;
+    // Slots come by decreasing norm: no score from here on exceeds this bound.
+    if (top.Full() && norm_bound * scan_norms_[first] < top.Worst()) break;
+    const size_t n = std::min(kScanPanels, panels - begin);
+    const als_internal::ScanSlots slots{.scales = scan_scales_.data() + first,
+                                        .errors = scan_errors_.data() + first,
+                                        .code_norms = scan_code_norms_.data() + first};
+    const float largest = kernels.scan_bounds(scan_codes_.data() + first * stride_, n, stride_,
+                                              pairs.data(), slots, weights, bounds.data());
+    if (top.Full() && largest < top.Worst()) continue;
+    for (size_t j = 0; j < n * kLanes; ++j) {
+      if (top.Full() && bounds[j] < top.Worst()) continue;
+      const ItemIdx item(scan_items_[first + j]);
+      if (item.value == kNoItem) continue;
+      float score;
+      kernels.dots(ItemRow(item.value), 1, stride_, query, &score);
+      if (top.WouldEnter(score, item) && !exclude(item)) top.Offer(score, item);
+    }
+  }
   top.Finish(out);
 }
 

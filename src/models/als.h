@@ -35,7 +35,12 @@
 //
 // Serving. Recommend scores items by x_u . y_i: an exact scan below ann_min_items items,
 // else candidates from an HNSW index (inner-product space, built on Train and Load, not
-// stored) re-ranked by the exact dot product. FoldIn solves a user's factors from its
+// stored) re-ranked by the exact dot product. The scan reads int8 codes of the item
+// factors (a quarter of the floats' bytes) and computes an exact dot product only for
+// an item whose bound (its code's dot product plus the quantization error's most) reaches
+// the k-th score held; it visits items by decreasing norm and stops once |x_u| |y_i|
+// (Cauchy-Schwarz) is below that score. Bounds carry a margin for float rounding, so the
+// answer is a full exact scan's, bit for bit. FoldIn solves a user's factors from its
 // interactions exactly (LDLT), for users unseen or changed since training.
 //
 // Thread safety: immutable once built; const methods may run concurrently. Copies share
@@ -135,6 +140,8 @@ class AlsModel {
   // computed a block of items per kernel call.
   template <typename Fn>
   void ForEachItemDot(const float* query, Fn&& fn) const;
+  // Lays out the scan: items by decreasing norm, quantized.
+  void BuildScan();
   void ExactTopK(const float* query, size_t k, absl::FunctionRef<bool(ItemIdx)> exclude,
                  std::vector<ScoredItem>* out) const;
   // false when the index gave fewer than k eligible candidates (the caller scans).
@@ -144,11 +151,20 @@ class AlsModel {
   AlsOptions options_;
   uint32_t num_users_ = 0;
   uint32_t num_items_ = 0;
-  int stride_ = 0;                       // floats per row (factors rounded up; padding zero)
-  std::vector<float> user_factors_;      // num_users x stride
-  std::vector<float> item_factors_;      // num_items x stride
-  std::vector<float> item_gram_;         // Y^T Y, stride x stride (FoldIn)
-  std::vector<float> item_norms_;        // |y_i| (SimilarItems)
+  int stride_ = 0;                   // floats per row (factors rounded up; padding zero)
+  std::vector<float> user_factors_;  // num_users x stride
+  std::vector<float> item_factors_;  // num_items x stride
+  std::vector<float> item_gram_;     // Y^T Y, stride x stride (FoldIn)
+  std::vector<float> item_norms_;    // |y_i| (SimilarItems, the scan's bounds)
+  // The scan (ExactTopK): the items in order of decreasing norm (ties by id), a slot
+  // each, kLanes slots to a quantized panel (als_kernels.h). Item y is coded as
+  // y ~ y^ = scale * code (code in [-127, 127]); padding slots are zero with id kNoItem.
+  std::vector<int8_t> scan_codes_;       // panel p at [p * stride * kLanes, ...)
+  std::vector<uint32_t> scan_items_;     // per slot: the item
+  std::vector<float> scan_scales_;       // per slot: scale
+  std::vector<float> scan_errors_;       // per slot: |y - y^|
+  std::vector<float> scan_code_norms_;   // per slot: |y| + |y - y^|, at least |y^|
+  std::vector<float> scan_norms_;        // per slot: |y|
   std::shared_ptr<const AnnIndex> ann_;  // set iff num_items > 0 and >= ann_min_items
 };
 

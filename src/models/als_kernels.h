@@ -1,12 +1,18 @@
 #pragma once
-// The hot loops of ALS: one half-iteration's row solves, the Gram matrix, and dot
-// products for scoring. They are compiled twice from als_kernels_impl.h: for any x86-64
-// (als_kernels_generic.cc) and with AVX2 + FMA (als_kernels_avx2.cc); BestKernels()
-// picks at run time. The two give the same answers up to rounding (FMA).
+// The hot loops of ALS: one half-iteration's row solves, the Gram matrix, dot products
+// for scoring and the bounds of the quantized scan. They are compiled twice from
+// als_kernels_impl.h: for any x86-64 (als_kernels_generic.cc) and with AVX2 + FMA
+// (als_kernels_avx2.cc); BestKernels() picks at run time. The two give the same answers
+// up to rounding (FMA).
 //
 // Layout: a factor matrix is rows of `stride` floats, row r at data[r * stride], where
 // stride = Stride(factors) is a multiple of kLanes and the padding floats are zero (so
 // they add nothing to any dot product and stay zero through the solves).
+//
+// A quantized panel holds kLanes item rows as int8 codes for scanning (AlsModel scales
+// and bounds them): the codes of factors 2t and 2t + 1 of its item j at
+// panel[2 * kLanes * t + 2 * j] and the byte after, `stride` * kLanes bytes in all, so
+// one 16-byte load holds a factor pair of every item.
 
 #include <cstddef>
 #include <cstdint>
@@ -39,6 +45,18 @@ struct HalfStep {
   float* solved = nullptr;  // X: the rows solved, updated in place
 };
 
+// Per-slot terms of the scan's bounds (AlsModel::ExactTopK), from the panels' first slot.
+struct ScanSlots {
+  const float* scales = nullptr;
+  const float* errors = nullptr;
+  const float* code_norms = nullptr;
+};
+struct BoundWeights {
+  float scale = 0;
+  float error = 0;
+  float code_norm = 0;
+};
+
 struct KernelSet {
   const char* name;  // "avx2" or "generic"
   // Solves rows [begin, end) of `step`. `scratch`: 3 * stride floats, the caller's.
@@ -49,6 +67,15 @@ struct KernelSet {
   void (*add_gram)(const float* rows, uint32_t begin, uint32_t end, int stride, float* gram);
   // out[r] = rows[r] . query for r in [0, n); `query` has `stride` floats.
   void (*dots)(const float* rows, size_t n, int stride, const float* query, float* out);
+  // The scan's upper bounds for `num_panels` quantized panels: for slot s = p * kLanes + j
+  // (item j of panel p), with d_s its codes' exact integer dot product with the query's,
+  //   out[s] = d_s * scales[s] * w.scale + w.error * errors[s] + w.code_norm * code_norms[s]
+  // in float. Returns the largest. The query's codes come as `stride` / 2 pairs: factor
+  // 2t in the low 16 bits of query_pairs[t], factor 2t + 1 in the high. The integer sums
+  // cannot overflow for stride <= 512.
+  float (*scan_bounds)(const int8_t* panels, size_t num_panels, int stride,
+                       const uint32_t* query_pairs, const ScanSlots& slots, BoundWeights w,
+                       float* out);
 };
 
 const KernelSet& GenericKernels();

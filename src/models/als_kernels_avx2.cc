@@ -8,7 +8,8 @@
 namespace streamrec::als_internal {
 
 const KernelSet& Avx2Kernels() {
-  static constexpr KernelSet kAvx2{"avx2", &avx2::SolveRows, &avx2::AddGram, &avx2::Dots};
+  static constexpr KernelSet kAvx2{"avx2", &avx2::SolveRows, &avx2::AddGram, &avx2::Dots,
+                                   &avx2::ScanBounds};
   return kAvx2;
 }
 

@@ -12,7 +12,7 @@ const KernelSet& Avx2Kernels();
 
 const KernelSet& GenericKernels() {
   static constexpr KernelSet kGeneric{"generic", &generic::SolveRows, &generic::AddGram,
-                                      &generic::Dots};
+                                      &generic::Dots, &generic::ScanBounds};
   return kGeneric;
 }
 

@@ -5,7 +5,12 @@
 //
 // No pragma once: each including .cc is its own copy.
 
+#include <algorithm>
 #include <cstring>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #include "models/als_kernels.h"
 
@@ -173,8 +178,84 @@ inline void AddGram(const float* rows, uint32_t begin, uint32_t end, int stride,
   }
 }
 
+// The dot product of scoring (one accumulator: cheap and the same wherever it is used).
+STREAMREC_INLINE float ScoreDot(const float* a, const float* b, int n) {
+  Vec s{};
+  for (int c = 0; c < n; c += kLanes) s += Load(a + c) * Load(b + c);
+  return Sum(s);
+}
+
 inline void Dots(const float* rows, size_t n, int stride, const float* query, float* out) {
-  for (size_t r = 0; r < n; ++r) out[r] = Dot(rows + r * stride, query, stride);
+  for (size_t r = 0; r < n; ++r) out[r] = ScoreDot(rows + r * stride, query, stride);
+}
+
+using IntVec = int32_t __attribute__((vector_size(kLanes * sizeof(int32_t))));
+
+// The exact integer dot products of kPanels quantized panels' items with the query's
+// codes (als_kernels.h), into sums[0, kPanels).
+template <int kPanels>
+STREAMREC_INLINE void CodeSums(const int8_t* panels, int stride, const uint32_t* query_pairs,
+                               IntVec* sums) {
+  const int pairs = stride / 2;
+#if defined(__AVX2__)
+  // Per pair t: 16 codes, (factor 2t, factor 2t + 1) of each of a panel's 8 items,
+  // widened to int16; madd multiplies them by the query's pair and adds each item's two
+  // products. The panels share the query's broadcast.
+  __m256i acc[kPanels];
+  for (int p = 0; p < kPanels; ++p) acc[p] = _mm256_setzero_si256();
+  for (int t = 0; t < pairs; ++t) {
+    const __m256i query = _mm256_set1_epi32(static_cast<int32_t>(query_pairs[t]));
+    for (int p = 0; p < kPanels; ++p) {
+      const __m256i codes = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(
+          panels + static_cast<size_t>(p) * stride * kLanes + 2 * kLanes * t)));
+      acc[p] = _mm256_add_epi32(acc[p], _mm256_madd_epi16(codes, query));
+    }
+  }
+  std::memcpy(sums, acc, sizeof(acc));
+#else
+  for (int p = 0; p < kPanels; ++p) {
+    const int8_t* panel = panels + static_cast<size_t>(p) * stride * kLanes;
+    for (int j = 0; j < kLanes; ++j) {
+      int32_t sum = 0;
+      for (int t = 0; t < pairs; ++t) {
+        const int8_t* c = panel + 2 * kLanes * t + 2 * j;
+        sum += c[0] * static_cast<int16_t>(query_pairs[t] & 0xffff) +
+               c[1] * static_cast<int16_t>(query_pairs[t] >> 16);
+      }
+      sums[p][j] = sum;
+    }
+  }
+#endif
+}
+
+// The integer sums are exact, so every build bounds from the same numbers.
+inline float ScanBounds(const int8_t* panels, size_t num_panels, int stride,
+                        const uint32_t* query_pairs, const ScanSlots& slots, BoundWeights w,
+                        float* out) {
+  constexpr int kGroup = 4;  // panels per pass over the query
+  Vec largest = Splat(-__builtin_inff());
+  for (size_t p = 0; p < num_panels;) {
+    IntVec sums[kGroup];
+    const int group = num_panels - p >= kGroup ? kGroup : 1;
+    const int8_t* first_panel = panels + p * stride * kLanes;
+    if (group == kGroup) {
+      CodeSums<kGroup>(first_panel, stride, query_pairs, sums);
+    } else {
+      CodeSums<1>(first_panel, stride, query_pairs, sums);
+    }
+    for (int g = 0; g < group; ++g, ++p) {
+      const size_t first = p * kLanes;
+      const Vec bound =
+          __builtin_convertvector(sums[g], Vec) * Load(slots.scales + first) * Splat(w.scale) +
+          Splat(w.error) * Load(slots.errors + first) +
+          Splat(w.code_norm) * Load(slots.code_norms + first);
+      Store(out + first, bound);
+      largest = largest > bound ? largest : bound;
+    }
+  }
+  float max = -__builtin_inff();
+  for (int l = 0; l < kLanes; ++l) max = std::max(max, largest[l]);
+  return max;
 }
 
 #undef STREAMREC_INLINE

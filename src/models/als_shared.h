@@ -53,6 +53,11 @@ class TopK {
     return RanksBefore(score, item.value, heap_.front().score, heap_.front().item.value);
   }
 
+  // Whether k items are held; then no item scoring below Worst() can enter.
+  bool Full() const { return k_ > 0 && heap_.size() == k_; }
+  // The lowest score held. REQUIRES: !empty.
+  double Worst() const { return heap_.front().score; }
+
   // REQUIRES: each item offered once per selection.
   void Offer(double score, ItemIdx item) {
     if (!WouldEnter(score, item)) return;

@@ -3,6 +3,7 @@
 
 #include "models/als.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -314,6 +315,72 @@ TEST(AlsTest, AnnPathFindsTheExactTopKOnAClearCase) {
   EXPECT_EQ(got, want);
 }
 
+TEST(AlsTest, ScanThatStopsAtTheNormBoundGivesTheFullScansAnswer) {
+  // Items of norms from 0.01 to 10 (so the bound stops the scan early), some repeated
+  // under another id (exact ties across panels), queries of every sign and the zero one.
+  constexpr int kFactors = 16;  // = the stride: rows are contiguous for the brute force
+  constexpr uint32_t kItems = 1000;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> direction(0, 1);
+  std::uniform_real_distribution<float> log_norm(-2, 1);
+  std::vector<std::vector<float>> items(kItems, std::vector<float>(kFactors));
+  for (auto& row : items) {
+    const float scale = std::pow(10.0f, log_norm(rng)) / std::sqrt(float{kFactors});
+    for (float& v : row) v = direction(rng) * scale;
+  }
+  for (uint32_t i = 0; i < 40; ++i) items[kItems - 1 - 3 * i] = items[7 * i];
+  std::vector<std::vector<float>> queries(12, std::vector<float>(kFactors));
+  for (auto& q : queries) {
+    for (float& v : q) v = direction(rng);
+  }
+  queries[4].assign(kFactors, 1.0f);
+  for (float& v : queries[1]) v = -std::abs(v);
+  queries[2].assign(kFactors, 0.0f);
+  queries[3] = items[7];  // its own top item, and the copies of it
+  // Items along queries[4] at falling norms: each is ahead of every other item, though
+  // most of the catalogue has a larger norm than the later ones.
+  const float planted_norms[] = {10, 7, 5, 3, 2};
+  for (size_t p = 0; p < std::size(planted_norms); ++p) {
+    for (int f = 0; f < kFactors; ++f) {
+      items[100 + 50 * p][f] = queries[4][f] * planted_norms[p] / std::sqrt(float{kFactors});
+    }
+  }
+  // Three items the int8 codes misjudge (queries[4] is all ones). a = 2.5 everywhere sits
+  // on its code grid; b falls short of a by 0.51 of a code step on 15 factors, which the
+  // codes round to a whole step; c, of the largest norm, scores between b's code and b:
+  // a scan that trusted the codes would keep c and miss b at k = 2.
+  const float step = 2.5f / 127;
+  items[600].assign(kFactors, 2.5f);
+  items[601].assign(kFactors, 2.5f - 0.51f * step);
+  items[601][0] = 2.5f;
+  items[602].assign(kFactors, 2.4875f);
+  items[602][0] += 1;
+  items[602][1] -= 1;
+  const AlsModel model = ModelWithFactors(kFactors, queries, items, /*ann_min_items=*/1'000'000);
+  const float* rows = model.ItemFactors(ItemIdx(0)).data();
+  const auto every_seventh = [](ItemIdx i) { return i.value % 7 == 3; };
+  for (uint32_t u = 0; u < queries.size(); ++u) {
+    std::vector<float> dots(kItems);
+    als_internal::BestKernels().dots(rows, kItems, kFactors, queries[u].data(), dots.data());
+    for (const size_t k : {1, 2, 3, 5, 10, 50, 999, 2000}) {
+      for (const bool exclude : {false, true}) {
+        std::vector<ScoredItem> want;
+        for (uint32_t i = 0; i < kItems; ++i) {
+          if (!exclude || !every_seventh(ItemIdx(i))) want.push_back({ItemIdx(i), dots[i], {}});
+        }
+        std::sort(want.begin(), want.end(), [](const ScoredItem& a, const ScoredItem& b) {
+          return a.score != b.score ? a.score > b.score : a.item.value < b.item.value;
+        });
+        if (want.size() > k) want.resize(k);
+        std::vector<ScoredItem> got;
+        model.Recommend(
+            queries[u], k, [&](ItemIdx i) { return exclude && every_seventh(i); }, &got);
+        EXPECT_EQ(got, want) << "query " << u << ", k " << k << ", exclude " << exclude;
+      }
+    }
+  }
+}
+
 TEST(AlsTest, SimilarItemsIsCosineWithoutTheItemItself) {
   const AlsModel model =
       ModelWithFactors(2, {{1, 0}}, {{1, 0}, {3, 0}, {1, 1}, {0, 0}, {-1, 0}}, 1000);
@@ -364,6 +431,68 @@ TEST(AlsTest, ValidateNamesTheField) {
   EXPECT_THAT(message([](AlsOptions& o) { o.regularization_exponent = 2; }),
               testing::HasSubstr("regularization_exponent"));
   EXPECT_TRUE(ValidateAlsOptions(AlsOptions{}).ok());
+}
+
+TEST(AlsKernelsTest, ScanBoundsAreTheExactCodeSumsInEveryBuild) {
+  using als_internal::kLanes;
+  std::mt19937 rng(3);
+  for (const int stride : {8, 24, 512}) {
+    constexpr size_t kPanels = 5, kSlots = kPanels * kLanes;  // a group of 4, then 1
+    std::vector<int8_t> codes(kSlots * stride);
+    std::vector<int16_t> query(stride);
+    for (int8_t& c : codes) c = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+    for (int16_t& q : query) q = static_cast<int16_t>(static_cast<int>(rng() % 65535) - 32767);
+    if (stride == 512) {  // the largest sum asked for: 512 * 127 * 32767 < 2^31
+      query.assign(stride, 32767);
+      for (size_t j = 0; j < kLanes; ++j) {
+        for (int f = 0; f < stride; ++f) codes[2 * kLanes * (f / 2) + 2 * j + f % 2] = 127;
+      }
+    }
+    std::vector<uint32_t> pairs(stride / 2);
+    for (int t = 0; t < stride / 2; ++t) {
+      pairs[t] = uint32_t{static_cast<uint16_t>(query[2 * t])} |
+                 uint32_t{static_cast<uint16_t>(query[2 * t + 1])} << 16;
+    }
+    std::vector<float> want(kSlots);
+    for (size_t r = 0; r < kSlots; ++r) {
+      int64_t sum = 0;
+      for (int f = 0; f < stride; ++f) {
+        sum += int64_t{codes[(r / kLanes) * stride * kLanes + 2 * kLanes * (f / 2) +
+                             2 * (r % kLanes) + f % 2]} *
+               query[f];
+      }
+      want[r] = static_cast<float>(sum);
+    }
+    const std::vector<float> ones(kSlots, 1.0f), zeros(kSlots, 0.0f);
+    for (const als_internal::KernelSet* kernels :
+         {&als_internal::BestKernels(), &als_internal::GenericKernels()}) {
+      std::vector<float> got(kSlots);
+      const float largest = kernels->scan_bounds(
+          codes.data(), kPanels, stride, pairs.data(), {ones.data(), zeros.data(), zeros.data()},
+          {.scale = 1, .error = 0, .code_norm = 0}, got.data());
+      EXPECT_EQ(got, want) << kernels->name << ", stride " << stride;
+      EXPECT_EQ(largest, *std::max_element(want.begin(), want.end()));
+    }
+  }
+}
+
+TEST(AlsKernelsTest, ScanBoundsAddTheWeightedErrorTerms) {
+  using als_internal::kLanes;
+  constexpr int kStride = 8;
+  std::vector<int8_t> codes(kLanes * kStride, 0);
+  codes[0] = 3;                                       // item 0, factor 0
+  const std::vector<uint32_t> pairs(kStride / 2, 2);  // factor 2t: 2, factor 2t + 1: 0
+  std::vector<float> scales(kLanes, 0.5f), errors(kLanes, 4.0f), code_norms(kLanes, 8.0f);
+  for (const als_internal::KernelSet* kernels :
+       {&als_internal::BestKernels(), &als_internal::GenericKernels()}) {
+    std::vector<float> got(kLanes);
+    const float largest = kernels->scan_bounds(
+        codes.data(), 1, kStride, pairs.data(), {scales.data(), errors.data(), code_norms.data()},
+        {.scale = 0.25f, .error = 0.5f, .code_norm = 0.125f}, got.data());
+    // 3 * 2 * 0.5 * 0.25 + 0.5 * 4 + 0.125 * 8 = 0.75 + 2 + 1; the rest have no code sum.
+    EXPECT_THAT(got, ElementsAre(3.75f, 3, 3, 3, 3, 3, 3, 3)) << kernels->name;
+    EXPECT_EQ(largest, 3.75f);
+  }
 }
 
 TEST(AlsKernelsTest, BestAndGenericKernelsAgree) {
