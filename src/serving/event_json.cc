@@ -279,6 +279,7 @@ absl::StatusOr<ParsedEvents> ParseEventBody(std::string_view body, BodyFormat fo
     out.events.reserve(static_cast<size_t>(std::count(body.begin(), body.end(), '\n')) + 1);
     size_t index = 0;
     size_t line_number = 0;
+    size_t json_lines = 0;
     size_t pos = 0;
     while (pos < body.size()) {
       size_t end = body.find('\n', pos);
@@ -292,7 +293,13 @@ absl::StatusOr<ParsedEvents> ParseEventBody(std::string_view body, BodyFormat fo
         out.rejected.push_back({index++, line_number, std::string(parsed.status().message())});
         continue;
       }
+      ++json_lines;
       AddEvent(**parsed, index++, line_number, now, &out);
+    }
+    if (json_lines == 0 && !out.rejected.empty()) {
+      const EventRejection& first = out.rejected.front();
+      return absl::InvalidArgumentError(StrCat("the body is not NDJSON: no line is JSON (line ",
+                                               first.line, ": ", first.error, ")"));
     }
     return out;
   }

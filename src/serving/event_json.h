@@ -111,7 +111,8 @@ struct ParsedEvents {
 
 // Splits and validates an ingest body. A JSON body that is not JSON, or not an object or
 // an array, is InvalidArgument (nothing of it is taken). In NDJSON, a line that is not
-// JSON is a rejection of that line alone.
+// JSON is a rejection of that line alone, unless no line is JSON: then the body is not
+// NDJSON at all, and InvalidArgument.
 absl::StatusOr<ParsedEvents> ParseEventBody(std::string_view body, BodyFormat format, EventTime now,
                                             JsonReader* reader);
 

@@ -127,6 +127,13 @@ TEST(EventJsonTest, NdjsonEmptyBodyIsNoEvents) {
   EXPECT_TRUE(parsed->rejected.empty());
 }
 
+TEST(EventJsonTest, NdjsonWithoutAnyJsonLineIsNotNdjson) {
+  auto parsed = Parse("hello\n\nuser=u1&item=i1\n", BodyFormat::kNdjson);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(parsed.status().message(), HasSubstr("not NDJSON: no line is JSON (line 1: "));
+}
+
 TEST(EventJsonTest, NdjsonLineWithAnArrayIsRejected) {
   auto parsed = Parse("[{\"user_id\":\"u1\",\"item_id\":\"i1\",\"event_type\":\"view\"}]",
                       BodyFormat::kNdjson);

@@ -143,6 +143,12 @@ TEST_F(HttpServerTest, NdjsonLineThatIsNotJsonIsRejectedAlone) {
   EXPECT_THAT(std::string(rejected[0].at("error").as_string()), HasSubstr("not valid JSON"));
 }
 
+TEST_F(HttpServerTest, NdjsonBodyWithoutAnyJsonLineIs400AndChangesNothing) {
+  ExpectError(Client().Post("/v1/events", "not json\nnor this\n", "application/x-ndjson"), 400,
+              "malformed_json", "not NDJSON: no line is JSON (line 1: ");
+  EXPECT_EQ(IngestCalls(), 0);
+}
+
 TEST_F(HttpServerTest, PurchaseWithoutAmountIsRejected) {
   TestResponse res =
       Client().Post("/v1/events", R"({"user_id":"u1","item_id":"i1","event_type":"purchase"})");
