@@ -145,7 +145,7 @@ if [ "${SERVE_SKIP_RESTART:-0}" != 1 ] && [ -f "$restart/events.csv" ]; then
   start=$(date +%s.%N)
   start_server "$out/restart-state"
   echo "restart, ready after $(echo "$(date +%s.%N) - $start" | bc) s"
-  grep -E "recovered|ready in" "$out/serve.log" | sed 's/^/  /'
+  grep -E "event=(recovered|ready)" "$out/serve.log" | sed "s/^/  /"
   users_held=$(curl -sf "$url/metrics" | awk '/^streamrec_users /{print $2}')
   echo "== latency on the 10M state ($users_held users; the restarted server)"
   latency_tests 500000 "$restart/./events.csv" --mapping "$out/week-later.toml"

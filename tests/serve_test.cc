@@ -2,6 +2,7 @@
 // graceful stop and restart keeps the state, export equals the pipeline on the same
 // events, and a restart ignores the bootstrap files.
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
@@ -52,14 +53,23 @@ uint16_t FreePort() {
 // A `streamrec serve` child process.
 class Server {
  public:
-  Server(const std::vector<std::string>& args, uint16_t port) : port_(port) {
+  // `stderr_path`: a file for the server's stderr (its logs); empty: the test's stderr.
+  Server(const std::vector<std::string>& args, uint16_t port, const std::string& stderr_path = "")
+      : port_(port) {
     std::vector<std::string> argv = {STREAMREC_BINARY, "serve", "--listen",
                                      StrCat("127.0.0.1:", port)};
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<char*> cargv;
     for (std::string& a : argv) cargv.push_back(a.data());
     cargv.push_back(nullptr);
-    EXPECT_EQ(::posix_spawn(&pid_, cargv[0], nullptr, nullptr, cargv.data(), environ), 0);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    if (!stderr_path.empty()) {
+      posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(),
+                                       O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    }
+    EXPECT_EQ(::posix_spawn(&pid_, cargv[0], &actions, nullptr, cargv.data(), environ), 0);
+    posix_spawn_file_actions_destroy(&actions);
   }
   ~Server() {
     if (pid_ > 0) Kill(SIGKILL);
@@ -285,8 +295,8 @@ TEST(ServeTest, ConfigFileSetsOptionsAndTheCommandLineWins) {
       TestClient client(port);
       ready = client.Get("/readyz").result_int() == 200;
     } catch (const std::exception&) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   const pid_t pid = std::stoi(ReadFile(dir / "pid"));
   ::kill(pid, SIGTERM);
@@ -396,6 +406,54 @@ TEST(ServeTest, ModelFileServesAndABadReloadKeepsTheModel) {
   EXPECT_EQ(WEXITSTATUS(std::system(serve.c_str())), 2);
   EXPECT_NE(ReadFile(dir / "serve.err").find(model), std::string::npos)
       << ReadFile(dir / "serve.err");
+}
+
+// A first start that bootstraps a million events: the server listens at once, /readyz
+// says 503 until the state is built, then 200; the JSON logs tell the start-up in order.
+TEST(ServeTest, ReadyzIs503UntilTheStateIsBuiltAndTheLogsSaySo) {
+  TempDir dir("serve_readyz");
+  std::string events = "user_id,item_id,event_type,timestamp\n";
+  for (int i = 0; i < 1'000'000; ++i) {
+    events += StrCat("u", i % 50'000, ",i", i % 997, ",view,", 1'700'000'000 + i / 10, "\n");
+  }
+  WriteFile(dir / "events.csv", events);
+  const uint16_t port = FreePort();
+  Server server({"--state", dir / "state", "--events", dir / "events.csv", "--batch-models", "",
+                 "--log-format", "json"},
+                port, dir / "serve.log");
+  int first_status = 0;
+  std::string first_body;
+  for (int attempt = 0; attempt < 5000 && first_status == 0; ++attempt) {
+    try {
+      const TestResponse res = TestClient(port).Get("/readyz");
+      first_status = res.result_int();
+      first_body = res.body();
+    } catch (const std::exception&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
+  EXPECT_EQ(first_status, 503);
+  EXPECT_NE(first_body.find("starting: bootstrapping or recovering the state"), std::string::npos)
+      << first_body;
+  EXPECT_EQ(TestClient(port).Get("/healthz").result_int(), 200);
+  ASSERT_TRUE(server.WaitReady(std::chrono::seconds(120)));
+  EXPECT_EQ(server.Kill(SIGTERM), 0);
+
+  std::vector<std::string> order;
+  std::stringstream log(ReadFile(dir / "serve.log"));
+  for (std::string line; std::getline(log, line);) {
+    boost::system::error_code ec;
+    const boost::json::value v = boost::json::parse(line, ec);
+    ASSERT_FALSE(ec) << "not JSON: " << line;
+    const boost::json::object& o = v.as_object();
+    EXPECT_TRUE(o.contains("ts") && o.contains("level")) << line;
+    order.push_back(std::string(o.at("event").as_string()));
+    if (order.back() == "bootstrapped") {
+      EXPECT_EQ(o.at("records").as_int64(), 1'000'000) << line;
+    }
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"listening", "bootstrapped", "ready", "stopping",
+                                             "stopped"}));
 }
 
 }  // namespace

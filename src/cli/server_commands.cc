@@ -12,11 +12,13 @@
 #include "cli/engine_backend.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "common/structured_log.h"
 #include "engine/export.h"
 #include "engine/live_engine.h"
 #include "engine/served_models.h"
 #include "log/inspect.h"
 #include "serving/http_server.h"
+#include "serving/starting_backend.h"
 #include "toml++/toml.h"
 
 namespace streamrec {
@@ -148,6 +150,8 @@ absl::Status ApplyConfigFile(const std::string& path, const CLI::App& serve, Ser
       st = number(&s->pair_window);
     else if (k == "neighbours")
       st = number(&s->neighbours);
+    else if (k == "log_format")
+      st = text(&s->log_format);
     else if (k == "exclude_purchased") {
       const auto* v = node.as_boolean();
       if (v == nullptr) return bad("true or false");
@@ -179,7 +183,7 @@ absl::StatusOr<BatchModelSlots> OpenModelSlots(const ServeSettings& s, const Liv
   for (const std::string& path : s.model_files) {
     ASSIGN_OR_RETURN(std::shared_ptr<const ServedModel> model, LoadServedModel(path, *engine));
     initial[model->model.kind == BatchModelKind::kAls ? 0 : 1] = std::move(model);
-    std::fprintf(stderr, "loaded model %s\n", path.c_str());
+    Log(LogLevel::kInfo, "model_file_loaded", {{"path", path}});
   }
   bool train[2] = {false, false};
   for (const std::string& name : s.batch_models) {
@@ -221,10 +225,13 @@ void ReloadModelFiles(const std::vector<std::string>& paths, const LiveEngine& e
             ? absl::FailedPreconditionError(StrCat(path, ": no model of its kind is served"))
             : slot->Install(*std::move(model));
     if (st.ok()) {
-      std::fprintf(stderr, "SIGHUP: loaded model %s\n", path.c_str());
+      Log(LogLevel::kInfo, "model_file_loaded", {{"path", path}, {"on", "SIGHUP"}});
     } else {
-      std::fprintf(stderr, "SIGHUP: kept the current model: %s\n",
-                   std::string(st.message()).c_str());
+      Log(LogLevel::kWarning, "model_file_not_loaded",
+          {{"path", path},
+           {"on", "SIGHUP"},
+           {"error", std::string(st.message())},
+           {"kept", "current model"}});
     }
   }
 }
@@ -313,6 +320,10 @@ ServerCommands::ServerCommands(CLI::App* app) {
   serve_->add_option("--train-threads", s.train_threads, "Threads for batch model training")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  serve_
+      ->add_option("--log-format", s.log_format,
+                   "Logs on stderr: text (key=value) or json (an object per line)")
+      ->capture_default_str();
 
   export_ = app->add_subcommand("export", "The six feature tables from a state directory");
   export_->add_option("--state", export_state_, "State directory of a stopped server")->required();
@@ -339,6 +350,9 @@ int ServerCommands::Serve() {
     }
   }
   const ServeSettings& s = serve_settings_;
+  absl::StatusOr<LogFormat> log_format = ParseLogFormat(s.log_format);
+  if (!log_format.ok()) return Fail(log_format.status());
+  SetLogFormat(*log_format);
   if (s.state_dir.empty()) return Fail(absl::InvalidArgumentError("serve needs --state DIR"));
   HttpServerOptions http;
   if (absl::Status st = ParseListen(s.listen, &http); !st.ok()) return Fail(st);
@@ -379,46 +393,65 @@ int ServerCommands::Serve() {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // The server listens first, so that /healthz answers and /readyz says 503 while the
+  // state is bootstrapped or recovered.
+  StartingBackend starting(StrCat(
+      s.events.empty() && s.purchases.empty() ? "" : "bootstrapping or ", "recovering the state"));
+  HttpServer server(&starting, http);
+  if (absl::Status st = server.Start(); !st.ok()) return Fail(st);
+  Log(LogLevel::kInfo, "listening",
+      {{"address", StrCat(http.host, ":", server.port())}, {"state", s.state_dir}});
+
   StartupReport report;
   absl::StatusOr<std::unique_ptr<LiveEngine>> engine = LiveEngine::Open(options, &report);
-  if (!engine.ok()) return Fail(engine.status());
+  if (!engine.ok()) {
+    server.Stop();
+    return Fail(engine.status());
+  }
   if (report.bootstrapped) {
-    std::fprintf(stderr, "bootstrapped %lld records from files (%lld rows rejected)\n",
-                 static_cast<long long>(report.bootstrap_records),
-                 static_cast<long long>(report.bootstrap_rejected_rows));
+    Log(LogLevel::kInfo, "bootstrapped",
+        {{"records", report.bootstrap_records}, {"rejected_rows", report.bootstrap_rejected_rows}});
   } else {
-    std::fprintf(
-        stderr, "recovered: %s; snapshot %s; replayed %llu log records\n",
-        report.log.ToString().c_str(),
-        report.snapshot_offset ? StrCat("at offset ", *report.snapshot_offset).c_str() : "none",
-        static_cast<unsigned long long>(report.replayed_log_records));
+    Log(LogLevel::kInfo, "recovered",
+        {{"log", report.log.ToString()},
+         {"snapshot_offset",
+          report.snapshot_offset ? StrCat(*report.snapshot_offset) : std::string("none")},
+         {"replayed_log_records", report.replayed_log_records}});
+    if (report.log.cut) {
+      Log(LogLevel::kWarning, "log_tail_cut",
+          {{"segment", report.log.cut->segment},
+           {"byte_offset", report.log.cut->byte_offset},
+           {"bytes_dropped", report.log.cut->bytes_dropped},
+           {"reason", report.log.cut->reason}});
+    }
     for (const SkippedSnapshot& skipped : report.skipped_snapshots) {
-      std::fprintf(stderr, "skipped snapshot %s: %s\n", skipped.path.c_str(),
-                   skipped.reason.c_str());
+      Log(LogLevel::kWarning, "snapshot_skipped",
+          {{"path", skipped.path}, {"reason", skipped.reason}});
     }
   }
-  std::fprintf(stderr, "ready in %.2f s\n", report.seconds);
 
   absl::StatusOr<BatchModelSlots> slots = OpenModelSlots(s, engine->get());
-  if (!slots.ok()) return Fail(slots.status());
+  if (!slots.ok()) {
+    server.Stop();
+    return Fail(slots.status());
+  }
   EngineBackend backend(engine->get(), {.exclude_purchased = s.exclude_purchased,
                                         .als = slots->als.get(),
                                         .item_knn = slots->item_knn.get(),
                                         .hybrid_als_weight = s.hybrid_als_weight});
-  HttpServer server(&backend, http);
-  if (absl::Status st = server.Start(); !st.ok()) return Fail(st);
-  std::fprintf(stderr, "listening on %s:%u\n", http.host.c_str(), server.port());
-  std::fflush(stderr);
+  starting.SetTarget(&backend);
+  Log(LogLevel::kInfo, "ready", {{"seconds", report.seconds}});
 
   int signal_number = 0;
   while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
     ReloadModelFiles(s.model_files, **engine, *slots);
   }
-  std::fprintf(stderr, "%s: finishing requests, writing a snapshot\n",
-               signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+  Log(LogLevel::kInfo, "stopping",
+      {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"},
+       {"then", "finishing requests, writing a snapshot"}});
   server.Stop();
   if (absl::Status st = (*engine)->Stop(); !st.ok()) return Fail(st);
-  std::fprintf(stderr, "stopped\n");
+  Log(LogLevel::kInfo, "stopped");
   return 0;
 }
 

@@ -39,7 +39,8 @@ struct ServeSettings {
   double shrinkage = 10;
   uint32_t pair_window = 5;
   uint32_t neighbours = 64;
-  int train_threads = 1;  // training threads: leave cores to ingest and requests
+  int train_threads = 1;            // training threads: leave cores to ingest and requests
+  std::string log_format = "text";  // or "json" (common/structured_log.h)
 };
 
 class ServerCommands {

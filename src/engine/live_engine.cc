@@ -15,6 +15,7 @@
 #include "common/prometheus.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "common/structured_log.h"
 #include "engine/log_payload.h"
 #include "io/mapping.h"
 #include "io/record_loader.h"
@@ -436,7 +437,19 @@ void LiveEngine::WriterLoop() {
     const bool due = options_.snapshot_every_events > 0 &&
                      events_since_snapshot_ >= options_.snapshot_every_events;
     if (due || !snapshot_requests.empty()) {
+      const auto start = std::chrono::steady_clock::now();
       const absl::StatusOr<LogOffset> covered = WriteSnapshot();
+      const std::string_view trigger = snapshot_requests.empty() ? "scheduled" : "requested";
+      if (covered.ok()) {
+        Log(LogLevel::kInfo, "snapshot_written",
+            {{"log_offset", covered->value},
+             {"trigger", trigger},
+             {"seconds",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}});
+      } else {
+        Log(LogLevel::kError, "snapshot_failed",
+            {{"trigger", trigger}, {"error", std::string(covered.status().message())}});
+      }
       for (SnapshotRequest& r : snapshot_requests) r.done(covered);
       snapshot_requests.clear();
     }
@@ -504,6 +517,9 @@ void LiveEngine::ProcessGroup(std::vector<Request>* group) {
   }
   if (commit.valid()) status = commit.get();
   if (!status.ok()) {
+    Log(LogLevel::kError, "event_log_failed",
+        {{"error", std::string(status.message())},
+         {"then", "every ingest request answers 503 until a restart"}});
     {
       std::lock_guard lock(queue_mu_);
       failure_ = status;

@@ -5,6 +5,7 @@
 
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "common/structured_log.h"
 
 namespace streamrec {
 namespace {
@@ -159,9 +160,18 @@ void ModelSlot::Loop(std::stop_token stop) {
       break;
     }
     last_failed = !model.ok();
+    const std::string_view kind = BatchModelKindName(options_.training.kind);
     if (model.ok()) {
+      Log(LogLevel::kInfo, "model_trained",
+          {{"model", kind},
+           {"interactions", (*model)->interactions},
+           {"seconds", (*model)->train_seconds}});
       Swap(*model);
     } else {
+      Log(LogLevel::kWarning, "model_training_failed",
+          {{"model", kind},
+           {"error", std::string(model.status().message())},
+           {"kept", Current() != nullptr ? "the current model" : "no model yet"}});
       std::lock_guard lock(mu_);
       ++stats_.failures;
     }

@@ -22,6 +22,7 @@
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
 #include "common/strings.h"
+#include "common/structured_log.h"
 #include "fmt/format.h"
 #include "serving/api.h"
 
@@ -387,9 +388,9 @@ void HttpServerImpl::RunIoThread() {
       return;
     } catch (const std::exception& e) {
       // A handler threw (out of memory, say): its connection is dropped; serve on.
-      fmt::print(stderr, "serving: an I/O thread caught an exception: {}\n", e.what());
+      Log(LogLevel::kError, "io_thread_exception", {{"error", e.what()}});
     } catch (...) {
-      fmt::print(stderr, "serving: an I/O thread caught an unknown exception\n");
+      Log(LogLevel::kError, "io_thread_exception", {{"error", "unknown"}});
     }
   }
 }
