@@ -88,7 +88,11 @@ class CoOccurrence {
   // order (not sorted); nothing for unknown items.
   template <typename Fn>
   void ForEachNeighbour(ItemIdx item, Fn&& fn) const {
-    for (const NeighbourEntry& e : Pool(item)) {
+    const std::span<const NeighbourEntry> pool = Pool(item);
+    // Each pair cell is a cache miss in a table of millions: all of them are asked for
+    // before the first is read, so the misses overlap instead of following each other.
+    for (const NeighbourEntry& e : pool) pairs_.Prefetch(PairTable::Key(item, e.item));
+    for (const NeighbourEntry& e : pool) {
       fn(e.item, pairs_.Find(PairTable::Key(item, e.item))->weight);
     }
   }
