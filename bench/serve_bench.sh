@@ -82,11 +82,15 @@ end
 LUA
   "$bin" replay "$replay_file" --url "$url" --batch 200 --rate 20000 "$@" >/dev/null 2>&1 &
   replay_pid=$!
-  # wrk keeps every connection busy: on 2 cores shared with wrk and the replay, 8
-  # connections queue requests behind each other; 4 show the latency at a similar rate.
-  for connections in 4 8; do
-    echo "== GET recommendations (wrk, $connections connections, 10 s) while ingesting 20000 events/s"
-    wrk -t2 -c"$connections" -d10s --latency -s "$out/users.lua" "$url" | sed -n '1,20p'
+  # wrk keeps every connection busy, and its threads share the 2 cores with the server
+  # and the replay: with 2 threads and 8 connections requests queue behind each other
+  # and behind wrk itself; 4 connections, or one wrk thread, show the latency at a
+  # similar rate.
+  local setting threads connections
+  for setting in "2 4" "2 8" "1 8"; do
+    read -r threads connections <<<"$setting"
+    echo "== GET recommendations (wrk, $threads threads, $connections connections, 10 s) while ingesting 20000 events/s"
+    wrk -t"$threads" -c"$connections" -d10s --latency -s "$out/users.lua" "$url" | sed -n '1,20p'
   done
   kill "$replay_pid" 2>/dev/null || true
   wait "$replay_pid" 2>/dev/null || true
