@@ -5,6 +5,7 @@
 //                         thread count (0: all cores);
 //   BM_AlsRecommend       latency of an exact top-k (argument k) over the catalogue for the
 //                         trained users' factors: p50, p99;
+//   BM_AlsFoldIn          latency of solving a user's factors from the user's row: p50, p99;
 //   BM_ItemKnnTrain       item-kNN training, 100 neighbours.
 //
 // Data: the events of bench/bench_data.h (STREAMREC_BENCH_DATA names a folder, e.g. one
@@ -123,6 +124,34 @@ void BM_AlsRecommend(benchmark::State& state) {
 }
 // k 50: the depth the server's hybrid asks of ALS for a top 10 (BlendDepth).
 BENCHMARK(BM_AlsRecommend)->Arg(10)->Arg(50)->Iterations(2000);
+
+// A user's factors solved from the user's row, as the server does per request.
+void BM_AlsFoldIn(benchmark::State& state) {
+  const AlsModel& model = ServedAls();
+  const InteractionMatrix::Csr rows = Matrix().ByUser();
+  std::vector<ItemIdx> items;
+  std::vector<float> weights;
+  std::vector<double> micros;
+  uint32_t user = 0;
+  for (auto _ : state) {
+    items.clear();
+    weights.clear();
+    for (uint64_t c = rows.offsets[user]; c < rows.offsets[user + 1]; ++c) {
+      items.push_back(ItemIdx(rows.indices[c]));
+      weights.push_back(rows.weights[c]);
+    }
+    const auto start = std::chrono::steady_clock::now();
+    benchmark::DoNotOptimize(model.FoldIn(items, weights));
+    micros.push_back(
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+            .count());
+    user = (user + 7919) % model.num_users();
+  }
+  std::sort(micros.begin(), micros.end());
+  state.counters["p50_us"] = micros[micros.size() / 2];
+  state.counters["p99_us"] = micros[micros.size() * 99 / 100];
+}
+BENCHMARK(BM_AlsFoldIn)->Iterations(2000);
 
 void BM_ItemKnnTrain(benchmark::State& state) {
   const InteractionMatrix& m = Matrix();
