@@ -59,5 +59,5 @@ fi
 echo "== in-process hot paths (one core, or two where the name says threads:2)"
 STREAMREC_BENCH_DATA="$data" "$root/build/streamrec_bench" --benchmark_counters_tabular=true
 
-echo "== batch models: ALS seconds per iteration at 64 factors (s/iter; arg 0: all cores, 1: one), top-10, item-kNN"
+echo "== batch models: ALS seconds per iteration at 64 factors (s/iter; arg 0: all cores, 1: one), top-k (arg k), fold-in, item-kNN"
 STREAMREC_BENCH_DATA="$data" "$root/build/als_bench" --benchmark_counters_tabular=true
