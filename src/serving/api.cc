@@ -462,6 +462,11 @@ absl::Status Api::CheckModel(std::string_view model) const {
   }
   const std::vector<std::string> extra = backend_->ExtraModels();
   if (std::find(extra.begin(), extra.end(), model) != extra.end()) return absl::OkStatus();
+  // A backend that is not ready may not know its extra models yet: the model may well
+  // exist in a moment, so the answer is "not yet", not "no such model".
+  if (absl::Status ready = backend_->Ready(); ready.code() == absl::StatusCode::kUnavailable) {
+    return ready;
+  }
   std::string available;
   for (std::string_view builtin : kBuiltinModels) available += StrCat(builtin, ", ");
   for (const std::string& name : extra) available += StrCat(name, ", ");
@@ -476,7 +481,7 @@ ApiResponse Api::UserRecommendations(const RouteMatch& match) const {
   absl::StatusOr<QueryArgs> args = ParseQuery(match.query);
   if (!args.ok()) return BadRequest(args.status());
   const std::string_view model = args->has_model ? std::string_view(args->model) : "hybrid";
-  if (absl::Status s = CheckModel(model); !s.ok()) return BadRequest(s);
+  if (absl::Status s = CheckModel(model); !s.ok()) return ErrorResponse(s);
   const RecommendRequest request{args->k, model, std::move(args->exclude)};
   absl::StatusOr<Recommendations> recs = backend_->RecommendForUser(*user_id, request);
   if (!recs.ok()) return ErrorResponse(recs.status());
@@ -543,7 +548,7 @@ ApiResponse Api::SessionRecommendations(const ApiRequest& request, JsonReader* j
   }
   std::stable_sort(session.begin(), session.end(),
                    [](const SessionEvent& a, const SessionEvent& b) { return a.time < b.time; });
-  if (absl::Status s = CheckModel(recommend.model); !s.ok()) return BadRequest(s);
+  if (absl::Status s = CheckModel(recommend.model); !s.ok()) return ErrorResponse(s);
   absl::StatusOr<Recommendations> recs = backend_->RecommendForSession(session, recommend);
   if (!recs.ok()) return ErrorResponse(recs.status());
   return RecommendationsResponse(nullptr, *recs);

@@ -96,7 +96,8 @@ class Api {
   std::optional<ApiResponse> Retrain(const RouteMatch& match,
                                      const std::shared_ptr<Responder>& responder) const;
 
-  // OK when `model` is built in or one of the backend's extra models.
+  // OK when `model` is built in or one of the backend's extra models; for another model,
+  // the backend's Unavailable while it is not ready, else InvalidArgument.
   absl::Status CheckModel(std::string_view model) const;
 
   Backend* backend_;

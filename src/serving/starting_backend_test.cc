@@ -35,6 +35,11 @@ TEST_F(StartingBackendTest, BeforeTheEngineOnlyHealthzIsOkAndEverythingElseIs503
   EXPECT_EQ(ready.result_int(), 503);
   EXPECT_THAT(ready.body(), HasSubstr("starting: recovering the state"));
   EXPECT_EQ(Client().Get("/v1/users/u1/recommendations").result_int(), 503);
+  // A model the engine may serve once it is up (its extra models are not known yet).
+  EXPECT_EQ(Client().Get("/v1/users/u1/recommendations?model=trending").result_int(), 503);
+  EXPECT_EQ(
+      Client().Post("/v1/sessions/recommendations", R"({"events":[],"model":"als"})").result_int(),
+      503);
   EXPECT_EQ(Client().Get("/v1/popular").result_int(), 503);
   EXPECT_EQ(Client()
                 .Post("/v1/events", R"({"user_id":"u1","item_id":"i1","event_type":"view"})")
@@ -49,6 +54,7 @@ TEST_F(StartingBackendTest, BeforeTheEngineOnlyHealthzIsOkAndEverythingElseIs503
 TEST_F(StartingBackendTest, OnceHandedOverEveryCallReachesTheEngine) {
   starting_.SetTarget(&engine_);
   EXPECT_EQ(Client().Get("/readyz").result_int(), 200);
+  EXPECT_EQ(Client().Get("/v1/users/u1/recommendations?model=nope").result_int(), 400);
   EXPECT_EQ(Client().Get("/v1/users/u1/recommendations").result_int(), 200);
   EXPECT_EQ(Client()
                 .Post("/v1/events", R"({"user_id":"u1","item_id":"i1","event_type":"view"})")
