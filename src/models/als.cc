@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstring>
 #include <exception>
+#include <limits>
 #include <mutex>
 #include <queue>
 #include <string>
@@ -265,10 +266,15 @@ absl::Status AlsModel::Finish() {
 
 void AlsModel::BuildScan() {
   using als_internal::kLanes;
+  // A row that is not finite (training diverged) sorts first with an infinite bound, so
+  // it is always scored exactly and never stops the scan.
+  const auto norm = [&](uint32_t i) {
+    return std::isfinite(item_norms_[i]) ? item_norms_[i] : std::numeric_limits<float>::infinity();
+  };
   std::vector<uint32_t> order(num_items_);
   for (uint32_t i = 0; i < num_items_; ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(),
-                   [&](uint32_t a, uint32_t b) { return item_norms_[a] > item_norms_[b]; });
+                   [&](uint32_t a, uint32_t b) { return norm(a) > norm(b); });
   const size_t slots = (size_t{num_items_} + kLanes - 1) / kLanes * kLanes;
   scan_codes_.assign(slots * stride_, 0);
   scan_items_.assign(slots, kNoItem);
@@ -279,8 +285,14 @@ void AlsModel::BuildScan() {
   for (size_t slot = 0; slot < order.size(); ++slot) {
     const uint32_t item = order[slot];
     const float* row = ItemRow(item);
+    scan_items_[slot] = item;
+    scan_norms_[slot] = norm(item);
     float largest = 0;
     for (int f = 0; f < stride_; ++f) largest = std::max(largest, std::abs(row[f]));
+    if (!std::isfinite(norm(item)) || !std::isfinite(largest)) {  // codes stay zero
+      scan_errors_[slot] = scan_code_norms_[slot] = std::numeric_limits<float>::infinity();
+      continue;
+    }
     const float scale = largest / 127;
     int8_t* panel = scan_codes_.data() + slot / kLanes * stride_ * kLanes;
     double error = 0;
@@ -291,11 +303,9 @@ void AlsModel::BuildScan() {
       const double diff = double{row[f]} - double{scale} * code;
       error += diff * diff;
     }
-    scan_items_[slot] = item;
     scan_scales_[slot] = scale;
     scan_errors_[slot] = static_cast<float>(std::sqrt(error));
     scan_code_norms_[slot] = item_norms_[item] + scan_errors_[slot];
-    scan_norms_[slot] = item_norms_[item];
   }
 }
 
@@ -375,7 +385,20 @@ void AlsModel::ExactTopK(const float* query, size_t k, absl::FunctionRef<bool(It
   const KernelSet& kernels = BestKernels();
   // The query as int16 codes q^ = query_scale * code, two to a pair.
   float largest = 0;
-  for (int f = 0; f < stride_; ++f) largest = std::max(largest, std::abs(query[f]));
+  bool finite = true;
+  for (int f = 0; f < stride_; ++f) {
+    largest = std::max(largest, std::abs(query[f]));
+    finite = finite && std::isfinite(query[f]);
+  }
+  if (!finite) {  // no code for it: every item scored exactly
+    TopK top;
+    top.Reset(k);
+    ForEachItemDot(query, [&](ItemIdx item, float score) {
+      if (top.WouldEnter(score, item) && !exclude(item)) top.Offer(score, item);
+    });
+    top.Finish(out);
+    return;
+  }
   const float query_scale = largest / 32767;
   std::array<uint32_t, kMaxFactors / 2> pairs{};
   double query_norm = 0, query_error = 0;
@@ -393,7 +416,7 @@ void AlsModel::ExactTopK(const float* query, size_t k, absl::FunctionRef<bool(It
   // With y = y^ + e_y and q = q^ + e_q:
   //   q . y = q^ . y^ + q . e_y + e_q . y^ <= q^ . y^ + |q| |e_y| + |e_q| |y^|,
   // and every product computed in float lies within kBoundMargin (|q| + |e_q|) |y^| of
-  // its exact value.
+  // its exact value; the scan's code norm |y| + |e_y| stands for |y^|, which it bounds.
   const als_internal::BoundWeights weights{
       .scale = query_scale,
       .error = static_cast<float>(query_norm),

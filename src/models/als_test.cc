@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <stop_token>
 #include <string>
@@ -379,6 +380,17 @@ TEST(AlsTest, ScanThatStopsAtTheNormBoundGivesTheFullScansAnswer) {
       }
     }
   }
+}
+
+TEST(AlsTest, QueryThatIsNotFiniteIsScoredWithoutCodes) {
+  // inf * y: +inf for y > 0, -inf for y < 0, NaN for 0 (never ahead of a number).
+  const AlsModel model =
+      ModelWithFactors(2, {{1, 0}}, {{1, 0}, {-1, 0}, {2, 0}, {0, 1}}, /*ann_min_items=*/1000);
+  const std::vector<float> query = {std::numeric_limits<float>::infinity(), 0};
+  std::vector<ScoredItem> out;
+  model.Recommend(query, 2, &NeverExcluded, &out);
+  EXPECT_THAT(ItemsOf(out), ElementsAre(0, 2));
+  EXPECT_EQ(out[0].score, std::numeric_limits<double>::infinity());
 }
 
 TEST(AlsTest, SimilarItemsIsCosineWithoutTheItemItself) {
