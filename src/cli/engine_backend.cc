@@ -184,10 +184,14 @@ absl::StatusOr<Recommendations> EngineBackend::RecommendForUser(std::string_view
   out.model = std::string(model);
   out.recommendation_id = NextRecommendationId();
   // The batch model's list first, its inputs copied under the lock and its work done
-  // outside, so that a scan of the catalogue never holds up ingest.
+  // outside, so that a scan of the catalogue never holds up ingest. The two reads see the
+  // state at two moments; everything acknowledged before the request is in both, and
+  // what lands between them is reconciled in the second: a user first seen there is
+  // answered as unknown to the first (popular for model=als), and an item bought in
+  // between leaves the batch list.
   std::vector<ScoredItem> from_batch;
+  std::optional<BatchInput> input;
   if (batch != nullptr) {
-    std::optional<BatchInput> input;
     engine_->Read([&](const LiveState& s) {
       if (const std::optional<UserIdx> user = s.ids.users.Find(user_id)) {
         input = GatherBatchInput(*batch, s, *user, options_.exclude_purchased,
@@ -204,13 +208,9 @@ absl::StatusOr<Recommendations> EngineBackend::RecommendForUser(std::string_view
     const std::vector<ItemIdx> exclude = KnownItems(request.exclude, s.ids);
     std::vector<ScoredItem> scored;
     const std::optional<UserIdx> user = s.ids.users.Find(user_id);
-    if (!user) {
+    if (!user || (batch_slot != nullptr && !input)) {
       s.models.Popular(request.k, *kind != ModelKind::kPopular, now, {.exclude = exclude}, &scored);
       out.items = Render(scored, s.ids);
-      return;
-    }
-    if (batch_slot != nullptr) {
-      out.items = Render(from_batch, s.ids);
       return;
     }
     const std::span<const Record> pending = s.buffer.PendingOf(*user);
@@ -224,6 +224,11 @@ absl::StatusOr<Recommendations> EngineBackend::RecommendForUser(std::string_view
       const Interaction* c = s.ops.user_item_matrix().Find(*user, item);
       return c != nullptr && c->purchase_count > 0;
     };
+    std::erase_if(from_batch, [&](const ScoredItem& r) { return purchased(r.item); });
+    if (batch_slot != nullptr) {
+      out.items = Render(from_batch, s.ids);
+      return;
+    }
     const size_t live_k = batch != nullptr ? BlendDepth(request.k) : request.k;
     const Filter filter{.exclude = exclude, .exclude_if = purchased};
     if (pending.empty()) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <type_traits>
 
 #include "absl/status/status.h"
@@ -26,6 +27,12 @@ namespace {
 
 int Fail(const absl::Status& status) {
   std::fprintf(stderr, "streamrec: %s\n", std::string(status.message()).c_str());
+  return 2;
+}
+
+// A failure of a server that got as far as starting: a log line in the logs' format.
+int FailServing(const absl::Status& status) {
+  Log(LogLevel::kError, "failed", {{"error", std::string(status.message())}});
   return 2;
 }
 
@@ -393,21 +400,24 @@ int ServerCommands::Serve() {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // Declared before the server, so that they are destroyed after it has stopped: no
+  // request can reach them once they are gone, whichever way this function returns.
+  std::unique_ptr<LiveEngine> engine;
+  BatchModelSlots slots;
+  std::optional<EngineBackend> backend;
   // The server listens first, so that /healthz answers and /readyz says 503 while the
   // state is bootstrapped or recovered.
   StartingBackend starting(StrCat(
       s.events.empty() && s.purchases.empty() ? "" : "bootstrapping or ", "recovering the state"));
   HttpServer server(&starting, http);
-  if (absl::Status st = server.Start(); !st.ok()) return Fail(st);
+  if (absl::Status st = server.Start(); !st.ok()) return FailServing(st);
   Log(LogLevel::kInfo, "listening",
       {{"address", StrCat(http.host, ":", server.port())}, {"state", s.state_dir}});
 
   StartupReport report;
-  absl::StatusOr<std::unique_ptr<LiveEngine>> engine = LiveEngine::Open(options, &report);
-  if (!engine.ok()) {
-    server.Stop();
-    return Fail(engine.status());
-  }
+  absl::StatusOr<std::unique_ptr<LiveEngine>> opened = LiveEngine::Open(options, &report);
+  if (!opened.ok()) return FailServing(opened.status());
+  engine = *std::move(opened);
   if (report.bootstrapped) {
     Log(LogLevel::kInfo, "bootstrapped",
         {{"records", report.bootstrap_records}, {"rejected_rows", report.bootstrap_rejected_rows}});
@@ -430,27 +440,25 @@ int ServerCommands::Serve() {
     }
   }
 
-  absl::StatusOr<BatchModelSlots> slots = OpenModelSlots(s, engine->get());
-  if (!slots.ok()) {
-    server.Stop();
-    return Fail(slots.status());
-  }
-  EngineBackend backend(engine->get(), {.exclude_purchased = s.exclude_purchased,
-                                        .als = slots->als.get(),
-                                        .item_knn = slots->item_knn.get(),
-                                        .hybrid_als_weight = s.hybrid_als_weight});
-  starting.SetTarget(&backend);
+  absl::StatusOr<BatchModelSlots> opened_slots = OpenModelSlots(s, engine.get());
+  if (!opened_slots.ok()) return FailServing(opened_slots.status());
+  slots = *std::move(opened_slots);
+  backend.emplace(engine.get(), EngineBackendOptions{.exclude_purchased = s.exclude_purchased,
+                                                     .als = slots.als.get(),
+                                                     .item_knn = slots.item_knn.get(),
+                                                     .hybrid_als_weight = s.hybrid_als_weight});
+  starting.SetTarget(&*backend);
   Log(LogLevel::kInfo, "ready", {{"seconds", report.seconds}});
 
   int signal_number = 0;
   while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
-    ReloadModelFiles(s.model_files, **engine, *slots);
+    ReloadModelFiles(s.model_files, *engine, slots);
   }
   Log(LogLevel::kInfo, "stopping",
       {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"},
        {"then", "finishing requests, writing a snapshot"}});
   server.Stop();
-  if (absl::Status st = (*engine)->Stop(); !st.ok()) return Fail(st);
+  if (absl::Status st = engine->Stop(); !st.ok()) return FailServing(st);
   Log(LogLevel::kInfo, "stopped");
   return 0;
 }
