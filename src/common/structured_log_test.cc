@@ -36,12 +36,23 @@ TEST(StructuredLogTest, JsonIsOneObjectsMembersWithStringsEscaped) {
             R"("error":"bad \"x\"\\\u0001")");
 }
 
-TEST(StructuredLogTest, NonFiniteNumbersAreNullInJson) {
+TEST(StructuredLogTest, BytesThatAreNotUtf8BecomeTheReplacementCharacter) {
+  // "é" (valid), a lone continuation byte, a truncated 3-byte sequence, an overlong "/".
+  const std::string value = "caf\xC3\xA9 \x80 \xE2\x82 \xC0\xAF";
+  EXPECT_EQ(FormatLogFields(LogFormat::kJson, "e", {{"path", value}}),
+            R"("event":"e","path":"café \ufffd \ufffd\ufffd \ufffd\ufffd")");
+  EXPECT_EQ(FormatLogFields(LogFormat::kText, "e", {{"path", "café"}}), R"(event=e path="café")");
+}
+
+TEST(StructuredLogTest, NonFiniteNumbersAreNullInJsonAndNamedInText) {
   EXPECT_EQ(
       FormatLogFields(LogFormat::kJson, "e", {{"x", std::numeric_limits<double>::quiet_NaN()}}),
       R"("event":"e","x":null)");
   EXPECT_EQ(
-      FormatLogFields(LogFormat::kText, "e", {{"x", std::numeric_limits<double>::infinity()}}),
+      FormatLogFields(LogFormat::kText, "e", {{"x", -std::numeric_limits<double>::infinity()}}),
+      "event=e x=-inf");
+  EXPECT_EQ(
+      FormatLogFields(LogFormat::kText, "e", {{"x", std::numeric_limits<double>::quiet_NaN()}}),
       "event=e x=NaN");
 }
 

@@ -405,7 +405,9 @@ TEST(EventJsonTest, RandomBytesNeverBreakTheParser) {
           EXPECT_THAT(parsed.status().message(), HasSubstr("not NDJSON")) << body;
           std::stringstream lines(body);
           for (std::string line; std::getline(lines, line);) {
-            if (!TrimAscii(line).empty()) EXPECT_FALSE(reader.Parse(line).ok()) << line;
+            if (!TrimAscii(line).empty()) {
+              EXPECT_FALSE(reader.Parse(line).ok()) << line;
+            }
           }
         }
         continue;
