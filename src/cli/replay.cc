@@ -27,6 +27,7 @@
 #include "boost/json/value.hpp"
 #include "common/event.h"
 #include "common/interner.h"
+#include "common/json_string.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "common/time.h"
@@ -121,71 +122,6 @@ absl::StatusOr<HttpUrl> ParseHttpUrl(std::string_view url) {
 
 // ---------------------------------------------------------------------------------
 // NDJSON
-
-// True when `s` is well-formed UTF-8 (no overlong forms, surrogates or values above
-// U+10FFFF), which is what a JSON parser on the server accepts.
-bool IsValidUtf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const auto* end = p + s.size();
-  while (p < end) {
-    const unsigned char c = *p;
-    if (c < 0x80) {
-      ++p;
-      continue;
-    }
-    int n = 0;
-    uint32_t cp = 0;
-    if ((c & 0xE0) == 0xC0) {
-      n = 1, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      n = 2, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      n = 3, cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (end - p <= n) return false;
-    for (int i = 1; i <= n; ++i) {
-      if ((p[i] & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    constexpr uint32_t kMinForLength[] = {0, 0x80, 0x800, 0x10000};
-    if (cp < kMinForLength[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-    p += n + 1;
-  }
-  return true;
-}
-
-// Appends `s` as a JSON string. REQUIRES: IsValidUtf8(s).
-void AppendJsonString(std::string* out, std::string_view s) {
-  out->push_back('"');
-  for (const char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          fmt::format_to(std::back_inserter(*out), "\\u{:04x}", static_cast<int>(c));
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
-}
 
 // The event_id of a row that has none: "<source>:<line>", bytes of a path that is not
 // UTF-8 written as %XX so that the id can travel in JSON.
@@ -315,9 +251,9 @@ class EventReader {
     }
     std::string& out = batch->body;
     out.append("{\"user_id\":");
-    AppendJsonString(&out, user);
+    AppendJsonString(user, &out);
     out.append(",\"item_id\":");
-    AppendJsonString(&out, item);
+    AppendJsonString(item, &out);
     out.append(",\"event_type\":\"");
     out.append(EventTypeName(event.type));
     out.append("\",\"timestamp\":\"");
@@ -333,7 +269,7 @@ class EventReader {
       generated_id_ = GeneratedEventId(files_[file], row_.line);
       event_id = generated_id_;
     }
-    AppendJsonString(&out, event_id);
+    AppendJsonString(event_id, &out);
     out.append("}\n");
     return true;
   }

@@ -4,6 +4,7 @@
 #include <memory>
 #include <mutex>
 
+#include "common/json_string.h"
 #include "common/strings.h"
 #include "fmt/format.h"
 #include "spdlog/sinks/stdout_sinks.h"
@@ -50,83 +51,13 @@ bool NeedsQuotes(std::string_view s) {
   return false;
 }
 
-// The length of the valid UTF-8 sequence at the start of `s` (RFC 3629: no overlong
-// forms, no surrogates, at most U+10FFFF), or 0 if it is not one.
-size_t Utf8SequenceLength(std::string_view s) {
-  const auto byte = [&](size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char lead = byte(0);
-  size_t n;
-  unsigned char low = 0x80, high = 0xBF;  // bounds of the second byte
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    n = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    n = 3;
-    if (lead == 0xE0) low = 0xA0;
-    if (lead == 0xED) high = 0x9F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    n = 4;
-    if (lead == 0xF0) low = 0x90;
-    if (lead == 0xF4) high = 0x8F;
-  } else {
-    return 0;
-  }
-  if (s.size() < n || byte(1) < low || byte(1) > high) return 0;
-  for (size_t i = 2; i < n; ++i) {
-    if (byte(i) < 0x80 || byte(i) > 0xBF) return 0;
-  }
-  return n;
-}
-
-// `s` between quotes, with what JSON requires escaped (logfmt readers take the same); a
-// byte that is not part of valid UTF-8 becomes U+FFFD, so every line is valid JSON.
-void AppendQuoted(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (static_cast<unsigned char>(c) >= 0x80) {
-      const size_t n = Utf8SequenceLength(s.substr(i));
-      if (n == 0) {
-        out->append("\\ufffd");
-      } else {
-        out->append(s.substr(i, n));
-        i += n - 1;
-      }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          fmt::format_to(std::back_inserter(*out), "\\u{:04x}", static_cast<unsigned>(c));
-        } else {
-          out->push_back(c);
-        }
-    }
-  }
-  out->push_back('"');
-}
-
 void AppendValue(LogFormat format, const LogField::Value& value, std::string* out) {
   std::visit(
       [&](const auto& v) {
         using T = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<T, std::string_view>) {
           if (format == LogFormat::kJson || NeedsQuotes(v)) {
-            AppendQuoted(v, out);
+            AppendJsonString(v, out);
           } else {
             out->append(v);
           }
@@ -166,10 +97,10 @@ std::string FormatLogFields(LogFormat format, std::string_view event,
   std::string out;
   if (format == LogFormat::kJson) {
     out.append(R"("event":)");
-    AppendQuoted(event, &out);
+    AppendJsonString(event, &out);
     for (const LogField& f : fields) {
       out.push_back(',');
-      AppendQuoted(f.key(), &out);
+      AppendJsonString(f.key(), &out);
       out.push_back(':');
       AppendValue(format, f.value(), &out);
     }

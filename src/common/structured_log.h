@@ -8,7 +8,7 @@
 //     {"ts":"2026-11-29T04:31:00.123Z","level":"info","event":"ready","seconds":4.24}
 // In text a value is quoted ("...", with \" \\ \n escaped) when it is empty or holds a
 // space, a quote, '=', a backslash, a control character or a byte beyond ASCII. A byte
-// that is not part of valid UTF-8 is written as \ufffd, so a JSON line is always valid.
+// that is not part of valid UTF-8 becomes U+FFFD, so a JSON line is always valid.
 // Keys and event names are the caller's plain snake_case words, written as they are.
 //
 // Thread safety: Log may be called from any thread; lines never interleave.

@@ -40,7 +40,8 @@ TEST(StructuredLogTest, BytesThatAreNotUtf8BecomeTheReplacementCharacter) {
   // "é" (valid), a lone continuation byte, a truncated 3-byte sequence, an overlong "/".
   const std::string value = "caf\xC3\xA9 \x80 \xE2\x82 \xC0\xAF";
   EXPECT_EQ(FormatLogFields(LogFormat::kJson, "e", {{"path", value}}),
-            R"("event":"e","path":"café \ufffd \ufffd\ufffd \ufffd\ufffd")");
+            "\"event\":\"e\",\"path\":\"caf\xC3\xA9 \xEF\xBF\xBD \xEF\xBF\xBD\xEF\xBF\xBD "
+            "\xEF\xBF\xBD\xEF\xBF\xBD\"");
   EXPECT_EQ(FormatLogFields(LogFormat::kText, "e", {{"path", "café"}}), R"(event=e path="café")");
 }
 
