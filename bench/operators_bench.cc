@@ -55,6 +55,25 @@ void BM_FeatureOperators(benchmark::State& state) {
 }
 BENCHMARK(BM_FeatureOperators)->Arg(4096)->Unit(benchmark::kMillisecond)->Iterations(3);
 
+// Pushes `records` through `ops` and `models` in calls of `chunk` records, as the live
+// engine's writer does, and waits for the recommenders' pair updates.
+void ApplyOperatorsAndRecommenders(std::span<const Record> records, size_t chunk,
+                                   FeatureOperators* ops, Recommender* models) {
+  FeatureOutput out;
+  std::vector<ModelEvent> model_events;
+  for (size_t at = 0; at < records.size(); at += chunk) {
+    ops->Apply(records.subspan(at, std::min(chunk, records.size() - at)), &out);
+    model_events.clear();
+    for (const EnrichedEvent& e : out.enriched) {
+      model_events.push_back(ModelEvent{
+          .user = e.user, .item = e.item, .type = e.type, .time = e.time, .session = e.session});
+    }
+    models->ObserveBatch(model_events);
+    out.Clear();
+  }
+  models->Flush();
+}
+
 // Events per second through every feature operator and every recommender: what the
 // live engine's writer does with records the watermark released. Arguments: records per
 // call, and the recommenders' update threads (2: pair updates on a second core while
@@ -68,20 +87,7 @@ void BM_OperatorsAndRecommenders(benchmark::State& state) {
   for (auto _ : state) {
     FeatureOperators ops;
     Recommender models({}, update_threads);
-    FeatureOutput out;
-    std::vector<ModelEvent> model_events;
-    const std::span<const Record> all(records);
-    for (size_t at = 0; at < all.size(); at += chunk) {
-      ops.Apply(all.subspan(at, std::min(chunk, all.size() - at)), &out);
-      model_events.clear();
-      for (const EnrichedEvent& e : out.enriched) {
-        model_events.push_back(ModelEvent{
-            .user = e.user, .item = e.item, .type = e.type, .time = e.time, .session = e.session});
-      }
-      models.ObserveBatch(model_events);
-      out.Clear();
-    }
-    models.Flush();
+    ApplyOperatorsAndRecommenders(records, chunk, &ops, &models);
     benchmark::DoNotOptimize(models.counters());
   }
   state.SetItemsProcessed(state.iterations() * events);
@@ -109,27 +115,9 @@ void BM_OperatorsAndRecommendersOnBuiltState(benchmark::State& state) {
   for (auto _ : state) {
     FeatureOperators ops;
     Recommender models({}, update_threads);
-    FeatureOutput out;
-    std::vector<ModelEvent> model_events;
-    const auto apply = [&](std::span<const Record> part) {
-      for (size_t at = 0; at < part.size(); at += chunk) {
-        ops.Apply(part.subspan(at, std::min(chunk, part.size() - at)), &out);
-        model_events.clear();
-        for (const EnrichedEvent& e : out.enriched) {
-          model_events.push_back(ModelEvent{.user = e.user,
-                                            .item = e.item,
-                                            .type = e.type,
-                                            .time = e.time,
-                                            .session = e.session});
-        }
-        models.ObserveBatch(model_events);
-        out.Clear();
-      }
-      models.Flush();
-    };
-    apply(all.first(split));
+    ApplyOperatorsAndRecommenders(all.first(split), chunk, &ops, &models);
     const auto start = std::chrono::steady_clock::now();
-    apply(all.subspan(split));
+    ApplyOperatorsAndRecommenders(all.subspan(split), chunk, &ops, &models);
     state.SetIterationTime(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     benchmark::DoNotOptimize(models.counters());
