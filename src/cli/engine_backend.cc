@@ -66,6 +66,14 @@ std::vector<ItemIdx> KnownItems(const std::vector<std::string>& names, const IdD
   return out;
 }
 
+// Adds the items of the purchases among `pending` (a user's records that wait in the
+// reorder buffer) to `out`.
+void AddPendingPurchases(std::span<const Record> pending, absl::flat_hash_set<ItemIdx>* out) {
+  for (const Record& r : pending) {
+    if (r.kind == RecordKind::kPurchase) out->insert(r.item);
+  }
+}
+
 // What a batch model needs of the engine's state to recommend for a user, copied under
 // the shared lock so that the model's work (a fold-in and a scan of the catalogue) runs
 // outside it: the user's interactions in the model's item ids, and the items the answer
@@ -93,11 +101,7 @@ BatchInput GatherBatchInput(const ServedModel& served, const LiveState& s, UserI
       in.weights.push_back(static_cast<float>(weight));
     }
   });
-  if (exclude_purchased) {
-    for (const Record& r : s.buffer.PendingOf(user)) {
-      if (r.kind == RecordKind::kPurchase) in.excluded.insert(r.item);
-    }
-  }
+  if (exclude_purchased) AddPendingPurchases(s.buffer.PendingOf(user), &in.excluded);
   return in;
 }
 
@@ -215,9 +219,7 @@ absl::StatusOr<Recommendations> EngineBackend::RecommendForUser(std::string_view
     }
     const std::span<const Record> pending = s.buffer.PendingOf(*user);
     absl::flat_hash_set<ItemIdx> pending_purchases;
-    for (const Record& r : pending) {
-      if (r.kind == RecordKind::kPurchase) pending_purchases.insert(r.item);
-    }
+    AddPendingPurchases(pending, &pending_purchases);
     auto purchased = [&](ItemIdx item) {
       if (!options_.exclude_purchased) return false;
       if (pending_purchases.contains(item)) return true;
