@@ -18,8 +18,11 @@ struct OwnedReject {
   std::string reason;
 };
 
-// What one part of a file decodes to, before it is joined to the others.
-struct DecodedPart {
+// What one part of a file decodes to, before it is joined to the others. Each part has
+// cache lines of its own: its thread updates the part on every row, and two parts
+// sharing a line would make the cores pass it back and forth on every row.
+struct alignas(64) DecodedPart {
+  IdDictionary ids;  // the part's own names, when the file is read in several parts
   RecordVector records;
   std::vector<std::pair<uint32_t, std::string>> event_ids;  // (seq, id), when kept
   std::vector<OwnedReject> rejects;  // in line order; with strict, at most one
@@ -171,16 +174,15 @@ absl::Status RecordLoader::LoadWithThreads(const InputFile& file, std::vector<Re
   // and reports progress for it.
   const size_t n = sources.size();
   std::vector<DecodedPart> parts(n);
-  std::vector<IdDictionary> local_ids(n > 1 ? n : 0);
   {
     std::vector<std::jthread> workers;
     for (size_t p = 1; p < n; ++p) {
       workers.emplace_back([&, p] {
-        DecodeRows(*sources[p], *decoder, &local_ids[p], &seen_event_ids_, 0, options_.strict,
+        DecodeRows(*sources[p], *decoder, &parts[p].ids, &seen_event_ids_, 0, options_.strict,
                    options_.keep_event_ids, {}, &parts[p]);
       });
     }
-    DecodeRows(*sources[0], *decoder, n > 1 ? &local_ids[0] : ids_, &seen_event_ids_,
+    DecodeRows(*sources[0], *decoder, n > 1 ? &parts[0].ids : ids_, &seen_event_ids_,
                n > 1 ? 0 : next_seq_, options_.strict, options_.keep_event_ids, progress,
                &parts[0]);
   }
@@ -214,12 +216,12 @@ absl::Status RecordLoader::LoadWithThreads(const InputFile& file, std::vector<Re
             StrCat(file.path, ": more than 2^32-1 rows in one run"));
       }
       // Re-intern the part's names in its first-seen order, then renumber.
-      std::vector<UserIdx> users(local_ids[p].users.size());
+      std::vector<UserIdx> users(part.ids.users.size());
       for (uint32_t i = 0; i < users.size(); ++i)
-        users[i] = ids_->users.Intern(local_ids[p].users.Name(UserIdx(i)));
-      std::vector<ItemIdx> items(local_ids[p].items.size());
+        users[i] = ids_->users.Intern(part.ids.users.Name(UserIdx(i)));
+      std::vector<ItemIdx> items(part.ids.items.size());
       for (uint32_t i = 0; i < items.size(); ++i)
-        items[i] = ids_->items.Intern(local_ids[p].items.Name(ItemIdx(i)));
+        items[i] = ids_->items.Intern(part.ids.items.Name(ItemIdx(i)));
       for (Record& r : part.records) {
         r.user = users[r.user.value];
         r.item = items[r.item.value];
