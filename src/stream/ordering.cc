@@ -30,9 +30,19 @@ int SortRuns(std::vector<Run>* runs, int threads) {
 }
 
 RunMerger::RunMerger(std::vector<Run> runs) : runs_(std::move(runs)) {
-  for (const Run& run : runs_) {
-    if (!run.empty()) cursors_.push_back(Cursor{run.data(), run.data() + run.size(), run.data()});
+  // Runs that follow each other in stream order (the chunks of a sorted file) form one
+  // chain, read through one cursor.
+  const Record* chain_last = nullptr;  // the last record of the current chain
+  for (size_t r = 0; r < runs_.size(); ++r) {
+    const Run& run = runs_[r];
     total_ += run.size();
+    if (run.empty()) continue;
+    if (chain_last == nullptr || StreamOrderLess(run.front(), *chain_last)) {
+      cursors_.push_back(Cursor{run.data(), run.data() + run.size(), run.data(), r, r});
+    } else {
+      cursors_.back().last_run = r;
+    }
+    chain_last = &run.back();
   }
 }
 
@@ -45,6 +55,18 @@ void RunMerger::ReleaseConsumed(Cursor* c) {
     ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
     c->released = reinterpret_cast<const Record*>(to);
   }
+}
+
+bool RunMerger::NextRunOfChain(Cursor* c) {
+  // The run is read: give its memory back whole.
+  Run().swap(runs_[c->run]);
+  while (c->run < c->last_run) {
+    const Run& run = runs_[++c->run];
+    if (run.empty()) continue;
+    *c = Cursor{run.data(), run.data() + run.size(), run.data(), c->run, c->last_run};
+    return true;
+  }
+  return false;
 }
 
 bool RunMerger::NextBatch(size_t max_records, std::vector<Record>* batch) {
@@ -72,7 +94,9 @@ bool RunMerger::NextBatch(size_t max_records, std::vector<Record>* batch) {
         4 * kHugePageBytes) {
       ReleaseConsumed(&c);
     }
-    if (c.next == c.end) cursors_.erase(cursors_.begin() + static_cast<long>(best));
+    if (c.next == c.end && !NextRunOfChain(&c)) {
+      cursors_.erase(cursors_.begin() + static_cast<long>(best));
+    }
   }
   return !batch->empty();
 }

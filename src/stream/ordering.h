@@ -1,11 +1,12 @@
 #pragma once
 // Event-time ordering of a finite input: the batch half of the stream module.
 //
-// Records arrive as runs (a file, or a part of a file read by one thread), each in
-// file order. SortRuns sorts the runs that are not already in stream order
+// Records arrive as runs (a file, or a chunk of a file read by several threads), each
+// in file order. SortRuns sorts the runs that are not already in stream order
 // (StreamOrderLess); RunMerger then hands out the merged stream a batch at a time,
-// without building one merged copy. A time-sorted clickstream therefore costs one
-// scan and a merge, and memory holds each record once.
+// without building one merged copy. Consecutive runs that follow each other in stream
+// order (the chunks of a sorted file) are read as one. A time-sorted clickstream
+// therefore costs one scan and a merge, and memory holds each record once.
 
 #include <cstddef>
 #include <vector>
@@ -35,12 +36,18 @@ class RunMerger {
   size_t done() const { return done_; }
 
  private:
+  // Reads a chain: runs_[run], then the non-empty runs up to runs_[last_run].
   struct Cursor {
     const Record* next;
     const Record* end;
     const Record* released;  // [run start, released) has been given back
+    size_t run;
+    size_t last_run;
   };
   void ReleaseConsumed(Cursor* c);
+  // Frees the cursor's run, which has been read, and moves it to the next run of its
+  // chain. False at the chain's end.
+  bool NextRunOfChain(Cursor* c);
 
   std::vector<Run> runs_;
   std::vector<Cursor> cursors_;  // non-empty runs only

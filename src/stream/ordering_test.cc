@@ -77,5 +77,26 @@ TEST(OrderingTest, ConsumedPagesGivenBackDoNotChangeTheStream) {
   EXPECT_EQ(Seqs(MergeAll(std::move(runs), 4096)), Seqs(expected));
 }
 
+TEST(OrderingTest, RunsThatFollowEachOtherMergeLikeOneSort) {
+  // A sorted run cut into consecutive chunks (one empty, ties in time across the
+  // cuts), a chunk that goes back in time and so starts a chain of its own, and a run
+  // that overlaps them all.
+  const streamrec::Run whole = MakeRun(20'000, 0, 2'000, true, 10);
+  std::vector<streamrec::Run> runs;
+  for (size_t from = 0; from < whole.size(); from += 3'000) {
+    runs.emplace_back(whole.begin() + static_cast<long>(from),
+                      whole.begin() + static_cast<long>(std::min(from + 3'000, whole.size())));
+    if (from == 6'000) runs.emplace_back();
+  }
+  runs.push_back(MakeRun(1'000, 20'000, 2'000, true, 11));
+  runs.push_back(MakeRun(5'000, 21'000, 2'000, true, 12));
+  for (size_t batch_size : {size_t{1}, size_t{7}, size_t{4096}}) {
+    std::vector<Record> expected;
+    for (const streamrec::Run& run : runs) expected.insert(expected.end(), run.begin(), run.end());
+    std::sort(expected.begin(), expected.end(), StreamOrderLess);
+    EXPECT_EQ(Seqs(MergeAll(runs, batch_size)), Seqs(expected)) << batch_size;
+  }
+}
+
 }  // namespace
 }  // namespace streamrec
