@@ -2,11 +2,14 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <limits>
 #include <thread>
 
 #include "absl/status/status.h"
+#include "common/check.h"
+#include "common/status_macros.h"
 #include "common/strings.h"
 #include "io/row_source.h"
 
@@ -18,17 +21,51 @@ struct OwnedReject {
   std::string reason;
 };
 
-// What one part of a file decodes to, before it is joined to the others. Each part has
-// cache lines of its own: its thread updates the part on every row, and two parts
-// sharing a line would make the cores pass it back and forth on every row.
+// What a file, or one chunk of it, decodes to before it is joined to the others. Each
+// chunk has cache lines of its own: its thread updates it on every row, and two chunks
+// sharing a line would make the cores pass the line back and forth on every row.
 struct alignas(64) DecodedPart {
-  IdDictionary ids;  // the part's own names, when the file is read in several parts
   RecordVector records;
   std::vector<std::pair<uint32_t, std::string>> event_ids;  // (seq, id), when kept
   std::vector<OwnedReject> rejects;  // in line order; with strict, at most one
   LoadStats stats;
   absl::Status status;
+  // A chunk: the thread that decoded it, and the ids it added to that thread's
+  // dictionary, [users_begin, users_end) and [items_begin, items_end).
+  size_t thread = 0;
+  uint32_t users_begin = 0;
+  uint32_t users_end = 0;
+  uint32_t items_begin = 0;
+  uint32_t items_end = 0;
+  int64_t next_line = 0;  // its source's next_line() at the end (its own numbering)
+  bool ended_inside_quotes = false;
+  bool decoded = false;  // false: skipped, as strict mode had stopped at an earlier chunk
 };
+
+// One decoding thread's dictionary, on cache lines of its own for the same reason.
+struct alignas(64) ThreadIds {
+  IdDictionary ids;
+};
+
+// Runs fn(thread) on `threads` threads, the calling thread being thread 0.
+template <typename Fn>
+void OnThreads(size_t threads, const Fn& fn) {
+  std::vector<std::jthread> workers;
+  for (size_t t = 1; t < threads; ++t) workers.emplace_back([&fn, t] { fn(t); });
+  fn(0);
+}
+
+// True when the chunks' records, read one chunk after the other, are in stream order.
+bool InStreamOrder(const std::vector<DecodedPart>& chunks) {
+  const Record* last = nullptr;
+  for (const DecodedPart& c : chunks) {
+    if (c.records.empty()) continue;
+    if (last != nullptr && StreamOrderLess(c.records.front(), *last)) return false;
+    if (!std::is_sorted(c.records.begin(), c.records.end(), StreamOrderLess)) return false;
+    last = &c.records.back();
+  }
+  return true;
+}
 
 // A row read ahead of its decoding. A source's views last only until its next row, so
 // the row's fields are copied into `text`.
@@ -140,18 +177,38 @@ void DecodeRows(RowSource& source, const RowDecoder& decoder, IdDictionary* ids,
 
 absl::Status RecordLoader::Load(const InputFile& file, std::vector<RecordVector>* runs,
                                 const ProgressFn& progress) {
-  return LoadWithThreads(file, runs, progress, options_.threads);
+  return LoadWithThreads(file, runs, progress, options_.threads, ChunkCuts::kAtLineBreaks);
 }
 
 absl::Status RecordLoader::LoadWithThreads(const InputFile& file, std::vector<RecordVector>* runs,
-                                           const ProgressFn& progress, int threads) {
+                                           const ProgressFn& progress, int threads,
+                                           ChunkCuts cuts_at) {
+  // Reports a decoded part's error or rejects, keeps its event ids, counts its rows.
+  const auto report = [&](DecodedPart& part) -> absl::Status {
+    if (!part.status.ok()) {
+      return absl::Status(part.status.code(), StrCat(file.path, ": ", part.status.message()));
+    }
+    for (const OwnedReject& r : part.rejects) {
+      if (options_.strict) {
+        return absl::AbortedError(
+            StrCat(file.path, ":", r.line, ": ", r.reason, " (stopped: strict mode)"));
+      }
+      if (on_reject_) RETURN_IF_ERROR(on_reject_(RejectedRow{file.path, r.line, r.reason}));
+    }
+    for (auto& kept : part.event_ids) kept_event_ids_.push_back(std::move(kept));
+    stats_.rows_read += part.stats.rows_read;
+    stats_.rows_accepted += part.stats.rows_accepted;
+    stats_.rows_rejected += part.stats.rows_rejected;
+    stats_.duplicates += part.stats.duplicates;
+    return absl::OkStatus();
+  };
   const SourceMapping& mapping = mapping_.For(file.kind);
   std::vector<std::unique_ptr<RowSource>> sources;
   if (IsCsvPath(file.path) && threads > 1) {
-    absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> parts =
-        OpenCsvSourceParts(file.path, mapping.csv, threads);
-    if (!parts.ok()) return parts.status();
-    sources = *std::move(parts);
+    absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> chunks =
+        OpenCsvSourceChunks(file.path, mapping.csv, options_.chunk_bytes, cuts_at);
+    if (!chunks.ok()) return chunks.status();
+    sources = *std::move(chunks);
   } else {
     absl::StatusOr<std::unique_ptr<RowSource>> opened =
         OpenRowSource(file.path, mapping.csv, RowDecoder::WantedColumns(file.kind, mapping));
@@ -169,73 +226,128 @@ absl::Status RecordLoader::LoadWithThreads(const InputFile& file, std::vector<Re
     sources.clear();
     sources.push_back(*std::move(whole));
   }
+  if (sources.size() == 1) {
+    DecodedPart part;
+    DecodeRows(*sources.front(), *decoder, ids_, &seen_event_ids_, next_seq_, options_.strict,
+               options_.keep_event_ids, progress, &part);
+    RETURN_IF_ERROR(report(part));
+    next_seq_ += static_cast<uint32_t>(part.stats.rows_accepted);
+    runs->push_back(std::move(part.records));
+    if (progress) progress(1, 1);
+    return absl::OkStatus();
+  }
 
-  // Decode: one thread per part, each with its own ids; the calling thread takes part 0
-  // and reports progress for it.
+  // Decode: threads take chunks in file order as they come free (so a core the host
+  // slows down takes fewer), each into its own dictionary; the calling thread reports
+  // progress.
   const size_t n = sources.size();
-  std::vector<DecodedPart> parts(n);
-  {
-    std::vector<std::jthread> workers;
-    for (size_t p = 1; p < n; ++p) {
-      workers.emplace_back([&, p] {
-        DecodeRows(*sources[p], *decoder, &parts[p].ids, &seen_event_ids_, 0, options_.strict,
-                   options_.keep_event_ids, {}, &parts[p]);
-      });
+  const size_t thread_count = std::min(static_cast<size_t>(threads), n);
+  std::vector<DecodedPart> chunks(n);
+  std::vector<ThreadIds> thread_ids(thread_count);
+  std::atomic<size_t> next_chunk{0};
+  std::atomic<size_t> strict_stop{n};  // chunks after this one need not be decoded
+  std::atomic<int64_t> bytes_done{0};
+  OnThreads(thread_count, [&](size_t t) {
+    IdDictionary& ids = thread_ids[t].ids;
+    for (size_t c; (c = next_chunk.fetch_add(1)) < n;) {
+      if (c > strict_stop.load()) break;
+      DecodedPart& chunk = chunks[c];
+      chunk.thread = t;
+      chunk.users_begin = static_cast<uint32_t>(ids.users.size());
+      chunk.items_begin = static_cast<uint32_t>(ids.items.size());
+      DecodeRows(*sources[c], *decoder, &ids, &seen_event_ids_, 0, options_.strict,
+                 options_.keep_event_ids, {}, &chunk);
+      chunk.users_end = static_cast<uint32_t>(ids.users.size());
+      chunk.items_end = static_cast<uint32_t>(ids.items.size());
+      chunk.next_line = sources[c]->next_line();
+      chunk.ended_inside_quotes = sources[c]->ended_inside_quotes();
+      chunk.decoded = true;
+      if (options_.strict && !chunk.rejects.empty()) {
+        size_t stop = strict_stop.load();
+        while (c < stop && !strict_stop.compare_exchange_weak(stop, c)) {
+        }
+      }
+      const int64_t done =
+          bytes_done.fetch_add(sources[c]->bytes_total()) + sources[c]->bytes_total();
+      if (t == 0 && progress) progress(done, bytes);
     }
-    DecodeRows(*sources[0], *decoder, n > 1 ? &parts[0].ids : ids_, &seen_event_ids_,
-               n > 1 ? 0 : next_seq_, options_.strict, options_.keep_event_ids, progress,
-               &parts[0]);
+  });
+
+  // A chunk other than the last that ended inside quotes was cut inside a quoted field
+  // that spans lines: cut the file again outside quotes, and if a stray quote fooled
+  // that too, read it with one thread. Nothing decoded so far has left a trace.
+  for (size_t c = 0; c + 1 < n && chunks[c].decoded; ++c) {
+    if (!chunks[c].ended_inside_quotes) continue;
+    return cuts_at == ChunkCuts::kAtLineBreaks
+               ? LoadWithThreads(file, runs, progress, threads, ChunkCuts::kOutsideQuotes)
+               : LoadWithThreads(file, runs, progress, 1, cuts_at);
   }
 
-  // A part other than the last that ended inside quotes was cut inside a quoted field
-  // (a stray quote fooled the cut): read the file again with one thread.
-  for (size_t p = 0; p + 1 < n; ++p) {
-    if (sources[p]->ended_inside_quotes()) return LoadWithThreads(file, runs, progress, 1);
+  // Join in file order: true line numbers, rejects and errors, then every chunk's new
+  // names interned in first-seen order, which gives the ids one thread would have.
+  uint64_t accepted = 0;
+  std::vector<uint32_t> seq_base(n);
+  int64_t line_shift = 0;  // add to a chunk's own line numbers
+  for (size_t c = 0; c < n; ++c) {
+    DecodedPart& chunk = chunks[c];
+    STREAMREC_CHECK(chunk.decoded) << "a chunk after a strict reject was joined";
+    for (OwnedReject& r : chunk.rejects) r.line += line_shift;
+    line_shift += chunk.next_line - 1;
+    seq_base[c] = static_cast<uint32_t>(next_seq_ + accepted);
+    for (auto& [seq, id] : chunk.event_ids) seq += seq_base[c];
+    RETURN_IF_ERROR(report(chunk));
+    accepted += static_cast<uint64_t>(chunk.stats.rows_accepted);
+    if (next_seq_ + accepted >= std::numeric_limits<uint32_t>::max()) {
+      return absl::ResourceExhaustedError(StrCat(file.path, ": more than 2^32-1 rows in one run"));
+    }
   }
-
-  // Join the parts in file order.
-  for (size_t p = 0; p < n; ++p) {
-    DecodedPart& part = parts[p];
-    if (!part.status.ok()) {
-      return absl::Status(part.status.code(), StrCat(file.path, ": ", part.status.message()));
-    }
-    for (const OwnedReject& r : part.rejects) {
-      if (options_.strict) {
-        return absl::AbortedError(
-            StrCat(file.path, ":", r.line, ": ", r.reason, " (stopped: strict mode)"));
-      }
-      if (on_reject_) {
-        if (absl::Status s = on_reject_(RejectedRow{file.path, r.line, r.reason}); !s.ok())
-          return s;
-      }
-    }
-    const uint64_t accepted = static_cast<uint64_t>(part.stats.rows_accepted);
-    if (n > 1) {
-      if (next_seq_ + accepted >= std::numeric_limits<uint32_t>::max()) {
-        return absl::ResourceExhaustedError(
-            StrCat(file.path, ": more than 2^32-1 rows in one run"));
-      }
-      // Re-intern the part's names in its first-seen order, then renumber.
-      std::vector<UserIdx> users(part.ids.users.size());
-      for (uint32_t i = 0; i < users.size(); ++i)
-        users[i] = ids_->users.Intern(part.ids.users.Name(UserIdx(i)));
-      std::vector<ItemIdx> items(part.ids.items.size());
-      for (uint32_t i = 0; i < items.size(); ++i)
-        items[i] = ids_->items.Intern(part.ids.items.Name(ItemIdx(i)));
-      for (Record& r : part.records) {
+  std::vector<std::vector<UserIdx>> user_ids(thread_count);
+  std::vector<std::vector<ItemIdx>> item_ids(thread_count);
+  for (size_t t = 0; t < thread_count; ++t) {
+    user_ids[t].resize(thread_ids[t].ids.users.size());
+    item_ids[t].resize(thread_ids[t].ids.items.size());
+  }
+  for (const DecodedPart& chunk : chunks) {
+    const IdDictionary& local = thread_ids[chunk.thread].ids;
+    for (uint32_t i = chunk.users_begin; i < chunk.users_end; ++i)
+      user_ids[chunk.thread][i] = ids_->users.Intern(local.users.Name(UserIdx(i)));
+    for (uint32_t i = chunk.items_begin; i < chunk.items_end; ++i)
+      item_ids[chunk.thread][i] = ids_->items.Intern(local.items.Name(ItemIdx(i)));
+  }
+  next_seq_ += static_cast<uint32_t>(accepted);
+  next_chunk = 0;
+  OnThreads(thread_count, [&](size_t) {
+    for (size_t c; (c = next_chunk.fetch_add(1)) < n;) {
+      const std::vector<UserIdx>& users = user_ids[chunks[c].thread];
+      const std::vector<ItemIdx>& items = item_ids[chunks[c].thread];
+      for (Record& r : chunks[c].records) {
         r.user = users[r.user.value];
         r.item = items[r.item.value];
-        r.seq += next_seq_;
+        r.seq += seq_base[c];
       }
-      for (auto& [seq, id] : part.event_ids) seq += next_seq_;
     }
-    for (auto& kept : part.event_ids) kept_event_ids_.push_back(std::move(kept));
-    next_seq_ += static_cast<uint32_t>(accepted);
-    stats_.rows_read += part.stats.rows_read;
-    stats_.rows_accepted += part.stats.rows_accepted;
-    stats_.rows_rejected += part.stats.rows_rejected;
-    stats_.duplicates += part.stats.duplicates;
-    runs->push_back(std::move(part.records));
+  });
+
+  // Runs. A file in stream order (a clickstream sorted by time) keeps one run per
+  // chunk, which the merger reads one after the other. Any other file is joined into
+  // `threads` runs for SortRuns: sorted chunks that overlap in time would make the
+  // merge take a record at a time from dozens of runs.
+  if (InStreamOrder(chunks)) {
+    for (DecodedPart& chunk : chunks) runs->push_back(std::move(chunk.records));
+  } else {
+    for (size_t g = 0; g < thread_count; ++g) {
+      const size_t from = g * n / thread_count;
+      const size_t to = (g + 1) * n / thread_count;
+      size_t size = 0;
+      for (size_t c = from; c < to; ++c) size += chunks[c].records.size();
+      RecordVector run;
+      run.reserve(size);
+      for (size_t c = from; c < to; ++c) {
+        run.insert(run.end(), chunks[c].records.begin(), chunks[c].records.end());
+        RecordVector().swap(chunks[c].records);
+      }
+      runs->push_back(std::move(run));
+    }
   }
   if (progress) progress(1, 1);
   return absl::OkStatus();

@@ -6,11 +6,13 @@
 // Records get `seq` numbers in load order across every file of one loader, so load the
 // files in the order their ties should break (the order given on the command line).
 //
-// A large CSV file is decoded by several threads, each over its own byte range and with
-// its own id dictionary; the parts are then joined in file order (ids re-interned in
-// first-seen order, seq renumbered, rejects reported in line order), so the result is
-// exactly that of one thread. Files with event ids are read by one thread, because
-// "the second event with an id is the duplicate" is a sequential rule.
+// A large CSV file is cut into chunks of a few MB at line breaks (outside quotes, if a
+// cut fell inside a quoted field), which several threads take in file order as they
+// come free, each thread with its own id dictionary; the chunks are then
+// joined in file order (ids re-interned in first-seen order, seq renumbered, rejects
+// reported with their true lines in line order), so the result is exactly that of one
+// thread. Files with event ids are read by one thread, because "the second event with
+// an id is the duplicate" is a sequential rule.
 
 #include <cstdint>
 #include <functional>
@@ -24,6 +26,7 @@
 #include "common/interner.h"
 #include "io/mapping.h"
 #include "io/row_decoder.h"
+#include "io/row_source.h"
 
 namespace streamrec {
 
@@ -47,8 +50,9 @@ struct LoadStats {
 
 struct LoaderOptions {
   bool strict = false;  // the first refused row ends Load() with an Aborted error
-  int threads = 1;      // CSV files are split into up to this many parts
+  int threads = 1;      // threads that decode a CSV file's chunks
   int64_t min_bytes_per_thread = 8 << 20;  // smaller files are read by one thread
+  int64_t chunk_bytes = 8 << 20;           // a file read by threads is cut about so
   // Keep every accepted row's event_id, found by its records' seq (EventIdOf). The live
   // engine's first start logs them, so that a client's later retry of a bootstrapped
   // event is a duplicate.
@@ -66,9 +70,10 @@ class RecordLoader {
   RecordLoader(const Mapping& mapping, IdDictionary* ids, LoaderOptions options, RejectFn on_reject)
       : mapping_(mapping), ids_(ids), options_(options), on_reject_(std::move(on_reject)) {}
 
-  // Appends the file's records to `runs`, one run per part read in parallel, each in
-  // file order. A missing or unreadable file, a header that the mapping cannot
-  // resolve, or an error from the reject callback is an error status.
+  // Appends the file's records to `runs`, each run in file order: one run for a file
+  // read by one thread; for a file read in chunks, one run per chunk when the file is
+  // in stream order (StreamOrderLess), else one per thread. A missing or unreadable file, a header
+  // that the mapping cannot resolve, or an error from the reject callback is an error status.
   absl::Status Load(const InputFile& file, std::vector<RecordVector>* runs,
                     const ProgressFn& progress = {});
 
@@ -80,7 +85,7 @@ class RecordLoader {
 
  private:
   absl::Status LoadWithThreads(const InputFile& file, std::vector<RecordVector>* runs,
-                               const ProgressFn& progress, int threads);
+                               const ProgressFn& progress, int threads, ChunkCuts cuts_at);
 
   const Mapping& mapping_;
   IdDictionary* ids_;

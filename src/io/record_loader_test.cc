@@ -51,7 +51,7 @@ class RecordLoaderTest : public ::testing::Test {
 };
 
 // Rows with quoted line breaks and doubled quotes everywhere, and bad rows sprinkled in,
-// so that the cut between parts lands in awkward places.
+// so that the cuts between chunks land in awkward places.
 std::string AwkwardEvents(int rows) {
   std::string text = "user_id,item_id,event_type,timestamp\n";
   for (int i = 0; i < rows; ++i) {
@@ -81,25 +81,52 @@ bool SameRecords(const std::vector<Record>& a, const IdDictionary& ia, const std
   return true;
 }
 
-TEST_F(RecordLoaderTest, ParallelPartsGiveExactlyTheSingleThreadResult) {
+TEST_F(RecordLoaderTest, ChunksOnThreadsGiveExactlyTheSingleThreadResult) {
   const std::string path = Write("events.csv", AwkwardEvents(5000));
-  Loaded one, many;
+  Loaded one;
   Load(path, {.threads = 1}, &one);
-  Load(path, {.threads = 2, .min_bytes_per_thread = 0}, &many);
   ASSERT_TRUE(one.status.ok()) << one.status;
-  ASSERT_TRUE(many.status.ok()) << many.status;
   EXPECT_EQ(one.runs, 1u);
-  EXPECT_EQ(many.runs, 2u);
-  // Same ids in the same first-seen order, same seq, same rejects with the same lines.
-  EXPECT_TRUE(SameRecords(one.records, one.ids, many.records, many.ids));
-  EXPECT_EQ(one.rejects, many.rejects);
   EXPECT_FALSE(one.rejects.empty());
-  EXPECT_EQ(one.stats.rows_read, many.stats.rows_read);
-  EXPECT_EQ(one.stats.rows_accepted, many.stats.rows_accepted);
+  // From two halves to chunks of a few rows each, which the threads take in turns
+  // that differ from run to run.
+  for (const int64_t chunk_bytes : {60000, 4096, 300, 40}) {
+    for (const int threads : {2, 3}) {
+      Loaded many;
+      Load(path, {.threads = threads, .min_bytes_per_thread = 0, .chunk_bytes = chunk_bytes},
+           &many);
+      ASSERT_TRUE(many.status.ok()) << many.status;
+      // Not in stream order: joined into one run per thread.
+      EXPECT_EQ(many.runs, static_cast<size_t>(threads)) << chunk_bytes;
+      // Same ids in the same first-seen order, same seq, same rejects with the same
+      // lines.
+      EXPECT_TRUE(SameRecords(one.records, one.ids, many.records, many.ids)) << chunk_bytes;
+      EXPECT_EQ(one.rejects, many.rejects) << chunk_bytes;
+      EXPECT_EQ(one.stats.rows_read, many.stats.rows_read);
+      EXPECT_EQ(one.stats.rows_accepted, many.stats.rows_accepted);
+    }
+  }
 }
 
-TEST_F(RecordLoaderTest, EveryCutPointInsideAQuotedFieldIsAvoided) {
-  // One huge quoted field spans most of the file: no part may start inside it.
+TEST_F(RecordLoaderTest, FileInStreamOrderKeepsOneRunPerChunk) {
+  std::string text = "user_id,item_id,event_type,timestamp\n";
+  for (int i = 0; i < 3000; ++i) {
+    char time[32];
+    std::snprintf(time, sizeof time, "2024-02-01 %02d:%02d:%02d", i / 3600, i / 60 % 60, i % 60);
+    text += "u" + std::to_string(i % 41) + ",s" + std::to_string(i % 17) + ",view," + time + "\n";
+  }
+  const std::string path = Write("events.csv", text);
+  Loaded one, many;
+  Load(path, {.threads = 1}, &one);
+  Load(path, {.threads = 2, .min_bytes_per_thread = 0, .chunk_bytes = 4096}, &many);
+  ASSERT_TRUE(many.status.ok()) << many.status;
+  EXPECT_GT(many.runs, 10u);  // about 100 kB in chunks of 4 kB
+  EXPECT_TRUE(SameRecords(one.records, one.ids, many.records, many.ids));
+}
+
+TEST_F(RecordLoaderTest, NoChunkStartsInsideAQuotedFieldLongerThanAChunk) {
+  // One huge quoted field spans most of the file, so cuts at line breaks fall inside
+  // it; the loader cuts the file again outside quotes.
   std::string text = "user_id,item_id,event_type,timestamp\nu1,\"";
   for (int i = 0; i < 2000; ++i) text += "line\n";
   text += "\",view,2024-02-01\nu2,s,view,2024-02-01\n";
@@ -107,16 +134,16 @@ TEST_F(RecordLoaderTest, EveryCutPointInsideAQuotedFieldIsAvoided) {
   for (int threads : {2, 3, 4}) {
     Loaded one, many;
     Load(path, {.threads = 1}, &one);
-    Load(path, {.threads = threads, .min_bytes_per_thread = 0}, &many);
+    Load(path, {.threads = threads, .min_bytes_per_thread = 0, .chunk_bytes = 1000}, &many);
     ASSERT_TRUE(many.status.ok()) << many.status;
     EXPECT_TRUE(SameRecords(one.records, one.ids, many.records, many.ids)) << threads;
     EXPECT_TRUE(many.rejects.empty()) << many.rejects.front();
   }
 }
 
-TEST_F(RecordLoaderTest, StrayQuoteThatMisleadsTheCutStillGivesTheSingleThreadResult) {
-  // The stray quote makes the quote parity odd, so the parallel cut lands inside the
-  // quoted field that follows; the loader notices and reads the file with one thread.
+TEST_F(RecordLoaderTest, StrayQuoteBeforeACutInsideQuotesStillGivesTheSingleThreadResult) {
+  // A bad row with a stray quote, then a cut inside the quoted field that follows; the
+  // loader notices and reads the file with one thread.
   std::string text = "user_id,item_id,event_type,timestamp\nu0,x\"y,view,2024-02-01\nu1,\"";
   for (int i = 0; i < 2000; ++i) text += "line\n";
   text += "\",view,2024-02-01\nu2,s,view,2024-02-01\n";
@@ -143,13 +170,30 @@ TEST_F(RecordLoaderTest, RejectLineNumbersCountQuotedLineBreaks) {
 
 TEST_F(RecordLoaderTest, StrictStopsAtTheFirstBadRowInFileOrderEvenWhenParallel) {
   const std::string path = Write("events.csv", AwkwardEvents(5000));
+  for (const int64_t chunk_bytes : {8 << 20, 300, 40}) {
+    Loaded loaded;
+    Load(path,
+         {.strict = true, .threads = 2, .min_bytes_per_thread = 0, .chunk_bytes = chunk_bytes},
+         &loaded);
+    EXPECT_EQ(loaded.status.code(), absl::StatusCode::kAborted);
+    // Row 5 (0-based) is the first bad one; rows with a quoted item take two lines.
+    EXPECT_THAT(std::string(loaded.status.message()),
+                ::testing::HasSubstr("unknown event type 'teleport'"));
+    EXPECT_THAT(std::string(loaded.status.message()), ::testing::HasSubstr("events.csv:9:"))
+        << chunk_bytes;
+  }
+}
+
+TEST_F(RecordLoaderTest, RejectLinesInLaterChunksAreTheFilesLines) {
+  // Blank lines and quoted line breaks before the cuts; a bad row in the last chunk.
+  std::string text = "user_id,item_id,event_type,timestamp\n\n";
+  for (int i = 0; i < 400; ++i) text += "u1,\"a\nb\",view,2024-02-01\n\r\n";
+  text += "u2,s,fly,2024-02-01\n";
+  const std::string path = Write("events.csv", text);
   Loaded loaded;
-  Load(path, {.strict = true, .threads = 2, .min_bytes_per_thread = 0}, &loaded);
-  EXPECT_EQ(loaded.status.code(), absl::StatusCode::kAborted);
-  // Row 5 (0-based) is the first bad one; rows with a quoted item take two lines.
-  EXPECT_THAT(std::string(loaded.status.message()),
-              ::testing::HasSubstr("unknown event type 'teleport'"));
-  EXPECT_THAT(std::string(loaded.status.message()), ::testing::HasSubstr("events.csv:9:"));
+  Load(path, {.threads = 2, .min_bytes_per_thread = 0, .chunk_bytes = 500}, &loaded);
+  ASSERT_TRUE(loaded.status.ok()) << loaded.status;
+  EXPECT_THAT(loaded.rejects, ::testing::ElementsAre("1203: unknown event type 'fly'"));
 }
 
 TEST_F(RecordLoaderTest, DuplicateEventIdsAreFoundInInputOrderByOneThread) {

@@ -1,6 +1,7 @@
 #include "io/row_source.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -75,6 +76,7 @@ class CsvSource final : public RowSource {
   int64_t bytes_read() const override { return static_cast<int64_t>(scanner_.offset()); }
   int64_t bytes_total() const override { return static_cast<int64_t>(end_ - begin_); }
   bool ended_inside_quotes() const override { return scanner_.ended_inside_quotes(); }
+  int64_t next_line() const override { return scanner_.next_line(); }
 
  private:
   std::shared_ptr<const MappedFile> file_;
@@ -95,14 +97,14 @@ std::string LowerExtension(const std::string& path) {
 
 absl::StatusOr<std::unique_ptr<RowSource>> OpenCsvSource(const std::string& path,
                                                          const CsvOptions& options) {
-  absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> parts =
-      OpenCsvSourceParts(path, options, 1);
-  if (!parts.ok()) return parts.status();
-  return std::move(parts->front());
+  absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> chunks =
+      OpenCsvSourceChunks(path, options, std::numeric_limits<int64_t>::max());
+  if (!chunks.ok()) return chunks.status();
+  return std::move(chunks->front());
 }
 
-absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> OpenCsvSourceParts(
-    const std::string& path, const CsvOptions& options, int parts) {
+absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> OpenCsvSourceChunks(
+    const std::string& path, const CsvOptions& options, int64_t chunk_bytes, ChunkCuts cuts_at) {
   absl::StatusOr<std::unique_ptr<MappedFile>> opened = MappedFile::Open(path);
   if (!opened.ok()) return opened.status();
   std::shared_ptr<const MappedFile> file = *std::move(opened);
@@ -114,45 +116,39 @@ absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> OpenCsvSourceParts(
   auto first = std::make_unique<CsvSource>(file, start, data.size(), 1, options.delimiter);
   if (absl::Status s = first->ReadHeader(path, options.header); !s.ok()) return s;
 
-  // Row boundaries after the header, chosen near equal shares of the bytes.
+  // Cuts just after the first line break at or past every chunk_bytes bytes of data
+  // (with kOutsideQuotes: the first where the quotes since `begin` are balanced).
   const size_t begin = first->data_begin();
+  const size_t step = static_cast<size_t>(std::max<int64_t>(chunk_bytes, 1));
   std::vector<size_t> cuts = {begin};
-  std::vector<int64_t> lines = {first->data_first_line()};
-  size_t quotes = 0;    // quotes in data[begin, scanned)
-  size_t newlines = 0;  // line breaks in data[begin, scanned)
+  size_t quotes = 0;  // quotes in data[begin, scanned)
   size_t scanned = begin;
-  for (int p = 1; p < parts && !first->columns().empty(); ++p) {
-    size_t at = begin + (data.size() - begin) * p / parts;
-    if (at <= cuts.back()) continue;
-    while (true) {
-      const size_t nl = data.find('\n', at);
-      if (nl == std::string_view::npos) break;
+  while (!first->columns().empty() && data.size() - cuts.back() > step) {
+    size_t nl = data.find('\n', cuts.back() + step - 1);
+    while (cuts_at == ChunkCuts::kOutsideQuotes && nl != std::string_view::npos) {
       quotes += std::count(data.begin() + scanned, data.begin() + nl, '"');
-      newlines += std::count(data.begin() + scanned, data.begin() + nl, '\n');
       scanned = nl;
-      if (quotes % 2 == 0) {  // outside any quoted field: a real row boundary
-        cuts.push_back(nl + 1);
-        lines.push_back(lines.front() + static_cast<int64_t>(newlines) + 1);
-        break;
-      }
-      at = nl + 1;
+      if (quotes % 2 == 0) break;
+      nl = data.find('\n', nl + 1);
     }
+    if (nl == std::string_view::npos || nl + 1 == data.size()) break;
+    cuts.push_back(nl + 1);
   }
   cuts.push_back(data.size());
 
-  std::vector<std::unique_ptr<RowSource>> sources;
+  std::vector<std::unique_ptr<RowSource>> chunks;
   if (cuts.size() == 2) {
-    sources.push_back(std::move(first));
-    return sources;
+    chunks.push_back(std::move(first));
+    return chunks;
   }
   const std::vector<std::string> columns = first->columns();
   for (size_t i = 0; i + 1 < cuts.size(); ++i) {
-    auto part =
-        std::make_unique<CsvSource>(file, cuts[i], cuts[i + 1], lines[i], options.delimiter);
-    part->SetColumns(columns);
-    sources.push_back(std::move(part));
+    auto chunk = std::make_unique<CsvSource>(
+        file, cuts[i], cuts[i + 1], i == 0 ? first->data_first_line() : 1, options.delimiter);
+    chunk->SetColumns(columns);
+    chunks.push_back(std::move(chunk));
   }
-  return sources;
+  return chunks;
 }
 
 bool IsCsvPath(const std::string& path) {

@@ -56,9 +56,13 @@ class RowSource {
   virtual int64_t bytes_read() const { return 0; }
   virtual int64_t bytes_total() const { return 0; }
 
-  // True when the input ended inside a quoted field (CSV). For a part of a file read
-  // in parallel that is not the last, it means the part's end was not a row boundary.
+  // True when the input ended inside a quoted field (CSV). For a chunk of a file read
+  // in parallel that is not the last, it means the chunk's end was not a row boundary.
   virtual bool ended_inside_quotes() const { return false; }
+
+  // CSV: the line number, in the source's own numbering, where the next row would
+  // start; after the last row, one past the source's last line (0 for other formats).
+  virtual int64_t next_line() const { return 0; }
 
  protected:
   std::string bad_reason_;
@@ -78,17 +82,31 @@ absl::StatusOr<std::unique_ptr<RowSource>> OpenRowSource(
 
 absl::StatusOr<std::unique_ptr<RowSource>> OpenCsvSource(const std::string& path,
                                                          const CsvOptions& options);
-// Opens a CSV file as up to `parts` sources over consecutive byte ranges, for reading
-// in parallel. Ranges are cut at line breaks where the quotes before are balanced
-// (RFC 4180 doubles quotes inside quoted fields, so the parity of all quotes so far
-// says whether a quoted field is open). Line numbers are those of the whole file;
-// every part reports the file's columns.
-// Limitation: a stray quote in a malformed row fools the parity, and a cut may then
-// fall inside a quoted field. The part before such a cut ends inside quotes
-// (ended_inside_quotes()), which is how a caller knows to read the file whole instead;
-// every part that ends outside quotes ended at a true row boundary.
-absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> OpenCsvSourceParts(
-    const std::string& path, const CsvOptions& options, int parts);
+// Where OpenCsvSourceChunks may cut a file.
+enum class ChunkCuts {
+  // After any line break: nothing is scanned ahead, but a cut may fall inside a quoted
+  // field that spans lines.
+  kAtLineBreaks,
+  // After a line break where the quotes before are balanced (RFC 4180 doubles quotes
+  // inside quoted fields, so their parity says whether a quoted field is open): the
+  // file before the last cut is scanned first, on the calling thread. A stray quote in
+  // a malformed row fools the parity.
+  kOutsideQuotes,
+};
+
+// Opens a CSV file as sources over consecutive byte ranges ("chunks") of about
+// `chunk_bytes` each, for reading in parallel; a file of at most `chunk_bytes` bytes
+// is one chunk. A chunk ends just after a line break. A cut inside a quoted field
+// leaves the chunk before it ending inside quotes (ended_inside_quotes()), which is how
+// a caller knows to cut the file otherwise or to read it whole; a chunk that ends
+// outside quotes, after chunks that all did, ended at a true row boundary. Every chunk
+// reports the file's columns.
+// Line numbers: the first chunk numbers its rows' lines as the file does; every later
+// chunk numbers its own lines from 1. Chunk i's true line numbers are its own plus
+// (true next_line() of chunk i - 1) - 1, known once the chunks before it are read.
+absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> OpenCsvSourceChunks(
+    const std::string& path, const CsvOptions& options, int64_t chunk_bytes,
+    ChunkCuts cuts_at = ChunkCuts::kAtLineBreaks);
 
 absl::StatusOr<std::unique_ptr<RowSource>> OpenJsonLinesSource(
     const std::string& path, const std::vector<std::string>& wanted_columns);

@@ -324,31 +324,39 @@ TEST_F(RowSourceTest, CsvWithoutHeaderByteOrderMarkIsNotData) {
   EXPECT_THAT(steps[1].fields, ElementsAre("u2", "i2"));
 }
 
-// Reads every part of OpenCsvSourceParts in order, as one list of steps (no kEnd).
-std::vector<Step> ReadParts(std::vector<std::unique_ptr<RowSource>>& parts) {
+// Reads every chunk of OpenCsvSourceChunks in order, as one list of steps (no kEnd),
+// with the file's line numbers.
+std::vector<Step> ReadChunks(std::vector<std::unique_ptr<RowSource>>& chunks) {
   std::vector<Step> all;
-  for (auto& part : parts) {
-    std::vector<Step> steps = ReadAll(*part);
-    all.insert(all.end(), steps.begin(), steps.end() - 1);
+  int64_t shift = 0;  // from a chunk's own line numbers to the file's
+  for (auto& chunk : chunks) {
+    std::vector<Step> steps = ReadAll(*chunk);
+    steps.pop_back();  // kEnd
+    for (Step& step : steps) {
+      step.line += shift;
+      all.push_back(std::move(step));
+    }
+    shift += chunk->next_line() - 1;
   }
   return all;
 }
 
-TEST_F(RowSourceTest, CsvPartsReadLikeOneSource) {
+TEST_F(RowSourceTest, CsvChunksReadLikeOneSource) {
   std::string contents = "a,b\n";
   for (int i = 0; i < 200; ++i) {
     contents += std::to_string(i) + (i % 7 == 0 ? ",\"multi\nline, \"\"quoted\"\"\"\n" : ",x\n");
   }
   const std::string path = WriteFile("e.csv", contents);
+  const int64_t size = static_cast<int64_t>(contents.size());
   absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> one =
-      OpenCsvSourceParts(path, CsvOptions{}, 1);
+      OpenCsvSourceChunks(path, CsvOptions{}, size);
   absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> four =
-      OpenCsvSourceParts(path, CsvOptions{}, 4);
+      OpenCsvSourceChunks(path, CsvOptions{}, size / 4, ChunkCuts::kOutsideQuotes);
   ASSERT_TRUE(one.ok() && four.ok());
   EXPECT_EQ(one->size(), 1u);
   EXPECT_GT(four->size(), 1u);
-  const std::vector<Step> a = ReadParts(*one);
-  const std::vector<Step> b = ReadParts(*four);
+  const std::vector<Step> a = ReadChunks(*one);
+  const std::vector<Step> b = ReadChunks(*four);
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) {
     EXPECT_EQ(a[i].status, b[i].status) << i;
@@ -357,7 +365,7 @@ TEST_F(RowSourceTest, CsvPartsReadLikeOneSource) {
   }
 }
 
-TEST_F(RowSourceTest, CsvPartsWithoutHeaderStartAtTheFileStart) {
+TEST_F(RowSourceTest, CsvChunksWithoutHeaderStartAtTheFileStart) {
   CsvOptions options;
   options.header = false;
   // A bad first row with balanced quotes (a stray quote is another matter, see below).
@@ -366,18 +374,19 @@ TEST_F(RowSourceTest, CsvPartsWithoutHeaderStartAtTheFileStart) {
     contents += std::to_string(i) + (i % 7 == 0 ? ",\"multi\nline\"\n" : ",x\n");
   }
   const std::string path = WriteFile("e.csv", contents);
+  const int64_t size = static_cast<int64_t>(contents.size());
   absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> one =
-      OpenCsvSourceParts(path, options, 1);
+      OpenCsvSourceChunks(path, options, size);
   absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> four =
-      OpenCsvSourceParts(path, options, 4);
+      OpenCsvSourceChunks(path, options, size / 4, ChunkCuts::kOutsideQuotes);
   ASSERT_TRUE(one.ok()) << one.status();
   ASSERT_TRUE(four.ok()) << four.status();
   EXPECT_GT(four->size(), 1u);
   for (const auto& part : *four) {
     EXPECT_THAT(part->columns(), ElementsAre("column0", "column1"));
   }
-  const std::vector<Step> a = ReadParts(*one);
-  const std::vector<Step> b = ReadParts(*four);
+  const std::vector<Step> a = ReadChunks(*one);
+  const std::vector<Step> b = ReadChunks(*four);
   ASSERT_EQ(a.size(), 201u);
   EXPECT_EQ(a[0].status, RowStatus::kBad);
   EXPECT_EQ(a[0].line, 1);
@@ -391,24 +400,22 @@ TEST_F(RowSourceTest, CsvPartsWithoutHeaderStartAtTheFileStart) {
   }
 }
 
-// BUG: OpenCsvSourceParts cuts at a line break where the count of all quotes so far
-// is even. A stray quote inside an unquoted field (a bad row, which one source skips
-// up to its line end) flips that parity, so a later cut can land on a line break
-// inside a quoted field. Here one source reads a bad row then ["mmm...\nline", "2"];
-// two parts read three bad rows (the stray quote, an unterminated quote at the end
-// of part 1, a quote inside an unquoted field at the start of part 2). RecordLoader
-// promises that parallel parts give exactly the result of one thread.
-// A stray quote fools the quote parity and the cut lands inside a quoted field; the
-// part before the cut says so, so that the caller reads the file whole instead.
-TEST_F(RowSourceTest, CsvPartCutInsideQuotesAfterAStrayQuoteSaysSo) {
+// A cut on a line break inside a quoted field leaves the chunk before it inside quotes,
+// and the chunk says so, so that the caller cuts the file otherwise or reads it whole.
+// Cuts at any line break ignore the quotes; cuts outside quotes are fooled by the
+// stray quote of a malformed row.
+TEST_F(RowSourceTest, CsvChunkCutInsideQuotesSaysSo) {
   const std::string contents = "a,b\nx\"y,1\n\"" + std::string(40, 'm') + "\nline\",2\n";
   const std::string path = WriteFile("e.csv", contents);
-  absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> two =
-      OpenCsvSourceParts(path, CsvOptions{}, 2);
-  ASSERT_TRUE(two.ok());
-  ASSERT_EQ(two->size(), 2u);
-  ReadParts(*two);
-  EXPECT_TRUE((*two)[0]->ended_inside_quotes());
+  for (const ChunkCuts cuts_at : {ChunkCuts::kAtLineBreaks, ChunkCuts::kOutsideQuotes}) {
+    absl::StatusOr<std::vector<std::unique_ptr<RowSource>>> two =
+        OpenCsvSourceChunks(path, CsvOptions{}, static_cast<int64_t>(contents.size()) / 2, cuts_at);
+    ASSERT_TRUE(two.ok());
+    ASSERT_EQ(two->size(), 2u);
+    ReadChunks(*two);
+    EXPECT_TRUE((*two)[0]->ended_inside_quotes());
+    EXPECT_FALSE((*two)[1]->ended_inside_quotes());
+  }
 }
 
 // ---------------------------------------------------------------------------
