@@ -6,9 +6,13 @@
 
 #include <sys/mman.h>
 
+#include <unistd.h>
+
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <new>
+#include <vector>
 
 namespace streamrec {
 
@@ -46,5 +50,20 @@ struct HugePageAllocator {
     return true;
   }
 };
+
+// Gives the memory behind `v`'s unused capacity back to the system, in whole pages; the
+// capacity stays reserved, and pages touched again later come back zeroed. For a
+// vector reserved generously and then filled: the huge page its end fell in would
+// otherwise be kept whole (up to 2 MiB per vector).
+template <typename T>
+void ReleaseUnusedCapacity(std::vector<T, HugePageAllocator<T>>* v) {
+  if (v->capacity() * sizeof(T) < kHugeAllocationThreshold) return;
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto used_end = reinterpret_cast<uintptr_t>(v->data() + v->size());
+  const auto capacity_end = reinterpret_cast<uintptr_t>(v->data() + v->capacity());
+  const uintptr_t from = (used_end + page - 1) / page * page;
+  const uintptr_t to = capacity_end / page * page;
+  if (to > from) ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+}
 
 }  // namespace streamrec

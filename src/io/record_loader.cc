@@ -171,6 +171,7 @@ void DecodeRows(RowSource& source, const RowDecoder& decoder, IdDictionary* ids,
     }
   }
   if (!read_error.ok()) part->status = read_error;
+  ReleaseUnusedCapacity(&part->records);
 }
 
 }  // namespace
