@@ -158,8 +158,11 @@ class Recommender {
 
   ModelConfig config_;
   Popularity popularity_;
-  CoOccurrence co_;
-  RecentItemsTable recent_;
+  // With two update threads, the pair thread writes co_'s pair side (its counters
+  // included) while the caller's thread reads recent_ on every event: each starts a
+  // cache line of its own, or the line they shared would pass between the cores.
+  alignas(64) CoOccurrence co_;
+  alignas(64) RecentItemsTable recent_;
   // ObserveBatch's queued pair updates, a chunk of events each. Two update threads: the
   // n-th chunk handed to the worker is filled in pending_[n % size]; the worker has at
   // most size - 1 chunks queued or running, so the buffer the caller fills next is free
