@@ -53,6 +53,8 @@ absl::Status WriteTables(std::vector<Run> runs, const IdDictionary& ids,
   size_t record_count = 0;
   for (const Run& run : runs) record_count += run.size();
   ops.Reserve(ids.users.size(), ids.items.size(), record_count);
+  std::vector<std::unique_ptr<TableWriter>> state_tables;
+  std::vector<TableWriter*> state_outs;
   {
     // Output buffers circulate between the two threads, so they are allocated once.
     constexpr int kBuffers = 4;
@@ -86,24 +88,23 @@ absl::Status WriteTables(std::vector<Run> runs, const IdDictionary& ids,
     ops.EmitOpenSessions(ids.users.size(), &out);
     emitted.Push(std::move(out));
     emitted.Close();
+    progress->Done();
+    summary->apply_seconds = SecondsSince(t);
+    t = Clock::now();
+
+    // 4. The state tables, final now, formatted in parts on every thread while the
+    // writer formats the last rows of the stream tables (the open sessions, one per
+    // user); then everything is renamed into place.
+    for (FeatureTable table : kStateTables) {
+      ASSIGN_OR_RETURN(std::unique_ptr<TableWriter> w, create(table));
+      state_outs.push_back(w.get());
+      state_tables.push_back(std::move(w));
+    }
+    WriteStateTables(ops, ids, state_outs, options.threads);
   }
-  progress->Done();
-  summary->apply_seconds = SecondsSince(t);
-  t = Clock::now();
   summary->records = ops.records_applied();
   summary->state_bytes = ops.MemoryBytes();
   summary->id_bytes = ids.users.MemoryBytes() + ids.items.MemoryBytes();
-
-  // 4. The state tables, formatted in parts on every thread, then everything renamed
-  // into place.
-  std::vector<std::unique_ptr<TableWriter>> state_tables;
-  std::vector<TableWriter*> state_outs;
-  for (FeatureTable table : kStateTables) {
-    ASSIGN_OR_RETURN(std::unique_ptr<TableWriter> w, create(table));
-    state_outs.push_back(w.get());
-    state_tables.push_back(std::move(w));
-  }
-  WriteStateTables(ops, ids, state_outs, options.threads);
   // Commit: every table is completed under its temporary name first, so a failure
   // leaves the folder as it was; only then are they renamed into place together.
   // In the order of kAllFeatureTables: the stream tables, then the state tables.
