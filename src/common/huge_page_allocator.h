@@ -5,7 +5,6 @@
 // written. Smaller blocks come from operator new.
 
 #include <sys/mman.h>
-
 #include <unistd.h>
 
 #include <cstddef>

@@ -14,8 +14,8 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "common/huge_page_allocator.h"
 #include "common/check.h"
+#include "common/huge_page_allocator.h"
 #include "common/ids.h"
 #include "common/strings.h"
 
