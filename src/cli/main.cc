@@ -36,8 +36,8 @@ void PrintSummary(const PipelineSummary& s, const std::string& out_dir) {
                static_cast<long long>(s.load.rows_rejected),
                static_cast<long long>(s.load.duplicates), s.read_seconds);
   std::fprintf(stderr,
-               "ordered %lld records (%.2f s); operators and stream tables %.2f s; state "
-               "tables %.2f s\n",
+               "ordered %lld records (%.2f s); operators %.2f s; state tables and the "
+               "stream tables' last rows %.2f s\n",
                static_cast<long long>(s.records), s.order_seconds, s.apply_seconds,
                s.state_tables_seconds);
   auto per = [](size_t bytes, int64_t n) { return n > 0 ? static_cast<double>(bytes) / n : 0.0; };

@@ -133,7 +133,7 @@ absl::StatusOr<PipelineSummary> RunPipeline(const PipelineOptions& options) {
   PipelineSummary summary;
   Progress progress(options.show_progress);
 
-  // 1. Load and decode every file into runs (a file, or a part of one read in parallel).
+  // 1. Load and decode every file into runs (a file, or a chunk of one read in parallel).
   ASSIGN_OR_RETURN(LoadedInputs inputs,
                    LoadInputFiles({.event_files = options.event_files,
                                    .purchase_files = options.purchase_files,

@@ -46,8 +46,10 @@ struct PipelineSummary {
   size_t id_bytes = 0;                       // the two id dictionaries with their names
   double read_seconds = 0;
   double order_seconds = 0;
-  double apply_seconds = 0;         // operators, with enriched_events and sessions written
-  double state_tables_seconds = 0;  // the four state tables, and every table committed
+  double apply_seconds = 0;  // operators, enriched_events and sessions written alongside
+  // The four state tables (while the stream tables' last rows are written), and every
+  // table committed.
+  double state_tables_seconds = 0;
   double total_seconds = 0;
 };
 

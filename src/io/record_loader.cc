@@ -184,8 +184,8 @@ absl::Status RecordLoader::Load(const InputFile& file, std::vector<RecordVector>
 absl::Status RecordLoader::LoadWithThreads(const InputFile& file, std::vector<RecordVector>* runs,
                                            const ProgressFn& progress, int threads,
                                            ChunkCuts cuts_at) {
-  // Reports a decoded part's error or rejects, keeps its event ids, counts its rows.
-  const auto report = [&](DecodedPart& part) -> absl::Status {
+  // Reports a decoded part's error or rejects.
+  const auto report = [&](const DecodedPart& part) -> absl::Status {
     if (!part.status.ok()) {
       return absl::Status(part.status.code(), StrCat(file.path, ": ", part.status.message()));
     }
@@ -196,12 +196,15 @@ absl::Status RecordLoader::LoadWithThreads(const InputFile& file, std::vector<Re
       }
       if (on_reject_) RETURN_IF_ERROR(on_reject_(RejectedRow{file.path, r.line, r.reason}));
     }
+    return absl::OkStatus();
+  };
+  // Counts a part of a file that loaded, and keeps its event ids.
+  const auto count = [&](DecodedPart& part) {
     for (auto& kept : part.event_ids) kept_event_ids_.push_back(std::move(kept));
     stats_.rows_read += part.stats.rows_read;
     stats_.rows_accepted += part.stats.rows_accepted;
     stats_.rows_rejected += part.stats.rows_rejected;
     stats_.duplicates += part.stats.duplicates;
-    return absl::OkStatus();
   };
   const SourceMapping& mapping = mapping_.For(file.kind);
   std::vector<std::unique_ptr<RowSource>> sources;
@@ -232,6 +235,7 @@ absl::Status RecordLoader::LoadWithThreads(const InputFile& file, std::vector<Re
     DecodeRows(*sources.front(), *decoder, ids_, &seen_event_ids_, next_seq_, options_.strict,
                options_.keep_event_ids, progress, &part);
     RETURN_IF_ERROR(report(part));
+    count(part);
     next_seq_ += static_cast<uint32_t>(part.stats.rows_accepted);
     runs->push_back(std::move(part.records));
     if (progress) progress(1, 1);
@@ -246,12 +250,13 @@ absl::Status RecordLoader::LoadWithThreads(const InputFile& file, std::vector<Re
   std::vector<DecodedPart> chunks(n);
   std::vector<ThreadIds> thread_ids(thread_count);
   std::atomic<size_t> next_chunk{0};
-  std::atomic<size_t> strict_stop{n};  // chunks after this one need not be decoded
+  std::atomic<size_t> strict_stop{n};          // chunks after this one need not be decoded
+  std::atomic<bool> cut_inside_quotes{false};  // the file must be cut otherwise
   std::atomic<int64_t> bytes_done{0};
   OnThreads(thread_count, [&](size_t t) {
     IdDictionary& ids = thread_ids[t].ids;
     for (size_t c; (c = next_chunk.fetch_add(1)) < n;) {
-      if (c > strict_stop.load()) break;
+      if (c > strict_stop.load() || cut_inside_quotes.load()) break;
       DecodedPart& chunk = chunks[c];
       chunk.thread = t;
       chunk.users_begin = static_cast<uint32_t>(ids.users.size());
@@ -263,6 +268,7 @@ absl::Status RecordLoader::LoadWithThreads(const InputFile& file, std::vector<Re
       chunk.next_line = sources[c]->next_line();
       chunk.ended_inside_quotes = sources[c]->ended_inside_quotes();
       chunk.decoded = true;
+      if (chunk.ended_inside_quotes && c + 1 < n) cut_inside_quotes = true;
       if (options_.strict && !chunk.rejects.empty()) {
         size_t stop = strict_stop.load();
         while (c < stop && !strict_stop.compare_exchange_weak(stop, c)) {
@@ -275,10 +281,16 @@ absl::Status RecordLoader::LoadWithThreads(const InputFile& file, std::vector<Re
   });
 
   // A chunk other than the last that ended inside quotes was cut inside a quoted field
-  // that spans lines: cut the file again outside quotes, and if a stray quote fooled
-  // that too, read it with one thread. Nothing decoded so far has left a trace.
+  // that spans lines (the threads stopped taking chunks then): cut the file again
+  // outside quotes, and if a stray quote fooled that too, read it with one thread.
+  // Nothing decoded so far has left a trace, and it is freed before the file is read
+  // again. (Every chunk before the first such one was decoded, in strict mode too
+  // unless an earlier reject stops the load anyway.)
   for (size_t c = 0; c + 1 < n && chunks[c].decoded; ++c) {
     if (!chunks[c].ended_inside_quotes) continue;
+    std::vector<DecodedPart>().swap(chunks);
+    std::vector<ThreadIds>().swap(thread_ids);
+    sources.clear();
     return cuts_at == ChunkCuts::kAtLineBreaks
                ? LoadWithThreads(file, runs, progress, threads, ChunkCuts::kOutsideQuotes)
                : LoadWithThreads(file, runs, progress, 1, cuts_at);
@@ -315,6 +327,7 @@ absl::Status RecordLoader::LoadWithThreads(const InputFile& file, std::vector<Re
     for (uint32_t i = chunk.items_begin; i < chunk.items_end; ++i)
       item_ids[chunk.thread][i] = ids_->items.Intern(local.items.Name(ItemIdx(i)));
   }
+  for (DecodedPart& chunk : chunks) count(chunk);
   next_seq_ += static_cast<uint32_t>(accepted);
   next_chunk = 0;
   OnThreads(thread_count, [&](size_t) {

@@ -72,7 +72,9 @@ class RecordLoader {
 
   // Appends the file's records to `runs`, each run in file order: one run for a file
   // read by one thread; for a file read in chunks, one run per chunk when the file is
-  // in stream order (StreamOrderLess), else one per thread. A missing or unreadable file, a header
+  // in stream order (StreamOrderLess), else one per thread. After an error, stats()
+  // counts the files loaded before, and the dictionary may hold names of the failed
+  // file: a load that failed is to be abandoned. A missing or unreadable file, a header
   // that the mapping cannot resolve, or an error from the reject callback is an error status.
   absl::Status Load(const InputFile& file, std::vector<RecordVector>* runs,
                     const ProgressFn& progress = {});

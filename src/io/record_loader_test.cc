@@ -184,6 +184,25 @@ TEST_F(RecordLoaderTest, StrictStopsAtTheFirstBadRowInFileOrderEvenWhenParallel)
   }
 }
 
+TEST_F(RecordLoaderTest, StatsAfterAFailedLoadCountOnlyTheFilesLoadedBefore) {
+  std::string rows = "user_id,item_id,event_type,timestamp\n";
+  for (int i = 0; i < 300; ++i) rows += "u" + std::to_string(i) + ",s,view,2024-02-01\n";
+  const std::string good = Write("good.csv", rows);
+  const std::string bad = Write("bad.csv", rows + "u1,s,fly,2024-02-01\n");
+  Mapping mapping;
+  IdDictionary ids;
+  RecordLoader loader(mapping, &ids,
+                      {.strict = true, .threads = 2, .min_bytes_per_thread = 0, .chunk_bytes = 500},
+                      {});
+  std::vector<RecordVector> runs;
+  ASSERT_TRUE(loader.Load({good, SourceKind::kEvents}, &runs).ok());
+  EXPECT_EQ(loader.stats().rows_read, 300);
+  // The bad row is in the last chunk; the chunks before it decoded and passed.
+  EXPECT_EQ(loader.Load({bad, SourceKind::kEvents}, &runs).code(), absl::StatusCode::kAborted);
+  EXPECT_EQ(loader.stats().rows_read, 300);
+  EXPECT_EQ(loader.stats().rows_accepted, 300);
+}
+
 TEST_F(RecordLoaderTest, RejectLinesInLaterChunksAreTheFilesLines) {
   // Blank lines and quoted line breaks before the cuts; a bad row in the last chunk.
   std::string text = "user_id,item_id,event_type,timestamp\n\n";

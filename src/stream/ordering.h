@@ -50,7 +50,7 @@ class RunMerger {
   bool NextRunOfChain(Cursor* c);
 
   std::vector<Run> runs_;
-  std::vector<Cursor> cursors_;  // non-empty runs only
+  std::vector<Cursor> cursors_;  // one per chain of runs not read to the end
   size_t total_ = 0;
   size_t done_ = 0;
 };
