@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <thread>
 
 #include "absl/status/status.h"
@@ -30,16 +31,19 @@ struct alignas(64) DecodedPart {
   std::vector<OwnedReject> rejects;  // in line order; with strict, at most one
   LoadStats stats;
   absl::Status status;
-  // A chunk: the thread that decoded it, and the ids it added to that thread's
-  // dictionary, [users_begin, users_end) and [items_begin, items_end).
+  // A chunk: the thread that decoded it, and the names it added to that thread's
+  // dictionary, with ids from users_begin (items_begin) on. The views point into the
+  // dictionary's arena, which never moves, so another thread may read them while the
+  // dictionary grows.
   size_t thread = 0;
   uint32_t users_begin = 0;
-  uint32_t users_end = 0;
   uint32_t items_begin = 0;
-  uint32_t items_end = 0;
+  std::vector<std::string_view> new_users;
+  std::vector<std::string_view> new_items;
   int64_t next_line = 0;  // its source's next_line() at the end (its own numbering)
   bool ended_inside_quotes = false;
   bool decoded = false;  // false: skipped, as strict mode had stopped at an earlier chunk
+  bool joined = false;   // its names interned in the shared dictionary, records renumbered
 };
 
 // One decoding thread's dictionary, on cache lines of its own for the same reason.
@@ -253,6 +257,60 @@ absl::Status RecordLoader::LoadWithThreads(const InputFile& file, std::vector<Re
   std::atomic<size_t> strict_stop{n};          // chunks after this one need not be decoded
   std::atomic<bool> cut_inside_quotes{false};  // the file must be cut otherwise
   std::atomic<int64_t> bytes_done{0};
+
+  // Joining, in file order, as chunks come in: each chunk's new names are interned in
+  // the shared dictionary (in first-seen order, which gives the ids one thread would
+  // have) and its records renumbered. One thread at a time joins, the others decoding
+  // meanwhile; the state below belongs to whoever joins.
+  std::mutex join_mu;
+  bool joining = false;  // guarded by join_mu: some thread is joining
+  size_t next_join = 0;  // guarded by join_mu: the first chunk not joined
+  bool join_ended = false;
+  uint64_t joined_accepted = 0;                              // rows accepted in the joined chunks
+  std::vector<std::vector<UserIdx>> user_ids(thread_count);  // by thread, local -> shared
+  std::vector<std::vector<ItemIdx>> item_ids(thread_count);
+  // Joins `chunk`, the next in file order. Returns false, leaving it unjoined, when its
+  // seq numbers would overflow (the load fails then).
+  const auto join = [&](DecodedPart& chunk) {
+    if (next_seq_ + joined_accepted + static_cast<uint64_t>(chunk.stats.rows_accepted) >=
+        std::numeric_limits<uint32_t>::max()) {
+      return false;
+    }
+    std::vector<UserIdx>& users = user_ids[chunk.thread];
+    std::vector<ItemIdx>& items = item_ids[chunk.thread];
+    users.resize(std::max(users.size(), chunk.users_begin + chunk.new_users.size()));
+    items.resize(std::max(items.size(), chunk.items_begin + chunk.new_items.size()));
+    for (size_t i = 0; i < chunk.new_users.size(); ++i)
+      users[chunk.users_begin + i] = ids_->users.Intern(chunk.new_users[i]);
+    for (size_t i = 0; i < chunk.new_items.size(); ++i)
+      items[chunk.items_begin + i] = ids_->items.Intern(chunk.new_items[i]);
+    const auto seq_base = static_cast<uint32_t>(next_seq_ + joined_accepted);
+    for (Record& r : chunk.records) {
+      r.user = users[r.user.value];
+      r.item = items[r.item.value];
+      r.seq += seq_base;
+    }
+    for (auto& [seq, id] : chunk.event_ids) seq += seq_base;
+    joined_accepted += static_cast<uint64_t>(chunk.stats.rows_accepted);
+    chunk.joined = true;
+    return true;
+  };
+  // Joins the decoded chunks that are next in file order. Joining ends after a chunk
+  // that is refused (an error, or a reject in strict mode: the load fails) or that ended
+  // inside quotes (what follows it is read again): what that chunk and those before it
+  // interned is what one thread reading the file interns before that point.
+  const auto join_ready = [&](std::unique_lock<std::mutex>& lock) {
+    while (!join_ended && next_join < n && chunks[next_join].decoded) {
+      DecodedPart& chunk = chunks[next_join];
+      lock.unlock();
+      const bool joined = join(chunk);
+      lock.lock();
+      ++next_join;
+      join_ended = !joined || !chunk.status.ok() || (options_.strict && !chunk.rejects.empty()) ||
+                   (chunk.ended_inside_quotes && next_join < n);
+    }
+  };
+
   OnThreads(thread_count, [&](size_t t) {
     IdDictionary& ids = thread_ids[t].ids;
     for (size_t c; (c = next_chunk.fetch_add(1)) < n;) {
@@ -263,12 +321,22 @@ absl::Status RecordLoader::LoadWithThreads(const InputFile& file, std::vector<Re
       chunk.items_begin = static_cast<uint32_t>(ids.items.size());
       DecodeRows(*sources[c], *decoder, &ids, &seen_event_ids_, 0, options_.strict,
                  options_.keep_event_ids, {}, &chunk);
-      chunk.users_end = static_cast<uint32_t>(ids.users.size());
-      chunk.items_end = static_cast<uint32_t>(ids.items.size());
+      for (uint32_t i = chunk.users_begin; i < ids.users.size(); ++i)
+        chunk.new_users.push_back(ids.users.Name(UserIdx(i)));
+      for (uint32_t i = chunk.items_begin; i < ids.items.size(); ++i)
+        chunk.new_items.push_back(ids.items.Name(ItemIdx(i)));
       chunk.next_line = sources[c]->next_line();
       chunk.ended_inside_quotes = sources[c]->ended_inside_quotes();
-      chunk.decoded = true;
       if (chunk.ended_inside_quotes && c + 1 < n) cut_inside_quotes = true;
+      {
+        std::unique_lock lock(join_mu);
+        chunk.decoded = true;
+        if (!joining) {
+          joining = true;
+          join_ready(lock);
+          joining = false;
+        }
+      }
       if (options_.strict && !chunk.rejects.empty()) {
         size_t stop = strict_stop.load();
         while (c < stop && !strict_stop.compare_exchange_weak(stop, c)) {
@@ -283,9 +351,10 @@ absl::Status RecordLoader::LoadWithThreads(const InputFile& file, std::vector<Re
   // A chunk other than the last that ended inside quotes was cut inside a quoted field
   // that spans lines (the threads stopped taking chunks then): cut the file again
   // outside quotes, and if a stray quote fooled that too, read it with one thread.
-  // Nothing decoded so far has left a trace, and it is freed before the file is read
-  // again. (Every chunk before the first such one was decoded, in strict mode too
-  // unless an earlier reject stops the load anyway.)
+  // Joining ended at that chunk, so the shared dictionary holds the names one thread
+  // meets before it, which reading again interns to the same ids; the rest of this
+  // attempt is freed first. (Every chunk before the first such one was decoded, in
+  // strict mode too unless an earlier reject stops the load anyway.)
   for (size_t c = 0; c + 1 < n && chunks[c].decoded; ++c) {
     if (!chunks[c].ended_inside_quotes) continue;
     std::vector<DecodedPart>().swap(chunks);
@@ -296,51 +365,28 @@ absl::Status RecordLoader::LoadWithThreads(const InputFile& file, std::vector<Re
                : LoadWithThreads(file, runs, progress, 1, cuts_at);
   }
 
-  // Join in file order: true line numbers, rejects and errors, then every chunk's new
-  // names interned in first-seen order, which gives the ids one thread would have.
+  // The chunks no thread has joined yet, then in file order: true line numbers,
+  // rejects and errors, counts.
+  {
+    std::unique_lock lock(join_mu);
+    join_ready(lock);
+  }
   uint64_t accepted = 0;
-  std::vector<uint32_t> seq_base(n);
   int64_t line_shift = 0;  // add to a chunk's own line numbers
   for (size_t c = 0; c < n; ++c) {
     DecodedPart& chunk = chunks[c];
     STREAMREC_CHECK(chunk.decoded) << "a chunk after a strict reject was joined";
     for (OwnedReject& r : chunk.rejects) r.line += line_shift;
     line_shift += chunk.next_line - 1;
-    seq_base[c] = static_cast<uint32_t>(next_seq_ + accepted);
-    for (auto& [seq, id] : chunk.event_ids) seq += seq_base[c];
     RETURN_IF_ERROR(report(chunk));
     accepted += static_cast<uint64_t>(chunk.stats.rows_accepted);
     if (next_seq_ + accepted >= std::numeric_limits<uint32_t>::max()) {
       return absl::ResourceExhaustedError(StrCat(file.path, ": more than 2^32-1 rows in one run"));
     }
-  }
-  std::vector<std::vector<UserIdx>> user_ids(thread_count);
-  std::vector<std::vector<ItemIdx>> item_ids(thread_count);
-  for (size_t t = 0; t < thread_count; ++t) {
-    user_ids[t].resize(thread_ids[t].ids.users.size());
-    item_ids[t].resize(thread_ids[t].ids.items.size());
-  }
-  for (const DecodedPart& chunk : chunks) {
-    const IdDictionary& local = thread_ids[chunk.thread].ids;
-    for (uint32_t i = chunk.users_begin; i < chunk.users_end; ++i)
-      user_ids[chunk.thread][i] = ids_->users.Intern(local.users.Name(UserIdx(i)));
-    for (uint32_t i = chunk.items_begin; i < chunk.items_end; ++i)
-      item_ids[chunk.thread][i] = ids_->items.Intern(local.items.Name(ItemIdx(i)));
+    STREAMREC_CHECK(chunk.joined) << "chunk " << c << " of " << file.path << " was not joined";
   }
   for (DecodedPart& chunk : chunks) count(chunk);
   next_seq_ += static_cast<uint32_t>(accepted);
-  next_chunk = 0;
-  OnThreads(thread_count, [&](size_t) {
-    for (size_t c; (c = next_chunk.fetch_add(1)) < n;) {
-      const std::vector<UserIdx>& users = user_ids[chunks[c].thread];
-      const std::vector<ItemIdx>& items = item_ids[chunks[c].thread];
-      for (Record& r : chunks[c].records) {
-        r.user = users[r.user.value];
-        r.item = items[r.item.value];
-        r.seq += seq_base[c];
-      }
-    }
-  });
 
   // Runs. A file in stream order (a clickstream sorted by time) keeps one run per
   // chunk, which the merger reads one after the other. Any other file is joined into

@@ -8,11 +8,12 @@
 //
 // A large CSV file is cut into chunks of a few MB at line breaks (outside quotes, if a
 // cut fell inside a quoted field), which several threads take in file order as they
-// come free, each thread with its own id dictionary; the chunks are then
-// joined in file order (ids re-interned in first-seen order, seq renumbered, rejects
-// reported with their true lines in line order), so the result is exactly that of one
-// thread. Files with event ids are read by one thread, because "the second event with
-// an id is the duplicate" is a sequential rule.
+// come free, each thread with its own id dictionary; the chunks are joined in file
+// order as they come in, by one thread at a time while the others decode (ids
+// re-interned in first-seen order, seq renumbered), and their rejects are reported
+// with their true lines in line order, so the result is exactly that of one thread. Files with
+// event ids are read by one thread, because "the second event with an id is the duplicate" is a
+// sequential rule.
 
 #include <cstdint>
 #include <functional>
