@@ -6,10 +6,10 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
-#include <thread>
 
 #include "absl/status/status.h"
 #include "common/check.h"
+#include "common/parallel_for.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "io/row_source.h"
@@ -50,14 +50,6 @@ struct alignas(64) DecodedPart {
 struct alignas(64) ThreadIds {
   IdDictionary ids;
 };
-
-// Runs fn(thread) on `threads` threads, the calling thread being thread 0.
-template <typename Fn>
-void OnThreads(size_t threads, const Fn& fn) {
-  std::vector<std::jthread> workers;
-  for (size_t t = 1; t < threads; ++t) workers.emplace_back([&fn, t] { fn(t); });
-  fn(0);
-}
 
 // True when the chunks' records, read one chunk after the other, are in stream order.
 bool InStreamOrder(const std::vector<DecodedPart>& chunks) {
@@ -253,7 +245,6 @@ absl::Status RecordLoader::LoadWithThreads(const InputFile& file, std::vector<Re
   const size_t thread_count = std::min(static_cast<size_t>(threads), n);
   std::vector<DecodedPart> chunks(n);
   std::vector<ThreadIds> thread_ids(thread_count);
-  std::atomic<size_t> next_chunk{0};
   std::atomic<size_t> strict_stop{n};          // chunks after this one need not be decoded
   std::atomic<bool> cut_inside_quotes{false};  // the file must be cut otherwise
   std::atomic<int64_t> bytes_done{0};
@@ -311,45 +302,43 @@ absl::Status RecordLoader::LoadWithThreads(const InputFile& file, std::vector<Re
     }
   };
 
-  OnThreads(thread_count, [&](size_t t) {
+  ParallelFor(static_cast<int>(thread_count), n, [&](size_t c, int t) {
+    if (c > strict_stop.load() || cut_inside_quotes.load()) return;  // left undecoded
     IdDictionary& ids = thread_ids[t].ids;
-    for (size_t c; (c = next_chunk.fetch_add(1)) < n;) {
-      if (c > strict_stop.load() || cut_inside_quotes.load()) break;
-      DecodedPart& chunk = chunks[c];
-      chunk.thread = t;
-      chunk.users_begin = static_cast<uint32_t>(ids.users.size());
-      chunk.items_begin = static_cast<uint32_t>(ids.items.size());
-      DecodeRows(*sources[c], *decoder, &ids, &seen_event_ids_, 0, options_.strict,
-                 options_.keep_event_ids, {}, &chunk);
-      for (uint32_t i = chunk.users_begin; i < ids.users.size(); ++i)
-        chunk.new_users.push_back(ids.users.Name(UserIdx(i)));
-      for (uint32_t i = chunk.items_begin; i < ids.items.size(); ++i)
-        chunk.new_items.push_back(ids.items.Name(ItemIdx(i)));
-      chunk.next_line = sources[c]->next_line();
-      chunk.ended_inside_quotes = sources[c]->ended_inside_quotes();
-      if (chunk.ended_inside_quotes && c + 1 < n) cut_inside_quotes = true;
-      {
-        std::unique_lock lock(join_mu);
-        chunk.decoded = true;
-        if (!joining) {
-          joining = true;
-          join_ready(lock);
-          joining = false;
-        }
+    DecodedPart& chunk = chunks[c];
+    chunk.thread = static_cast<size_t>(t);
+    chunk.users_begin = static_cast<uint32_t>(ids.users.size());
+    chunk.items_begin = static_cast<uint32_t>(ids.items.size());
+    DecodeRows(*sources[c], *decoder, &ids, &seen_event_ids_, 0, options_.strict,
+               options_.keep_event_ids, {}, &chunk);
+    for (uint32_t i = chunk.users_begin; i < ids.users.size(); ++i)
+      chunk.new_users.push_back(ids.users.Name(UserIdx(i)));
+    for (uint32_t i = chunk.items_begin; i < ids.items.size(); ++i)
+      chunk.new_items.push_back(ids.items.Name(ItemIdx(i)));
+    chunk.next_line = sources[c]->next_line();
+    chunk.ended_inside_quotes = sources[c]->ended_inside_quotes();
+    if (chunk.ended_inside_quotes && c + 1 < n) cut_inside_quotes = true;
+    {
+      std::unique_lock lock(join_mu);
+      chunk.decoded = true;
+      if (!joining) {
+        joining = true;
+        join_ready(lock);
+        joining = false;
       }
-      if (options_.strict && !chunk.rejects.empty()) {
-        size_t stop = strict_stop.load();
-        while (c < stop && !strict_stop.compare_exchange_weak(stop, c)) {
-        }
-      }
-      const int64_t done =
-          bytes_done.fetch_add(sources[c]->bytes_total()) + sources[c]->bytes_total();
-      if (t == 0 && progress) progress(done, bytes);
     }
+    if (options_.strict && !chunk.rejects.empty()) {
+      size_t stop = strict_stop.load();
+      while (c < stop && !strict_stop.compare_exchange_weak(stop, c)) {
+      }
+    }
+    const int64_t done =
+        bytes_done.fetch_add(sources[c]->bytes_total()) + sources[c]->bytes_total();
+    if (t == 0 && progress) progress(done, bytes);
   });
 
   // A chunk other than the last that ended inside quotes was cut inside a quoted field
-  // that spans lines (the threads stopped taking chunks then): cut the file again
+  // that spans lines (the threads skipped the chunks still waiting then): cut the file again
   // outside quotes, and if a stray quote fooled that too, read it with one thread.
   // Joining ended at that chunk, so the shared dictionary holds the names one thread
   // meets before it, which reading again interns to the same ids; the rest of this

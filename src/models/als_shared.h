@@ -1,7 +1,8 @@
 #pragma once
 // Helpers of the batch models (ALS and item-kNN; the file is named for ALS, which came
-// first): a parallel loop over numbered tasks, and a bounded top-k in the module's
-// ranking order (higher score first, ties by lower item id: RanksBefore).
+// first): the parallel loop over numbered tasks (common/parallel_for.h), and a bounded
+// top-k in the module's ranking order (higher score first, ties by lower item id:
+// RanksBefore).
 
 #include <algorithm>
 #include <atomic>
@@ -9,32 +10,15 @@
 #include <thread>
 #include <vector>
 
-#include "absl/functional/function_ref.h"
 #include "common/ids.h"
+#include "common/parallel_for.h"
 #include "models/model_types.h"
 #include "models/top_pool.h"
 
 namespace streamrec::batch_internal {
 
-// `threads` <= 0 means every core.
-inline int ResolveThreads(int threads) {
-  if (threads > 0) return threads;
-  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-}
-
-// Runs task(t, worker) for every t in [0, tasks), on up to `threads` workers (the
-// calling thread is worker 0), taking tasks in order from a shared counter. A task
-// must not depend on which worker runs it or when; `worker` only picks its scratch.
-inline void ParallelFor(int threads, size_t tasks, absl::FunctionRef<void(size_t, int)> task) {
-  const int workers = static_cast<int>(std::min<size_t>(ResolveThreads(threads), tasks));
-  std::atomic<size_t> next{0};
-  const auto work = [&](int worker) {
-    for (size_t t = next.fetch_add(1); t < tasks; t = next.fetch_add(1)) task(t, worker);
-  };
-  std::vector<std::jthread> helpers;
-  for (int w = 1; w < workers; ++w) helpers.emplace_back(work, w);
-  work(0);
-}
+using streamrec::ParallelFor;
+using streamrec::ResolveThreads;
 
 // The best `k` of the items offered, in the module's ranking order. Offer order does
 // not matter: the result depends on the (score, id) pairs only.
