@@ -3,9 +3,9 @@
 #include <sys/mman.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
-#include <thread>
+
+#include "common/parallel_for.h"
 
 namespace streamrec {
 
@@ -14,18 +14,9 @@ int SortRuns(std::vector<Run>* runs, int threads) {
   for (Run& run : *runs) {
     if (!std::is_sorted(run.begin(), run.end(), StreamOrderLess)) unsorted.push_back(&run);
   }
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i = next++; i < unsorted.size(); i = next++) {
-      std::sort(unsorted[i]->begin(), unsorted[i]->end(), StreamOrderLess);
-    }
-  };
-  {
-    std::vector<std::jthread> workers;
-    const int extra = std::min<int>(threads, static_cast<int>(unsorted.size())) - 1;
-    for (int t = 0; t < extra; ++t) workers.emplace_back(work);
-    work();
-  }
+  ParallelFor(std::max(threads, 1), unsorted.size(), [&](size_t i, int) {
+    std::sort(unsorted[i]->begin(), unsorted[i]->end(), StreamOrderLess);
+  });
   return static_cast<int>(unsorted.size());
 }
 
