@@ -88,7 +88,10 @@ void BM_OperatorsAndRecommenders(benchmark::State& state) {
     FeatureOperators ops;
     Recommender models({}, update_threads);
     ApplyOperatorsAndRecommenders(records, chunk, &ops, &models);
-    benchmark::DoNotOptimize(models.counters());
+    const ModelCounters counters = models.counters();
+    state.counters["pairs"] = static_cast<double>(counters.pairs);
+    state.counters["pair_updates/event"] = static_cast<double>(counters.pair_updates) / events;
+    state.counters["evictions/event"] = static_cast<double>(counters.neighbour_evictions) / events;
   }
   state.SetItemsProcessed(state.iterations() * events);
 }
