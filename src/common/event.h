@@ -48,10 +48,15 @@ static_assert(sizeof(Record) == 32);
 using RecordVector = std::vector<Record, HugePageAllocator<Record>>;
 
 // The total order of the stream: time, then purchases before events, then input order.
-inline bool StreamOrderLess(const Record& a, const Record& b) {
-  if (a.time != b.time) return a.time < b.time;
-  if (a.kind != b.kind) return a.kind < b.kind;
-  return a.seq < b.seq;
-}
+// A function object, not a function: algorithms given it (sort, is_sorted, merges)
+// inline the compare instead of calling through a pointer.
+struct StreamOrder {
+  bool operator()(const Record& a, const Record& b) const {
+    if (a.time != b.time) return a.time < b.time;
+    if (a.kind != b.kind) return a.kind < b.kind;
+    return a.seq < b.seq;
+  }
+};
+inline constexpr StreamOrder StreamOrderLess{};
 
 }  // namespace streamrec
