@@ -1,9 +1,10 @@
 #pragma once
 // The hot loops of ALS: one half-iteration's row solves, the Gram matrix, dot products
-// for scoring and the bounds of the quantized scan. They are compiled twice from
-// als_kernels_impl.h: for any x86-64 (als_kernels_generic.cc) and with AVX2 + FMA
-// (als_kernels_avx2.cc); BestKernels() picks at run time. The two give the same answers
-// up to rounding (FMA).
+// for scoring and the bounds of the quantized scan. They are compiled three times from
+// als_kernels_impl.h: for any x86-64 (als_kernels_generic.cc), with AVX2 + FMA
+// (als_kernels_avx2.cc), and with AVX-512 besides (als_kernels_avx512.cc, whose scan
+// takes two panels a register); BestKernels() picks the widest the CPU has. They give
+// the same answers up to rounding (FMA); the scan's integer sums are exact in all three.
 //
 // Layout: a factor matrix is rows of `stride` floats, row r at data[r * stride], where
 // stride = Stride(factors) is a multiple of kLanes and the padding floats are zero (so
@@ -58,7 +59,7 @@ struct BoundWeights {
 };
 
 struct KernelSet {
-  const char* name;  // "avx2" or "generic"
+  const char* name;  // "avx512", "avx2" or "generic"
   // Solves rows [begin, end) of `step`. `scratch`: 3 * stride floats, the caller's.
   // Each row's result depends only on `step` and its own previous value.
   void (*solve_rows)(const HalfStep& step, uint32_t begin, uint32_t end, float* scratch);

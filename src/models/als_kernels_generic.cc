@@ -6,8 +6,10 @@
 namespace streamrec::als_internal {
 
 #ifdef STREAMREC_ALS_AVX2
-// Defined in als_kernels_avx2.cc, compiled with -mavx2 -mfma.
+// Defined in als_kernels_avx2.cc, compiled with -mavx2 -mfma, and in
+// als_kernels_avx512.cc, compiled with AVX-512 besides.
 const KernelSet& Avx2Kernels();
+const KernelSet& Avx512Kernels();
 #endif
 
 const KernelSet& GenericKernels() {
@@ -19,6 +21,10 @@ const KernelSet& GenericKernels() {
 const KernelSet& BestKernels() {
 #ifdef STREAMREC_ALS_AVX2
   static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  static const bool avx512 =
+      avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+  if (avx512) return Avx512Kernels();
   if (avx2) return Avx2Kernels();
 #endif
   return GenericKernels();

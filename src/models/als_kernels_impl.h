@@ -197,6 +197,29 @@ template <int kPanels>
 STREAMREC_INLINE void CodeSums(const int8_t* panels, int stride, const uint32_t* query_pairs,
                                IntVec* sums) {
   const int pairs = stride / 2;
+#if defined(__AVX512BW__) && defined(__AVX512VNNI__)
+  if constexpr (kPanels % 2 == 0) {
+    // Two panels to a register: per pair t, the 16 codes of panel 2q (low half) and of
+    // panel 2q + 1 (high half), widened to int16; vpdpwssd multiplies them by the
+    // query's pair and adds each item's two products to its sum, as madd and add below.
+    const size_t panel_bytes = static_cast<size_t>(stride) * kLanes;
+    __m512i acc[kPanels / 2];
+    for (int q = 0; q < kPanels / 2; ++q) acc[q] = _mm512_setzero_si512();
+    for (int t = 0; t < pairs; ++t) {
+      const __m512i query = _mm512_set1_epi32(static_cast<int32_t>(query_pairs[t]));
+      for (int q = 0; q < kPanels / 2; ++q) {
+        const int8_t* low = panels + 2 * q * panel_bytes + 2 * kLanes * t;
+        const __m256i codes = _mm256_inserti128_si256(
+            _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(low))),
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(low + panel_bytes)), 1);
+        acc[q] = _mm512_dpwssd_epi32(acc[q], _mm512_cvtepi8_epi16(codes), query);
+      }
+    }
+    // The low half holds panel 2q's 8 sums, the high half panel 2q + 1's.
+    for (int q = 0; q < kPanels / 2; ++q) _mm512_storeu_si512(&sums[2 * q], acc[q]);
+    return;
+  }
+#endif
 #if defined(__AVX2__)
   // Per pair t: 16 codes, (factor 2t, factor 2t + 1) of each of a panel's 8 items,
   // widened to int16; madd multiplies them by the query's pair and adds each item's two

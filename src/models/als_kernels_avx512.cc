@@ -1,0 +1,18 @@
+// The ALS kernels compiled with AVX-512 (BW, VL, VNNI) besides -mavx2 -mfma
+// -ffp-contract=fast (see CMakeLists.txt). The float kernels are the AVX2 build's
+// source on the same 8-float vectors; the quantized scan takes two panels a 512-bit
+// register (CodeSums). Called only when __builtin_cpu_supports says the CPU has all of
+// it (BestKernels).
+
+#define STREAMREC_ALS_ISA avx512
+#include "models/als_kernels_impl.h"
+
+namespace streamrec::als_internal {
+
+const KernelSet& Avx512Kernels() {
+  static constexpr KernelSet kAvx512{"avx512", &avx512::SolveRows, &avx512::AddGram, &avx512::Dots,
+                                     &avx512::ScanBounds};
+  return kAvx512;
+}
+
+}  // namespace streamrec::als_internal
