@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace streamrec::als_internal {
 
@@ -80,7 +81,9 @@ struct KernelSet {
 };
 
 const KernelSet& GenericKernels();
-// AVX2 + FMA when this CPU has them (and the build has the AVX2 object), else generic.
+// Every build this CPU runs (and the binary has), widest first; generic is last.
+const std::vector<const KernelSet*>& SupportedKernels();
+// The first of SupportedKernels().
 const KernelSet& BestKernels();
 
 }  // namespace streamrec::als_internal

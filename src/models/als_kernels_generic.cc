@@ -18,16 +18,26 @@ const KernelSet& GenericKernels() {
   return kGeneric;
 }
 
-const KernelSet& BestKernels() {
+const std::vector<const KernelSet*>& SupportedKernels() {
+  static const std::vector<const KernelSet*> supported = [] {
+    std::vector<const KernelSet*> builds;
 #ifdef STREAMREC_ALS_AVX2
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  static const bool avx512 =
-      avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
-  if (avx512) return Avx512Kernels();
-  if (avx2) return Avx2Kernels();
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") &&
+                        __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+                        __builtin_cpu_supports("avx512vnni");
+    if (avx512) builds.push_back(&Avx512Kernels());
+    if (avx2) builds.push_back(&Avx2Kernels());
 #endif
-  return GenericKernels();
+    builds.push_back(&GenericKernels());
+    return builds;
+  }();
+  return supported;
+}
+
+const KernelSet& BestKernels() {
+  static const KernelSet& best = *SupportedKernels().front();
+  return best;
 }
 
 }  // namespace streamrec::als_internal

@@ -476,8 +476,7 @@ TEST(AlsKernelsTest, ScanBoundsAreTheExactCodeSumsInEveryBuild) {
       want[r] = static_cast<float>(sum);
     }
     const std::vector<float> ones(kSlots, 1.0f), zeros(kSlots, 0.0f);
-    for (const als_internal::KernelSet* kernels :
-         {&als_internal::BestKernels(), &als_internal::GenericKernels()}) {
+    for (const als_internal::KernelSet* kernels : als_internal::SupportedKernels()) {
       std::vector<float> got(kSlots);
       const float largest = kernels->scan_bounds(
           codes.data(), kPanels, stride, pairs.data(), {ones.data(), zeros.data(), zeros.data()},
@@ -495,8 +494,7 @@ TEST(AlsKernelsTest, ScanBoundsAddTheWeightedErrorTerms) {
   codes[0] = 3;                                       // item 0, factor 0
   const std::vector<uint32_t> pairs(kStride / 2, 2);  // factor 2t: 2, factor 2t + 1: 0
   std::vector<float> scales(kLanes, 0.5f), errors(kLanes, 4.0f), code_norms(kLanes, 8.0f);
-  for (const als_internal::KernelSet* kernels :
-       {&als_internal::BestKernels(), &als_internal::GenericKernels()}) {
+  for (const als_internal::KernelSet* kernels : als_internal::SupportedKernels()) {
     std::vector<float> got(kLanes);
     const float largest = kernels->scan_bounds(
         codes.data(), 1, kStride, pairs.data(), {scales.data(), errors.data(), code_norms.data()},
@@ -507,7 +505,8 @@ TEST(AlsKernelsTest, ScanBoundsAddTheWeightedErrorTerms) {
   }
 }
 
-TEST(AlsKernelsTest, BestAndGenericKernelsAgree) {
+// The row solves and the Gram matrix of `best` equal the generic build's up to rounding.
+void ExpectAgreesWithGenericKernels(const als_internal::KernelSet& best) {
   using als_internal::HalfStep;
   constexpr int kStride = 24;
   std::mt19937 rng(9);
@@ -516,7 +515,6 @@ TEST(AlsKernelsTest, BestAndGenericKernelsAgree) {
   for (float& v : fixed) v = u(rng);
   for (float& v : solved_best) v = u(rng);
   solved_generic = solved_best;
-  const als_internal::KernelSet& best = als_internal::BestKernels();
   const als_internal::KernelSet& generic = als_internal::GenericKernels();
   std::vector<float> gram_best(kStride * kStride, 0), gram_generic = gram_best;
   best.add_gram(fixed.data(), 0, 10, kStride, gram_best.data());
@@ -546,6 +544,14 @@ TEST(AlsKernelsTest, BestAndGenericKernelsAgree) {
   }
   EXPECT_THAT(std::vector<float>(solved_best.begin() + kStride, solved_best.begin() + 2 * kStride),
               testing::Each(0.0f));  // a row without cells
+}
+
+// Every build the CPU runs against the generic one.
+TEST(AlsKernelsTest, EveryBuildAgreesWithTheGenericKernels) {
+  for (const als_internal::KernelSet* best : als_internal::SupportedKernels()) {
+    SCOPED_TRACE(best->name);
+    ExpectAgreesWithGenericKernels(*best);
+  }
 }
 
 }  // namespace
