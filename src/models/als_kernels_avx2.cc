@@ -7,10 +7,6 @@
 
 namespace streamrec::als_internal {
 
-const KernelSet& Avx2Kernels() {
-  static constexpr KernelSet kAvx2{"avx2", &avx2::SolveRows, &avx2::AddGram, &avx2::Dots,
-                                   &avx2::ScanBounds};
-  return kAvx2;
-}
+const KernelSet& Avx2Kernels() { return avx2::kKernels; }
 
 }  // namespace streamrec::als_internal

@@ -9,10 +9,6 @@
 
 namespace streamrec::als_internal {
 
-const KernelSet& Avx512Kernels() {
-  static constexpr KernelSet kAvx512{"avx512", &avx512::SolveRows, &avx512::AddGram, &avx512::Dots,
-                                     &avx512::ScanBounds};
-  return kAvx512;
-}
+const KernelSet& Avx512Kernels() { return avx512::kKernels; }
 
 }  // namespace streamrec::als_internal

@@ -12,11 +12,7 @@ const KernelSet& Avx2Kernels();
 const KernelSet& Avx512Kernels();
 #endif
 
-const KernelSet& GenericKernels() {
-  static constexpr KernelSet kGeneric{"generic", &generic::SolveRows, &generic::AddGram,
-                                      &generic::Dots, &generic::ScanBounds};
-  return kGeneric;
-}
+const KernelSet& GenericKernels() { return generic::kKernels; }
 
 const std::vector<const KernelSet*>& SupportedKernels() {
   static const std::vector<const KernelSet*> supported = [] {

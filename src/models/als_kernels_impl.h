@@ -283,4 +283,12 @@ inline float ScanBounds(const int8_t* panels, size_t num_panels, int stride,
 
 #undef STREAMREC_INLINE
 
+// This build's kernels, named after its namespace, for the including .cc to hand out.
+#define STREAMREC_ALS_NAME_OF(isa) #isa
+#define STREAMREC_ALS_NAME(isa) STREAMREC_ALS_NAME_OF(isa)
+inline constexpr KernelSet kKernels{STREAMREC_ALS_NAME(STREAMREC_ALS_ISA), &SolveRows, &AddGram,
+                                    &Dots, &ScanBounds};
+#undef STREAMREC_ALS_NAME
+#undef STREAMREC_ALS_NAME_OF
+
 }  // namespace streamrec::als_internal::STREAMREC_ALS_ISA
