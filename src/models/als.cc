@@ -21,6 +21,7 @@
 
 #include "Eigen/Dense"
 #include "common/check.h"
+#include "common/parallel_for.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "models/als_kernels.h"
@@ -32,8 +33,6 @@ using als_internal::BestKernels;
 using als_internal::HalfStep;
 using als_internal::KernelSet;
 using als_internal::Stride;
-using batch_internal::ParallelFor;
-using batch_internal::ResolveThreads;
 using batch_internal::TopK;
 
 namespace {

@@ -1,24 +1,17 @@
 #pragma once
 // Helpers of the batch models (ALS and item-kNN; the file is named for ALS, which came
-// first): the parallel loop over numbered tasks (common/parallel_for.h), and a bounded
-// top-k in the module's ranking order (higher score first, ties by lower item id:
-// RanksBefore).
+// first): a bounded top-k in the module's ranking order (higher score first, ties by
+// lower item id: RanksBefore). Their parallel loop is common/parallel_for.h.
 
 #include <algorithm>
-#include <atomic>
 #include <cstddef>
-#include <thread>
 #include <vector>
 
 #include "common/ids.h"
-#include "common/parallel_for.h"
 #include "models/model_types.h"
 #include "models/top_pool.h"
 
 namespace streamrec::batch_internal {
-
-using streamrec::ParallelFor;
-using streamrec::ResolveThreads;
 
 // The best `k` of the items offered, in the module's ranking order. Offer order does
 // not matter: the result depends on the (score, id) pairs only.

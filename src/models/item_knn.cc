@@ -4,13 +4,12 @@
 #include <cmath>
 
 #include "common/check.h"
+#include "common/parallel_for.h"
 #include "common/strings.h"
 #include "models/als_shared.h"
 
 namespace streamrec {
 
-using batch_internal::ParallelFor;
-using batch_internal::ResolveThreads;
 using batch_internal::TopK;
 
 namespace {
