@@ -42,7 +42,7 @@ constexpr uint32_t kRowsPerTask = 256;   // rows a worker takes at a time
 constexpr uint32_t kMaxGramBlocks = 32;  // partial Gram matrices (fixed, see Gram)
 constexpr uint32_t kMinGramBlockRows = 1024;
 constexpr size_t kScanBlock = 256;         // items scored per kernel call when scanning
-constexpr size_t kScanPanels = 8;          // quantized panels scored per kernel call when scanning
+constexpr size_t kScanPanels = 16;         // quantized panels scored per kernel call when scanning
 constexpr uint32_t kNoItem = 0xffffffffu;  // a padding slot of the scan
 // The fraction of |x| |y| that bounds how far float rounding moves a computed x . y: at
 // most ~n * 2^-24 * |x| |y| for n <= 512 terms (3.1e-5 of it), and the norms and the
@@ -264,6 +264,7 @@ absl::Status AlsModel::Finish() {
 }
 
 void AlsModel::BuildScan() {
+  using als_internal::kCodeLimit;
   using als_internal::kLanes;
   // A row that is not finite (training diverged) sorts first with an infinite bound, so
   // it is always scored exactly and never stops the scan.
@@ -275,7 +276,7 @@ void AlsModel::BuildScan() {
   std::stable_sort(order.begin(), order.end(),
                    [&](uint32_t a, uint32_t b) { return norm(a) > norm(b); });
   const size_t slots = (size_t{num_items_} + kLanes - 1) / kLanes * kLanes;
-  scan_codes_.assign(slots * stride_, 0);
+  scan_codes_.assign(slots * stride_ / 2, 0x88);  // code 0 in both nibbles
   scan_items_.assign(slots, kNoItem);
   scan_scales_.assign(slots, 0.0f);
   scan_errors_.assign(slots, 0.0f);
@@ -292,13 +293,17 @@ void AlsModel::BuildScan() {
       scan_errors_[slot] = scan_code_norms_[slot] = std::numeric_limits<float>::infinity();
       continue;
     }
-    const float scale = largest / 127;
-    int8_t* panel = scan_codes_.data() + slot / kLanes * stride_ * kLanes;
+    const float scale = largest / kCodeLimit;
+    uint8_t* panel = scan_codes_.data() + slot / kLanes * stride_ / 2 * kLanes;
     double error = 0;
     for (int f = 0; f < stride_; ++f) {
-      const float code =
-          scale > 0 ? std::clamp(std::nearbyint(row[f] / scale), -127.0f, 127.0f) : 0;
-      panel[2 * kLanes * (f / 2) + 2 * (slot % kLanes) + f % 2] = static_cast<int8_t>(code);
+      const float code = scale > 0 ? std::clamp(std::nearbyint(row[f] / scale), float{-kCodeLimit},
+                                                float{kCodeLimit})
+                                   : 0;
+      // Octet f / 8, lane slot % kLanes, byte f % 4; the octet's upper half goes high.
+      uint8_t& byte = panel[4 * kLanes * (f / 8) + 4 * (slot % kLanes) + f % 4];
+      const auto nibble = static_cast<uint8_t>(static_cast<int>(code) + 8);
+      byte = f % 8 < 4 ? (byte & 0xf0) | nibble : (byte & 0x0f) | (nibble << 4);
       const double diff = double{row[f]} - double{scale} * code;
       error += diff * diff;
     }
@@ -382,7 +387,7 @@ void AlsModel::ExactTopK(const float* query, size_t k, absl::FunctionRef<bool(It
                          std::vector<ScoredItem>* out) const {
   using als_internal::kLanes;
   const KernelSet& kernels = BestKernels();
-  // The query as int16 codes q^ = query_scale * code, two to a pair.
+  // The query as int8 codes q^ = query_scale * code, four to a quad.
   float largest = 0;
   bool finite = true;
   for (int f = 0; f < stride_; ++f) {
@@ -398,14 +403,15 @@ void AlsModel::ExactTopK(const float* query, size_t k, absl::FunctionRef<bool(It
     top.Finish(out);
     return;
   }
-  const float query_scale = largest / 32767;
-  std::array<uint32_t, kMaxFactors / 2> pairs{};
+  const float query_scale = largest / 127;
+  std::array<uint32_t, kMaxFactors / 4> quads{};
+  int32_t code_sum = 0;
   double query_norm = 0, query_error = 0;
   for (int f = 0; f < stride_; ++f) {
-    const float code = query_scale > 0
-                           ? std::clamp(std::nearbyint(query[f] / query_scale), -32767.0f, 32767.0f)
-                           : 0;
-    pairs[f / 2] |= uint32_t{static_cast<uint16_t>(static_cast<int16_t>(code))} << (16 * (f % 2));
+    const float code =
+        query_scale > 0 ? std::clamp(std::nearbyint(query[f] / query_scale), -127.0f, 127.0f) : 0;
+    quads[f / 4] |= uint32_t{static_cast<uint8_t>(static_cast<int8_t>(code))} << (8 * (f % 4));
+    code_sum += static_cast<int32_t>(code);
     const double diff = double{query[f]} - double{query_scale} * code;
     query_norm += double{query[f]} * query[f];
     query_error += diff * diff;
@@ -424,26 +430,70 @@ void AlsModel::ExactTopK(const float* query, size_t k, absl::FunctionRef<bool(It
 
   TopK top;
   top.Reset(k);
-  std::array<float, kScanPanels * kLanes> bounds;
+  // The lowest score an item needs to be scored exactly: the k-th held (a float's value,
+  // the scores being floats) once the top is full. It only rises.
+  const auto bar = [&] {
+    return top.Full() ? static_cast<float>(top.Worst()) : -std::numeric_limits<float>::infinity();
+  };
+  const auto score_slot = [&](size_t slot) {
+    const ItemIdx item(scan_items_[slot]);
+    if (item.value == kNoItem) return;
+    float score;
+    kernels.dots(ItemRow(item.value), 1, stride_, query, &score);
+    if (top.WouldEnter(score, item) && !exclude(item)) top.Offer(score, item);
+  };
+  const auto fetch_row = [&](size_t slot) {
+    if (scan_items_[slot] == kNoItem) return;
+    const char* row = reinterpret_cast<const char*>(ItemRow(scan_items_[slot]));
+    for (size_t byte = 0; byte < stride_ * sizeof(float); byte += 64)
+      __builtin_prefetch(row + byte);
+  };
   const size_t panels = scan_items_.size() / kLanes;
-  for (size_t begin = 0; begin < panels; begin += kScanPanels) {
-    const size_t first = begin * kLanes;
-    // Slots come by decreasing norm: no score from here on exceeds this bound.
-    if (top.Full() && norm_bound * scan_norms_[first] < top.Worst()) break;
+
+  // The scan, kScanPanels panels at a time. A chunk's bounds are computed, and the rows
+  // of its slots that reach the bar fetched, one chunk ahead of the exact scoring, so
+  // that those rows arrive from memory while the chunk before is scored.
+  struct Chunk {
+    size_t first = 0;  // slot
+    size_t slots = 0;
+    float largest = 0;
+    std::array<float, kScanPanels * kLanes> bounds;
+  };
+  std::array<Chunk, 2> chunks;
+  // Bounds the chunk starting at panel `begin`; false when there is none or the norm
+  // bound ends the scan before it (slots come by decreasing norm: no score from here on
+  // exceeds norm_bound * the first one's norm).
+  const auto bound_chunk = [&](size_t begin, Chunk* c) {
+    if (begin >= panels) return false;
+    c->first = begin * kLanes;
+    if (top.Full() && norm_bound * scan_norms_[c->first] < top.Worst()) return false;
     const size_t n = std::min(kScanPanels, panels - begin);
-    const als_internal::ScanSlots slots{.scales = scan_scales_.data() + first,
-                                        .errors = scan_errors_.data() + first,
-                                        .code_norms = scan_code_norms_.data() + first};
-    const float largest = kernels.scan_bounds(scan_codes_.data() + first * stride_, n, stride_,
-                                              pairs.data(), slots, weights, bounds.data());
-    if (top.Full() && largest < top.Worst()) continue;
-    for (size_t j = 0; j < n * kLanes; ++j) {
-      if (top.Full() && bounds[j] < top.Worst()) continue;
-      const ItemIdx item(scan_items_[first + j]);
-      if (item.value == kNoItem) continue;
-      float score;
-      kernels.dots(ItemRow(item.value), 1, stride_, query, &score);
-      if (top.WouldEnter(score, item) && !exclude(item)) top.Offer(score, item);
+    c->slots = n * kLanes;
+    const als_internal::ScanSlots slots{.scales = scan_scales_.data() + c->first,
+                                        .errors = scan_errors_.data() + c->first,
+                                        .code_norms = scan_code_norms_.data() + c->first};
+    c->largest = kernels.scan_bounds(scan_codes_.data() + c->first * stride_ / 2, n, stride_,
+                                     quads.data(), code_sum, slots, weights, c->bounds.data());
+    const float at_least = bar();
+    if (c->largest < at_least) return true;
+    for (size_t j = 0; j < c->slots; ++j) {
+      if (!(c->bounds[j] < at_least)) fetch_row(c->first + j);
+    }
+    return true;
+  };
+  bool more = bound_chunk(0, &chunks[0]);
+  for (size_t which = 0; more; which ^= 1) {
+    const Chunk& c = chunks[which];
+    more = bound_chunk(c.first / kLanes + kScanPanels, &chunks[which ^ 1]);
+    if (c.largest < bar()) continue;
+    for (size_t j = 0; j < c.slots; j += kLanes) {
+      const float at_least = bar();
+      bool any = false;
+      for (int l = 0; l < kLanes; ++l) any |= !(c.bounds[j + l] < at_least);  // NaN: scored
+      if (!any) continue;
+      for (size_t l = j; l < j + kLanes; ++l) {
+        if (!(c.bounds[l] < bar())) score_slot(c.first + l);
+      }
     }
   }
   top.Finish(out);

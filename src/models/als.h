@@ -35,8 +35,8 @@
 //
 // Serving. Recommend scores items by x_u . y_i: an exact scan below ann_min_items items,
 // else candidates from an HNSW index (inner-product space, built on Train and Load, not
-// stored) re-ranked by the exact dot product. The scan reads int8 codes of the item
-// factors (a quarter of the floats' bytes) and computes an exact dot product only for
+// stored) re-ranked by the exact dot product. The scan reads 4-bit codes of the item
+// factors (an eighth of the floats' bytes) and computes an exact dot product only for
 // an item whose bound (its code's dot product plus the quantization error's most) reaches
 // the k-th score held; it visits items by decreasing norm and stops once |x_u| |y_i|
 // (Cauchy-Schwarz) is below that score. Bounds carry a margin for float rounding, so the
@@ -158,8 +158,8 @@ class AlsModel {
   std::vector<float> item_norms_;    // |y_i| (SimilarItems, the scan's bounds)
   // The scan (ExactTopK): the items in order of decreasing norm (ties by id), a slot
   // each, kLanes slots to a quantized panel (als_kernels.h). Item y is coded as
-  // y ~ y^ = scale * code (code in [-127, 127]); padding slots are zero with id kNoItem.
-  std::vector<int8_t> scan_codes_;       // panel p at [p * stride * kLanes, ...)
+  // y ~ y^ = scale * code (code in [-7, 7]); padding slots are zero with id kNoItem.
+  std::vector<uint8_t> scan_codes_;      // panel p at [p * stride / 2 * kLanes, ...)
   std::vector<uint32_t> scan_items_;     // per slot: the item
   std::vector<float> scan_scales_;       // per slot: scale
   std::vector<float> scan_errors_;       // per slot: |y - y^|

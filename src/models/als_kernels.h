@@ -10,10 +10,13 @@
 // stride = Stride(factors) is a multiple of kLanes and the padding floats are zero (so
 // they add nothing to any dot product and stay zero through the solves).
 //
-// A quantized panel holds kLanes item rows as int8 codes for scanning (AlsModel scales
-// and bounds them): the codes of factors 2t and 2t + 1 of its item j at
-// panel[2 * kLanes * t + 2 * j] and the byte after, `stride` * kLanes bytes in all, so
-// one 16-byte load holds a factor pair of every item.
+// A quantized panel holds kLanes item rows as 4-bit codes for scanning (AlsModel scales
+// and bounds them): a code c in [-kCodeLimit, kCodeLimit] is stored as c + 8 in a
+// nibble. For factor octet o (factors 8o..8o + 7) and item j of the panel, byte
+// panel[4 * kLanes * o + 4 * j + b], b in 0..3, holds factor 8o + b in its low nibble and
+// factor 8o + 4 + b in its high one: `stride` / 2 * kLanes bytes in all, and one 32-byte
+// load holds an octet of every item, four adjacent factors of an item to a 32-bit lane
+// (the shape of pmaddubsw and vpdpbusd).
 
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +27,8 @@ namespace streamrec::als_internal {
 constexpr int kLanes = 8;  // floats per SIMD vector (AVX: 256 bits)
 
 constexpr int Stride(int factors) { return (factors + kLanes - 1) / kLanes * kLanes; }
+
+constexpr int kCodeLimit = 7;  // item codes of the scan lie in [-7, 7]; the query's in [-127, 127]
 
 // One half-iteration of implicit ALS (Hu, Koren & Volinsky 2008): solve each row u of one
 // side against the fixed other side Y. With the row's cells (i, w_i) and confidences
@@ -72,12 +77,12 @@ struct KernelSet {
   // The scan's upper bounds for `num_panels` quantized panels: for slot s = p * kLanes + j
   // (item j of panel p), with d_s its codes' exact integer dot product with the query's,
   //   out[s] = d_s * scales[s] * w.scale + w.error * errors[s] + w.code_norm * code_norms[s]
-  // in float. Returns the largest. The query's codes come as `stride` / 2 pairs: factor
-  // 2t in the low 16 bits of query_pairs[t], factor 2t + 1 in the high. The integer sums
-  // cannot overflow for stride <= 512.
-  float (*scan_bounds)(const int8_t* panels, size_t num_panels, int stride,
-                       const uint32_t* query_pairs, const ScanSlots& slots, BoundWeights w,
-                       float* out);
+  // in float. Returns the largest. The query's int8 codes come as `stride` / 4 quads:
+  // factor 4t + b in byte b (from the lowest) of query_quads[t]; query_code_sum is their
+  // sum. The integer sums cannot overflow for any stride.
+  float (*scan_bounds)(const uint8_t* panels, size_t num_panels, int stride,
+                       const uint32_t* query_quads, int32_t query_code_sum, const ScanSlots& slots,
+                       BoundWeights w, float* out);
 };
 
 const KernelSet& GenericKernels();

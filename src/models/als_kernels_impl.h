@@ -191,28 +191,34 @@ inline void Dots(const float* rows, size_t n, int stride, const float* query, fl
 
 using IntVec = int32_t __attribute__((vector_size(kLanes * sizeof(int32_t))));
 
-// The exact integer dot products of kPanels quantized panels' items with the query's
-// codes (als_kernels.h), into sums[0, kPanels).
+// The integer dot products of kPanels quantized panels' stored nibbles (c + 8) with the
+// query's codes (als_kernels.h), into sums[0, kPanels); ScanBounds takes the offset off.
 template <int kPanels>
-STREAMREC_INLINE void CodeSums(const int8_t* panels, int stride, const uint32_t* query_pairs,
-                               IntVec* sums) {
-  const int pairs = stride / 2;
+STREAMREC_INLINE void NibbleSums(const uint8_t* panels, int stride, const uint32_t* query_quads,
+                                 IntVec* sums) {
+  const int octets = stride / 8;
+  const size_t panel_bytes = static_cast<size_t>(stride) / 2 * kLanes;
+  constexpr int kOctetBytes = 4 * kLanes;
 #if defined(__AVX512BW__) && defined(__AVX512VNNI__)
   if constexpr (kPanels % 2 == 0) {
-    // Two panels to a register: per pair t, the 16 codes of panel 2q (low half) and of
-    // panel 2q + 1 (high half), widened to int16; vpdpwssd multiplies them by the
-    // query's pair and adds each item's two products to its sum, as madd and add below.
-    const size_t panel_bytes = static_cast<size_t>(stride) * kLanes;
+    // Two panels to a register: per octet, panel 2q's 32 bytes in the low half and panel
+    // 2q + 1's in the high half. vpdpbusd multiplies each lane's four unsigned nibbles by
+    // the query's four signed codes and adds the four products to the lane's sum.
+    const __m512i nibble = _mm512_set1_epi8(0x0f);
     __m512i acc[kPanels / 2];
     for (int q = 0; q < kPanels / 2; ++q) acc[q] = _mm512_setzero_si512();
-    for (int t = 0; t < pairs; ++t) {
-      const __m512i query = _mm512_set1_epi32(static_cast<int32_t>(query_pairs[t]));
+    for (int o = 0; o < octets; ++o) {
+      const __m512i low_query = _mm512_set1_epi32(static_cast<int32_t>(query_quads[2 * o]));
+      const __m512i high_query = _mm512_set1_epi32(static_cast<int32_t>(query_quads[2 * o + 1]));
       for (int q = 0; q < kPanels / 2; ++q) {
-        const int8_t* low = panels + 2 * q * panel_bytes + 2 * kLanes * t;
-        const __m256i codes = _mm256_inserti128_si256(
-            _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(low))),
-            _mm_loadu_si128(reinterpret_cast<const __m128i*>(low + panel_bytes)), 1);
-        acc[q] = _mm512_dpwssd_epi32(acc[q], _mm512_cvtepi8_epi16(codes), query);
+        const uint8_t* first = panels + 2 * q * panel_bytes + kOctetBytes * o;
+        // The high half by a masked load: its 4 qwords from first + panel_bytes.
+        const __m512i codes = _mm512_mask_loadu_epi64(
+            _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(first))),
+            0xf0, first + panel_bytes - 32);
+        acc[q] = _mm512_dpbusd_epi32(acc[q], _mm512_and_si512(codes, nibble), low_query);
+        acc[q] = _mm512_dpbusd_epi32(acc[q], _mm512_and_si512(_mm512_srli_epi16(codes, 4), nibble),
+                                     high_query);
       }
     }
     // The low half holds panel 2q's 8 sums, the high half panel 2q + 1's.
@@ -221,29 +227,37 @@ STREAMREC_INLINE void CodeSums(const int8_t* panels, int stride, const uint32_t*
   }
 #endif
 #if defined(__AVX2__)
-  // Per pair t: 16 codes, (factor 2t, factor 2t + 1) of each of a panel's 8 items,
-  // widened to int16; madd multiplies them by the query's pair and adds each item's two
-  // products. The panels share the query's broadcast.
+  // Per octet and panel: pmaddubsw multiplies the unsigned nibbles by the query's signed
+  // codes and adds pairs (at most 2 * 15 * 127 in magnitude, so no saturation); the low
+  // and high nibbles' pairs are added, and pmaddwd adds each item's two pairs of pairs.
+  const __m256i nibble = _mm256_set1_epi8(0x0f);
+  const __m256i ones = _mm256_set1_epi16(1);
   __m256i acc[kPanels];
   for (int p = 0; p < kPanels; ++p) acc[p] = _mm256_setzero_si256();
-  for (int t = 0; t < pairs; ++t) {
-    const __m256i query = _mm256_set1_epi32(static_cast<int32_t>(query_pairs[t]));
+  for (int o = 0; o < octets; ++o) {
+    const __m256i low_query = _mm256_set1_epi32(static_cast<int32_t>(query_quads[2 * o]));
+    const __m256i high_query = _mm256_set1_epi32(static_cast<int32_t>(query_quads[2 * o + 1]));
     for (int p = 0; p < kPanels; ++p) {
-      const __m256i codes = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(
-          panels + static_cast<size_t>(p) * stride * kLanes + 2 * kLanes * t)));
-      acc[p] = _mm256_add_epi32(acc[p], _mm256_madd_epi16(codes, query));
+      const __m256i codes = _mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(panels + p * panel_bytes + kOctetBytes * o));
+      const __m256i pairs = _mm256_add_epi16(
+          _mm256_maddubs_epi16(_mm256_and_si256(codes, nibble), low_query),
+          _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(codes, 4), nibble), high_query));
+      acc[p] = _mm256_add_epi32(acc[p], _mm256_madd_epi16(pairs, ones));
     }
   }
   std::memcpy(sums, acc, sizeof(acc));
 #else
   for (int p = 0; p < kPanels; ++p) {
-    const int8_t* panel = panels + static_cast<size_t>(p) * stride * kLanes;
+    const uint8_t* panel = panels + p * panel_bytes;
     for (int j = 0; j < kLanes; ++j) {
       int32_t sum = 0;
-      for (int t = 0; t < pairs; ++t) {
-        const int8_t* c = panel + 2 * kLanes * t + 2 * j;
-        sum += c[0] * static_cast<int16_t>(query_pairs[t] & 0xffff) +
-               c[1] * static_cast<int16_t>(query_pairs[t] >> 16);
+      for (int o = 0; o < octets; ++o) {
+        for (int b = 0; b < 4; ++b) {
+          const uint8_t code = panel[kOctetBytes * o + 4 * j + b];
+          sum += (code & 0x0f) * static_cast<int8_t>(query_quads[2 * o] >> (8 * b)) +
+                 (code >> 4) * static_cast<int8_t>(query_quads[2 * o + 1] >> (8 * b));
+        }
       }
       sums[p][j] = sum;
     }
@@ -252,26 +266,29 @@ STREAMREC_INLINE void CodeSums(const int8_t* panels, int stride, const uint32_t*
 }
 
 // The integer sums are exact, so every build bounds from the same numbers.
-inline float ScanBounds(const int8_t* panels, size_t num_panels, int stride,
-                        const uint32_t* query_pairs, const ScanSlots& slots, BoundWeights w,
-                        float* out) {
+inline float ScanBounds(const uint8_t* panels, size_t num_panels, int stride,
+                        const uint32_t* query_quads, int32_t query_code_sum, const ScanSlots& slots,
+                        BoundWeights w, float* out) {
+  // The stored nibbles are c + 8: each item's sum is 8 * (the query's code sum) too much.
+  const IntVec offset = IntVec{} + 8 * query_code_sum;
   constexpr int kGroup = 4;  // panels per pass over the query
+  const size_t panel_bytes = static_cast<size_t>(stride) / 2 * kLanes;
   Vec largest = Splat(-__builtin_inff());
   for (size_t p = 0; p < num_panels;) {
     IntVec sums[kGroup];
     const int group = num_panels - p >= kGroup ? kGroup : 1;
-    const int8_t* first_panel = panels + p * stride * kLanes;
+    const uint8_t* first_panel = panels + p * panel_bytes;
     if (group == kGroup) {
-      CodeSums<kGroup>(first_panel, stride, query_pairs, sums);
+      NibbleSums<kGroup>(first_panel, stride, query_quads, sums);
     } else {
-      CodeSums<1>(first_panel, stride, query_pairs, sums);
+      NibbleSums<1>(first_panel, stride, query_quads, sums);
     }
     for (int g = 0; g < group; ++g, ++p) {
       const size_t first = p * kLanes;
-      const Vec bound =
-          __builtin_convertvector(sums[g], Vec) * Load(slots.scales + first) * Splat(w.scale) +
-          Splat(w.error) * Load(slots.errors + first) +
-          Splat(w.code_norm) * Load(slots.code_norms + first);
+      const Vec bound = __builtin_convertvector(sums[g] - offset, Vec) *
+                            Load(slots.scales + first) * Splat(w.scale) +
+                        Splat(w.error) * Load(slots.errors + first) +
+                        Splat(w.code_norm) * Load(slots.code_norms + first);
       Store(out + first, bound);
       largest = largest > bound ? largest : bound;
     }

@@ -346,17 +346,17 @@ TEST(AlsTest, ScanThatStopsAtTheNormBoundGivesTheFullScansAnswer) {
       items[100 + 50 * p][f] = queries[4][f] * planted_norms[p] / std::sqrt(float{kFactors});
     }
   }
-  // Three items the int8 codes misjudge (queries[4] is all ones). a = 2.5 everywhere sits
-  // on its code grid; b falls short of a by 0.51 of a code step on 15 factors, which the
-  // codes round to a whole step; c, of the largest norm, scores between b's code and b:
-  // a scan that trusted the codes would keep c and miss b at k = 2.
-  const float step = 2.5f / 127;
+  // Three items the codes misjudge (queries[4] is all ones). a = 2.5 everywhere sits on
+  // its code grid; b falls short of a by 0.51 of a code step on 15 factors, which the
+  // codes round to a whole step; c, of a larger norm than b, scores between b's code and
+  // b: a scan that trusted the codes would keep c and miss b at k = 2.
+  const float step = 2.5f / als_internal::kCodeLimit;
   items[600].assign(kFactors, 2.5f);
   items[601].assign(kFactors, 2.5f - 0.51f * step);
   items[601][0] = 2.5f;
-  items[602].assign(kFactors, 2.4875f);
-  items[602][0] += 1;
-  items[602][1] -= 1;
+  items[602].assign(kFactors, 2.5f - 0.7f * step);
+  items[602][0] += 2;
+  items[602][1] -= 2;
   const AlsModel model = ModelWithFactors(kFactors, queries, items, /*ann_min_items=*/1'000'000);
   const float* rows = model.ItemFactors(ItemIdx(0)).data();
   const auto every_seventh = [](ItemIdx i) { return i.value % 7 == 3; };
@@ -445,42 +445,66 @@ TEST(AlsTest, ValidateNamesTheField) {
   EXPECT_TRUE(ValidateAlsOptions(AlsOptions{}).ok());
 }
 
+// Stores item code c (in [-kCodeLimit, kCodeLimit]) of `slot`'s factor f in the scan's
+// panels, as als_kernels.h lays them out.
+void PutCode(std::vector<uint8_t>* panels, int stride, size_t slot, int f, int c) {
+  using als_internal::kLanes;
+  uint8_t& byte = (*panels)[slot / kLanes * stride / 2 * kLanes + 4 * kLanes * (f / 8) +
+                            4 * (slot % kLanes) + f % 4];
+  const auto nibble = static_cast<uint8_t>(c + 8);
+  byte = f % 8 < 4 ? (byte & 0xf0) | nibble : (byte & 0x0f) | (nibble << 4);
+}
+
+// The query's int8 codes as the kernels take them, four to a quad.
+std::vector<uint32_t> Quads(const std::vector<int8_t>& query) {
+  std::vector<uint32_t> quads(query.size() / 4);
+  for (size_t f = 0; f < query.size(); ++f) {
+    quads[f / 4] |= uint32_t{static_cast<uint8_t>(query[f])} << (8 * (f % 4));
+  }
+  return quads;
+}
+
+int32_t CodeSum(const std::vector<int8_t>& query) {
+  int32_t sum = 0;
+  for (const int8_t q : query) sum += q;
+  return sum;
+}
+
 TEST(AlsKernelsTest, ScanBoundsAreTheExactCodeSumsInEveryBuild) {
+  using als_internal::kCodeLimit;
   using als_internal::kLanes;
   std::mt19937 rng(3);
   for (const int stride : {8, 24, 512}) {
     constexpr size_t kPanels = 5, kSlots = kPanels * kLanes;  // a group of 4, then 1
-    std::vector<int8_t> codes(kSlots * stride);
-    std::vector<int16_t> query(stride);
-    for (int8_t& c : codes) c = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
-    for (int16_t& q : query) q = static_cast<int16_t>(static_cast<int>(rng() % 65535) - 32767);
-    if (stride == 512) {  // the largest sum asked for: 512 * 127 * 32767 < 2^31
-      query.assign(stride, 32767);
-      for (size_t j = 0; j < kLanes; ++j) {
-        for (int f = 0; f < stride; ++f) codes[2 * kLanes * (f / 2) + 2 * j + f % 2] = 127;
-      }
+    std::vector<std::vector<int>> codes(kSlots, std::vector<int>(stride));
+    std::vector<int8_t> query(stride);
+    for (auto& row : codes) {
+      for (int& c : row) c = static_cast<int>(rng() % (2 * kCodeLimit + 1)) - kCodeLimit;
     }
-    std::vector<uint32_t> pairs(stride / 2);
-    for (int t = 0; t < stride / 2; ++t) {
-      pairs[t] = uint32_t{static_cast<uint16_t>(query[2 * t])} |
-                 uint32_t{static_cast<uint16_t>(query[2 * t + 1])} << 16;
+    for (int8_t& q : query) q = static_cast<int8_t>(static_cast<int>(rng() % 255) - 127);
+    if (stride == 512) {  // the extremes: every code and query code at its most
+      query.assign(stride, 127);
+      codes[0].assign(stride, kCodeLimit);
+      codes[1].assign(stride, -kCodeLimit);
     }
+    std::vector<uint8_t> panels(kSlots * stride / 2);
     std::vector<float> want(kSlots);
     for (size_t r = 0; r < kSlots; ++r) {
       int64_t sum = 0;
       for (int f = 0; f < stride; ++f) {
-        sum += int64_t{codes[(r / kLanes) * stride * kLanes + 2 * kLanes * (f / 2) +
-                             2 * (r % kLanes) + f % 2]} *
-               query[f];
+        PutCode(&panels, stride, r, f, codes[r][f]);
+        sum += int64_t{codes[r][f]} * query[f];
       }
       want[r] = static_cast<float>(sum);
     }
+    const std::vector<uint32_t> quads = Quads(query);
     const std::vector<float> ones(kSlots, 1.0f), zeros(kSlots, 0.0f);
     for (const als_internal::KernelSet* kernels : als_internal::SupportedKernels()) {
       std::vector<float> got(kSlots);
-      const float largest = kernels->scan_bounds(
-          codes.data(), kPanels, stride, pairs.data(), {ones.data(), zeros.data(), zeros.data()},
-          {.scale = 1, .error = 0, .code_norm = 0}, got.data());
+      const float largest =
+          kernels->scan_bounds(panels.data(), kPanels, stride, quads.data(), CodeSum(query),
+                               {ones.data(), zeros.data(), zeros.data()},
+                               {.scale = 1, .error = 0, .code_norm = 0}, got.data());
       EXPECT_EQ(got, want) << kernels->name << ", stride " << stride;
       EXPECT_EQ(largest, *std::max_element(want.begin(), want.end()));
     }
@@ -490,15 +514,17 @@ TEST(AlsKernelsTest, ScanBoundsAreTheExactCodeSumsInEveryBuild) {
 TEST(AlsKernelsTest, ScanBoundsAddTheWeightedErrorTerms) {
   using als_internal::kLanes;
   constexpr int kStride = 8;
-  std::vector<int8_t> codes(kLanes * kStride, 0);
-  codes[0] = 3;                                       // item 0, factor 0
-  const std::vector<uint32_t> pairs(kStride / 2, 2);  // factor 2t: 2, factor 2t + 1: 0
+  std::vector<uint8_t> panels(kLanes * kStride / 2, 0x88);  // every code 0
+  PutCode(&panels, kStride, 0, 0, 3);                       // item 0, factor 0
+  const std::vector<int8_t> query = {2, 0, 0, 0, 2, 0, 0, 0};
+  const std::vector<uint32_t> quads = Quads(query);
   std::vector<float> scales(kLanes, 0.5f), errors(kLanes, 4.0f), code_norms(kLanes, 8.0f);
   for (const als_internal::KernelSet* kernels : als_internal::SupportedKernels()) {
     std::vector<float> got(kLanes);
-    const float largest = kernels->scan_bounds(
-        codes.data(), 1, kStride, pairs.data(), {scales.data(), errors.data(), code_norms.data()},
-        {.scale = 0.25f, .error = 0.5f, .code_norm = 0.125f}, got.data());
+    const float largest =
+        kernels->scan_bounds(panels.data(), 1, kStride, quads.data(), CodeSum(query),
+                             {scales.data(), errors.data(), code_norms.data()},
+                             {.scale = 0.25f, .error = 0.5f, .code_norm = 0.125f}, got.data());
     // 3 * 2 * 0.5 * 0.25 + 0.5 * 4 + 0.125 * 8 = 0.75 + 2 + 1; the rest have no code sum.
     EXPECT_THAT(got, ElementsAre(3.75f, 3, 3, 3, 3, 3, 3, 3)) << kernels->name;
     EXPECT_EQ(largest, 3.75f);
