@@ -234,6 +234,7 @@ absl::Status AlsModel::Finish() {
     for (int f = 0; f < options_.factors; ++f) sum += double{ItemRow(i)[f]} * ItemRow(i)[f];
     item_norms_[i] = static_cast<float>(std::sqrt(sum));
   }
+  BuildFoldInBasis(threads);
   BuildScan();
   ann_.reset();
   if (num_items_ == 0 || num_items_ < options_.ann_min_items) return absl::OkStatus();
@@ -261,6 +262,35 @@ absl::Status AlsModel::Finish() {
   index->graph.setEf(kHnswEfSearch);
   ann_ = std::move(index);
   return absl::OkStatus();
+}
+
+void AlsModel::BuildFoldInBasis(int threads) {
+  fold_basis_.clear();
+  fold_eigenvalues_.clear();
+  fold_items_.clear();
+  const int f = options_.factors;
+  Eigen::MatrixXd gram(f, f);
+  for (int r = 0; r < f; ++r) {
+    for (int c = 0; c < f; ++c) gram(r, c) = item_gram_[static_cast<size_t>(r) * stride_ + c];
+  }
+  if (num_items_ == 0 || !gram.allFinite()) return;  // FoldIn solves directly
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigen(gram);
+  if (eigen.info() != Eigen::Success) return;
+  // Eigenvalues ascending: the first is the smallest.
+  fold_eigenvalues_.assign(eigen.eigenvalues().data(), eigen.eigenvalues().data() + f);
+  fold_basis_.assign(eigen.eigenvectors().data(),
+                     eigen.eigenvectors().data() + static_cast<size_t>(f) * f);
+  fold_items_.resize(static_cast<size_t>(num_items_) * f);
+  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using FloatRows = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  ParallelFor(threads, (num_items_ + kRowsPerTask - 1) / kRowsPerTask, [&](size_t t, int) {
+    const auto begin = static_cast<uint32_t>(t * kRowsPerTask);
+    const uint32_t rows = std::min(num_items_, begin + kRowsPerTask) - begin;
+    const Eigen::Map<const FloatRows, 0, Eigen::OuterStride<>> y(ItemRow(begin), rows, f,
+                                                                 Eigen::OuterStride<>(stride_));
+    Eigen::Map<RowMajor>(fold_items_.data() + static_cast<size_t>(begin) * f, rows, f).noalias() =
+        y.cast<double>() * eigen.eigenvectors();
+  });
 }
 
 void AlsModel::BuildScan() {
@@ -339,25 +369,65 @@ std::vector<float> AlsModel::FoldIn(std::span<const ItemIdx> items,
   }
   std::stable_sort(cells.begin(), cells.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
-  const int f = options_.factors;
-  Eigen::MatrixXd a(f, f);
-  for (int r = 0; r < f; ++r) {
-    for (int c = 0; c < f; ++c) a(r, c) = item_gram_[static_cast<size_t>(r) * stride_ + c];
-  }
-  Eigen::VectorXd b = Eigen::VectorXd::Zero(f);
   double weight_sum = 0;
+  size_t merged = 0;
   for (size_t k = 0; k < cells.size();) {
     const uint32_t item = cells[k].first;
     float w = 0;
     for (; k < cells.size() && cells[k].first == item; ++k) w += cells[k].second;
     weight_sum += w;
+    cells[merged++] = {item, w};
+  }
+  cells.resize(merged);
+  const int f = options_.factors;
+  const double lambda = RowLambda(options_, weight_sum);
+  if (cells.size() < static_cast<size_t>(f) && !fold_items_.empty() &&
+      lambda + fold_eigenvalues_.front() > 0) {
+    return FoldInFewCells(cells, lambda);
+  }
+  Eigen::MatrixXd a(f, f);
+  for (int r = 0; r < f; ++r) {
+    for (int c = 0; c < f; ++c) a(r, c) = item_gram_[static_cast<size_t>(r) * stride_ + c];
+  }
+  Eigen::VectorXd b = Eigen::VectorXd::Zero(f);
+  for (const auto& [item, w] : cells) {
     const Eigen::VectorXd y = Eigen::Map<const Eigen::VectorXf>(ItemRow(item), f).cast<double>();
     const double confidence = 1.0 + double{options_.alpha} * w;
     a.selfadjointView<Eigen::Lower>().rankUpdate(y, confidence - 1.0);
     b += confidence * y;
   }
-  a.diagonal().array() += RowLambda(options_, weight_sum);
+  a.diagonal().array() += lambda;
   const Eigen::VectorXd x = a.selfadjointView<Eigen::Lower>().ldlt().solve(b);
+  return std::vector<float>(x.data(), x.data() + f);
+}
+
+std::vector<float> AlsModel::FoldInFewCells(std::span<const std::pair<uint32_t, float>> cells,
+                                            double lambda) const {
+  // In the eigenbasis Q of Y^T Y (y' = Q^T y), the equations are (D + Z Z^T) x' = b' with
+  // D = diag(e + lambda), column i of Z = sqrt(c_i - 1) y'_i and b' = sum c_i y'_i. With
+  // W = D^-1/2 Z and v = D^-1/2 b', Woodbury's identity gives
+  //   x' = D^-1/2 (v - W (I + W^T W)^-1 W^T v),
+  // an n x n solve for the n cells instead of an f x f one; then x = Q x'.
+  const int f = options_.factors;
+  const auto n = static_cast<Eigen::Index>(cells.size());
+  const Eigen::ArrayXd scale =
+      (Eigen::Map<const Eigen::ArrayXd>(fold_eigenvalues_.data(), f) + lambda).rsqrt();
+  Eigen::MatrixXd w(f, n);
+  Eigen::VectorXd b = Eigen::VectorXd::Zero(f);
+  for (Eigen::Index k = 0; k < n; ++k) {
+    const auto [item, weight] = cells[k];
+    const Eigen::Map<const Eigen::VectorXd> y(fold_items_.data() + static_cast<size_t>(item) * f,
+                                              f);
+    const double confidence = 1.0 + double{options_.alpha} * weight;
+    b += confidence * y;
+    w.col(k) = std::sqrt(confidence - 1.0) * (scale * y.array()).matrix();
+  }
+  const Eigen::VectorXd v = (scale * b.array()).matrix();
+  Eigen::MatrixXd m = Eigen::MatrixXd::Identity(n, n);
+  m.selfadjointView<Eigen::Lower>().rankUpdate(w.transpose());
+  const Eigen::VectorXd s = m.selfadjointView<Eigen::Lower>().llt().solve(w.transpose() * v);
+  const Eigen::VectorXd rotated = (scale * (v - w * s).array()).matrix();
+  const Eigen::VectorXd x = Eigen::Map<const Eigen::MatrixXd>(fold_basis_.data(), f, f) * rotated;
   return std::vector<float>(x.data(), x.data() + f);
 }
 

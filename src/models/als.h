@@ -41,7 +41,9 @@
 // the k-th score held; it visits items by decreasing norm and stops once |x_u| |y_i|
 // (Cauchy-Schwarz) is below that score. Bounds carry a margin for float rounding, so the
 // answer is a full exact scan's, bit for bit. FoldIn solves a user's factors from its
-// interactions exactly (LDLT), for users unseen or changed since training.
+// interactions exactly, for users unseen or changed since training: by Woodbury's identity
+// in the eigenbasis of Y^T Y when they have fewer cells than factors (an n x n solve
+// for n cells), else directly (LDLT).
 //
 // Thread safety: immutable once built; const methods may run concurrently. Copies share
 // the HNSW index (it is never modified after it is built).
@@ -51,6 +53,7 @@
 #include <memory>
 #include <span>
 #include <stop_token>
+#include <utility>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -108,7 +111,7 @@ class AlsModel {
   std::span<const float> UserFactors(UserIdx u) const;
   std::span<const float> ItemFactors(ItemIdx i) const;
 
-  // A user's factors solved exactly (LDLT in double) against the fixed item factors,
+  // A user's factors solved exactly (in double) against the fixed item factors,
   // from these interactions: the user's normal equations as in training, with lambda_u
   // from the same formula. Items may repeat (their weights sum); items out of range
   // are ignored. REQUIRES: weights.size() == items.size(), weights > 0.
@@ -140,6 +143,14 @@ class AlsModel {
   // computed a block of items per kernel call.
   template <typename Fn>
   void ForEachItemDot(const float* query, Fn&& fn) const;
+  // FoldIn's eigenbasis of Y^T Y and the items in it; left empty (FoldIn then solves
+  // directly) when the factors are not finite.
+  void BuildFoldInBasis(int threads);
+  // FoldIn for fewer cells than factors, by Woodbury's identity in that basis. `cells`:
+  // distinct items with their summed weights. REQUIRES: lambda + the smallest
+  // eigenvalue > 0.
+  std::vector<float> FoldInFewCells(std::span<const std::pair<uint32_t, float>> cells,
+                                    double lambda) const;
   // Lays out the scan: items by decreasing norm, quantized.
   void BuildScan();
   void ExactTopK(const float* query, size_t k, absl::FunctionRef<bool(ItemIdx)> exclude,
@@ -156,6 +167,10 @@ class AlsModel {
   std::vector<float> item_factors_;  // num_items x stride
   std::vector<float> item_gram_;     // Y^T Y, stride x stride (FoldIn)
   std::vector<float> item_norms_;    // |y_i| (SimilarItems, the scan's bounds)
+  // Y^T Y = Q diag(e) Q^T with e ascending, and y'_i = Q^T y_i (FoldInFewCells).
+  std::vector<double> fold_basis_;        // Q, factors x factors, column-major
+  std::vector<double> fold_eigenvalues_;  // e
+  std::vector<double> fold_items_;        // y'_i at [i * factors, (i + 1) * factors)
   // The scan (ExactTopK): the items in order of decreasing norm (ties by id), a slot
   // each, kLanes slots to a quantized panel (als_kernels.h). Item y is coded as
   // y ~ y^ = scale * code (code in [-7, 7]); padding slots are zero with id kNoItem.

@@ -253,6 +253,37 @@ TEST(AlsTest, FoldInOfATrainedUserSolvesItsNormalEquationsExactly) {
   }
 }
 
+TEST(AlsTest, FoldInOfFewCellsAndOfManySolvesTheNormalEquationsExactly) {
+  // Fewer cells than factors take Woodbury's identity in Y^T Y's eigenbasis; as many or
+  // more take the direct f x f solve. Both give the exact solution, also with a strong
+  // or a weak regularization.
+  constexpr int kFactors = 16;
+  const InteractionMatrix m = RandomMatrix(40, 60, 10, 11);
+  for (const float regularization : {0.1f, 10.0f, 1e-4f}) {
+    AlsOptions o;
+    o.factors = kFactors;
+    o.iterations = 3;
+    o.regularization = regularization;
+    const AlsModel model = *AlsModel::Train(m, o);
+    const std::vector<Eigen::VectorXd> items = ItemRows(model);
+    std::mt19937 rng(4);
+    for (const int cells : {1, 2, 5, kFactors - 1, kFactors, 3 * kFactors}) {
+      std::vector<uint32_t> indices;
+      std::vector<ItemIdx> ids;
+      std::vector<float> weights;
+      for (int c = 0; c < cells; ++c) {
+        indices.push_back(static_cast<uint32_t>(c * 7 % 60));  // distinct for cells <= 60
+        ids.push_back(ItemIdx(indices.back()));
+        weights.push_back(static_cast<float>(1 + rng() % 8));
+      }
+      const Eigen::VectorXd exact = SolveRowExactly(items, indices, weights, model.options());
+      ExpectNear(
+          AsVector(model.FoldIn(ids, weights)), exact, 1e-5,
+          std::to_string(cells) + " cells, regularization " + std::to_string(regularization));
+    }
+  }
+}
+
 TEST(AlsTest, FoldInSumsRepeatedItemsAndIgnoresUnknownOnes) {
   const InteractionMatrix m = RandomMatrix(20, 12, 4, 7);
   AlsOptions o;
