@@ -524,10 +524,10 @@ void AlsModel::ExactTopK(const float* query, size_t k, absl::FunctionRef<bool(It
   // of its slots that reach the bar fetched, one chunk ahead of the exact scoring, so
   // that those rows arrive from memory while the chunk before is scored.
   struct Chunk {
-    size_t first = 0;  // slot
-    size_t slots = 0;
-    float largest = 0;
+    size_t first = 0;       // slot
+    size_t candidates = 0;  // slots whose bound reached the bar when it was bounded
     std::array<float, kScanPanels * kLanes> bounds;
+    std::array<uint16_t, kScanPanels * kLanes> candidate;  // their offsets from first
   };
   std::array<Chunk, 2> chunks;
   // Bounds the chunk starting at panel `begin`; false when there is none or the norm
@@ -538,16 +538,19 @@ void AlsModel::ExactTopK(const float* query, size_t k, absl::FunctionRef<bool(It
     c->first = begin * kLanes;
     if (top.Full() && norm_bound * scan_norms_[c->first] < top.Worst()) return false;
     const size_t n = std::min(kScanPanels, panels - begin);
-    c->slots = n * kLanes;
     const als_internal::ScanSlots slots{.scales = scan_scales_.data() + c->first,
                                         .errors = scan_errors_.data() + c->first,
                                         .code_norms = scan_code_norms_.data() + c->first};
-    c->largest = kernels.scan_bounds(scan_codes_.data() + c->first * stride_ / 2, n, stride_,
-                                     quads.data(), code_sum, slots, weights, c->bounds.data());
+    const float largest =
+        kernels.scan_bounds(scan_codes_.data() + c->first * stride_ / 2, n, stride_, quads.data(),
+                            code_sum, slots, weights, c->bounds.data());
     const float at_least = bar();
-    if (c->largest < at_least) return true;
-    for (size_t j = 0; j < c->slots; ++j) {
-      if (!(c->bounds[j] < at_least)) fetch_row(c->first + j);
+    c->candidates = 0;
+    if (largest < at_least) return true;
+    for (size_t j = 0; j < n * kLanes; ++j) {
+      if (c->bounds[j] < at_least) continue;  // a NaN bound is a candidate
+      c->candidate[c->candidates++] = static_cast<uint16_t>(j);
+      fetch_row(c->first + j);
     }
     return true;
   };
@@ -555,15 +558,9 @@ void AlsModel::ExactTopK(const float* query, size_t k, absl::FunctionRef<bool(It
   for (size_t which = 0; more; which ^= 1) {
     const Chunk& c = chunks[which];
     more = bound_chunk(c.first / kLanes + kScanPanels, &chunks[which ^ 1]);
-    if (c.largest < bar()) continue;
-    for (size_t j = 0; j < c.slots; j += kLanes) {
-      const float at_least = bar();
-      bool any = false;
-      for (int l = 0; l < kLanes; ++l) any |= !(c.bounds[j + l] < at_least);  // NaN: scored
-      if (!any) continue;
-      for (size_t l = j; l < j + kLanes; ++l) {
-        if (!(c.bounds[l] < bar())) score_slot(c.first + l);
-      }
+    for (size_t i = 0; i < c.candidates; ++i) {
+      const uint16_t j = c.candidate[i];
+      if (!(c.bounds[j] < bar())) score_slot(c.first + j);
     }
   }
   top.Finish(out);
