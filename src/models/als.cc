@@ -380,6 +380,7 @@ std::vector<float> AlsModel::FoldIn(std::span<const ItemIdx> items,
   }
   cells.resize(merged);
   const int f = options_.factors;
+  if (cells.empty()) return std::vector<float>(f, 0.0f);  // b = 0, so x = 0
   const double lambda = RowLambda(options_, weight_sum);
   if (cells.size() < static_cast<size_t>(f) && !fold_items_.empty() &&
       lambda + fold_eigenvalues_.front() > 0) {
