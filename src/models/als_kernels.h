@@ -79,7 +79,7 @@ struct KernelSet {
   //   out[s] = d_s * scales[s] * w.scale + w.error * errors[s] + w.code_norm * code_norms[s]
   // in float. Returns the largest. The query's int8 codes come as `stride` / 4 quads:
   // factor 4t + b in byte b (from the lowest) of query_quads[t]; query_code_sum is their
-  // sum. The integer sums cannot overflow for any stride.
+  // sum. The integer sums cannot overflow for stride <= 512.
   float (*scan_bounds)(const uint8_t* panels, size_t num_panels, int stride,
                        const uint32_t* query_quads, int32_t query_code_sum, const ScanSlots& slots,
                        BoundWeights w, float* out);
