@@ -78,6 +78,15 @@ void InitRows(uint64_t seed, uint64_t side, uint32_t rows, int factors, int stri
   }
 }
 
+// The top-left n x n block of a row-major matrix of `stride` columns, in double.
+Eigen::MatrixXd TopLeftAsDouble(const std::vector<float>& m, int stride, int n) {
+  Eigen::MatrixXd out(n, n);
+  for (int r = 0; r < n; ++r) {
+    for (int c = 0; c < n; ++c) out(r, c) = m[static_cast<size_t>(r) * stride + c];
+  }
+  return out;
+}
+
 // lambda_r = regularization * (1 + alpha * sum of row r's weights)^nu: the confidence
 // the row's cells add over the implicit negatives, plus 1 so that lambda_r > 0 for a
 // row without cells.
@@ -269,10 +278,7 @@ void AlsModel::BuildFoldInBasis(int threads) {
   fold_eigenvalues_.clear();
   fold_items_.clear();
   const int f = options_.factors;
-  Eigen::MatrixXd gram(f, f);
-  for (int r = 0; r < f; ++r) {
-    for (int c = 0; c < f; ++c) gram(r, c) = item_gram_[static_cast<size_t>(r) * stride_ + c];
-  }
+  const Eigen::MatrixXd gram = TopLeftAsDouble(item_gram_, stride_, f);
   if (num_items_ == 0 || !gram.allFinite()) return;  // FoldIn solves directly
   const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eigen(gram);
   if (eigen.info() != Eigen::Success) return;
@@ -386,10 +392,7 @@ std::vector<float> AlsModel::FoldIn(std::span<const ItemIdx> items,
       lambda + fold_eigenvalues_.front() > 0) {
     return FoldInFewCells(cells, lambda);
   }
-  Eigen::MatrixXd a(f, f);
-  for (int r = 0; r < f; ++r) {
-    for (int c = 0; c < f; ++c) a(r, c) = item_gram_[static_cast<size_t>(r) * stride_ + c];
-  }
+  Eigen::MatrixXd a = TopLeftAsDouble(item_gram_, stride_, f);
   Eigen::VectorXd b = Eigen::VectorXd::Zero(f);
   for (const auto& [item, w] : cells) {
     const Eigen::VectorXd y = Eigen::Map<const Eigen::VectorXf>(ItemRow(item), f).cast<double>();
