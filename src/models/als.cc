@@ -509,15 +509,14 @@ void AlsModel::ExactTopK(const float* query, size_t k, absl::FunctionRef<bool(It
   const auto bar = [&] {
     return top.Full() ? static_cast<float>(top.Worst()) : -std::numeric_limits<float>::infinity();
   };
+  // Both take a slot that holds an item (not padding).
   const auto score_slot = [&](size_t slot) {
     const ItemIdx item(scan_items_[slot]);
-    if (item.value == kNoItem) return;
     float score;
     kernels.dots(ItemRow(item.value), 1, stride_, query, &score);
     if (top.WouldEnter(score, item) && !exclude(item)) top.Offer(score, item);
   };
   const auto fetch_row = [&](size_t slot) {
-    if (scan_items_[slot] == kNoItem) return;
     const char* row = reinterpret_cast<const char*>(ItemRow(scan_items_[slot]));
     for (size_t byte = 0; byte < stride_ * sizeof(float); byte += 64)
       __builtin_prefetch(row + byte);
@@ -552,7 +551,8 @@ void AlsModel::ExactTopK(const float* query, size_t k, absl::FunctionRef<bool(It
     c->candidates = 0;
     if (largest < at_least) return true;
     for (size_t j = 0; j < n * kLanes; ++j) {
-      if (c->bounds[j] < at_least) continue;  // a NaN bound is a candidate
+      // A NaN bound is a candidate; padding never is.
+      if (c->bounds[j] < at_least || scan_items_[c->first + j] == kNoItem) continue;
       c->candidate[c->candidates++] = static_cast<uint16_t>(j);
       fetch_row(c->first + j);
     }
