@@ -130,9 +130,9 @@ std::vector<float> Gram(const KernelSet& kernels, const float* rows, uint32_t n,
 // One half-iteration: Y^T Y of the fixed side's `fixed_rows` rows, then every row of
 // the solved side (the rows of `csr`), in tasks of kRowsPerTask rows.
 void SolveSide(const KernelSet& kernels, const AlsOptions& o, int stride, int threads,
-               const std::vector<float>& fixed, uint32_t fixed_rows,
+               std::span<const float> fixed, uint32_t fixed_rows,
                const InteractionMatrix::Csr& csr, const std::vector<float>& lambdas,
-               std::vector<float>* solved) {
+               std::span<float> solved) {
   const std::vector<float> gram = Gram(kernels, fixed.data(), fixed_rows, stride, threads);
   const HalfStep step{.fixed = fixed.data(),
                       .gram = gram.data(),
@@ -143,7 +143,7 @@ void SolveSide(const KernelSet& kernels, const AlsOptions& o, int stride, int th
                       .alpha = o.alpha,
                       .stride = stride,
                       .cg_steps = o.cg_steps,
-                      .solved = solved->data()};
+                      .solved = solved.data()};
   const auto rows = static_cast<uint32_t>(csr.offsets.size() - 1);
   std::vector<std::vector<float>> scratch(threads, std::vector<float>(3 * stride));
   ParallelFor(threads, (rows + kRowsPerTask - 1) / kRowsPerTask, [&](size_t t, int worker) {
@@ -221,9 +221,9 @@ absl::StatusOr<AlsModel> AlsModel::Train(const InteractionMatrix& m, const AlsOp
     if (stop.stop_requested()) return stopped(iteration);
     const auto start = std::chrono::steady_clock::now();
     SolveSide(kernels, o, stride, threads, model.item_factors_, m.num_items(), by_user, user_lambda,
-              &model.user_factors_);
+              model.user_factors_);
     SolveSide(kernels, o, stride, threads, model.user_factors_, m.num_users(), by_item, item_lambda,
-              &model.item_factors_);
+              model.item_factors_);
     if (progress) {
       progress(iteration,
                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
@@ -638,7 +638,7 @@ namespace {
 
 // Reads `rows` rows of `factors` floats into rows of `stride` (padding stays zero).
 absl::Status GetRows(ByteReader* r, uint32_t rows, int factors, int stride, const char* side,
-                     std::vector<float>* out) {
+                     std::vector<float, HugePageAllocator<float>>* out) {
   out->assign(static_cast<size_t>(rows) * stride, 0.0f);
   const size_t row_bytes = static_cast<size_t>(factors) * sizeof(float);
   for (uint32_t row = 0; row < rows; ++row) {
