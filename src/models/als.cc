@@ -523,9 +523,10 @@ void AlsModel::ExactTopK(const float* query, size_t k, absl::FunctionRef<bool(It
   };
   const size_t panels = scan_items_.size() / kLanes;
 
-  // The scan, kScanPanels panels at a time. A chunk's bounds are computed, and the rows
-  // of its slots that reach the bar fetched, one chunk ahead of the exact scoring, so
-  // that those rows arrive from memory while the chunk before is scored.
+  // The scan, kScanPanels panels at a time. Once the top is full, a chunk's bounds are
+  // computed, and the rows of its slots that reach the bar fetched, one chunk ahead of
+  // the exact scoring, so that those rows arrive from memory while the chunk before is
+  // scored.
   struct Chunk {
     size_t first = 0;       // slot
     size_t candidates = 0;  // slots whose bound reached the bar when it was bounded
@@ -560,12 +561,30 @@ void AlsModel::ExactTopK(const float* query, size_t k, absl::FunctionRef<bool(It
   };
   bool more = bound_chunk(0, &chunks[0]);
   for (size_t which = 0; more; which ^= 1) {
-    const Chunk& c = chunks[which];
-    more = bound_chunk(c.first / kLanes + kScanPanels, &chunks[which ^ 1]);
+    Chunk& c = chunks[which];
+    const size_t next = c.first / kLanes + kScanPanels;
+    // Until the top is full the bar is -inf, and a chunk bounded then would fetch every
+    // row: the next chunk waits for the bar that this one leaves. Its own candidates
+    // with the k highest bounds are scored first, so that the bar is high before the
+    // others are tested against it. (Any order gives the same top: an item is skipped
+    // only when its bound, hence its score, is below the bar, which only rises.)
+    const bool ahead = top.Full();
+    if (ahead) {
+      more = bound_chunk(next, &chunks[which ^ 1]);
+    } else if (c.candidates > k) {
+      // A NaN bound (a candidate) counts as the highest, so that the order is strict.
+      const auto key = [&](uint16_t j) {
+        return std::isnan(c.bounds[j]) ? std::numeric_limits<float>::infinity() : c.bounds[j];
+      };
+      std::nth_element(c.candidate.begin(), c.candidate.begin() + k,
+                       c.candidate.begin() + c.candidates,
+                       [&](uint16_t a, uint16_t b) { return key(a) > key(b); });
+    }
     for (size_t i = 0; i < c.candidates; ++i) {
       const uint16_t j = c.candidate[i];
       if (!(c.bounds[j] < bar())) score_slot(c.first + j);
     }
+    if (!ahead) more = bound_chunk(next, &chunks[which ^ 1]);
   }
   top.Finish(out);
 }
