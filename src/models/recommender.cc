@@ -368,6 +368,9 @@ void Recommender::Recommend(std::span<const RecentSlot> row, size_t k, ModelKind
   };
   std::vector<Ranked> ranked;
   ranked.reserve(candidates.size() + k);
+  // Each candidate's popularity is a cache miss once a request's other work has passed
+  // through the cache: all are asked for before the first is read.
+  for (const Candidate& c : candidates) popularity_.Prefetch(c.item);
   for (const Candidate& c : candidates) {
     const double session_part = (1 - blend) * c.score / session_best;
     const double fill_part = source_part(c.item);
