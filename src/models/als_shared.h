@@ -39,25 +39,29 @@ class TopK {
   void Offer(double score, ItemIdx item) {
     if (!WouldEnter(score, item)) return;
     if (heap_.size() == k_) {
-      std::pop_heap(heap_.begin(), heap_.end(), Better);
+      std::pop_heap(heap_.begin(), heap_.end(), Better{});
       heap_.pop_back();
     }
     heap_.push_back(ScoredItem{item, score, Reason{}});
-    std::push_heap(heap_.begin(), heap_.end(), Better);
+    std::push_heap(heap_.begin(), heap_.end(), Better{});
   }
 
   // Replaces `*out` with the selection, best first.
   void Finish(std::vector<ScoredItem>* out) {
-    std::sort_heap(heap_.begin(), heap_.end(), Better);
+    std::sort_heap(heap_.begin(), heap_.end(), Better{});
     out->assign(heap_.begin(), heap_.end());
     heap_.clear();
   }
 
  private:
-  // A max-heap by "worse" keeps the worst of the selection at the front.
-  static bool Better(const ScoredItem& a, const ScoredItem& b) {
-    return RanksBefore(a.score, a.item.value, b.score, b.item.value);
-  }
+  // A max-heap by "worse" keeps the worst of the selection at the front. An object, not
+  // a function: the heap algorithms inline an object's call, a function's they call
+  // through a pointer.
+  struct Better {
+    bool operator()(const ScoredItem& a, const ScoredItem& b) const {
+      return RanksBefore(a.score, a.item.value, b.score, b.item.value);
+    }
+  };
 
   size_t k_ = 0;
   std::vector<ScoredItem> heap_;
