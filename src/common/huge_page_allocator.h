@@ -50,6 +50,10 @@ struct HugePageAllocator {
   }
 };
 
+// A vector whose large blocks are huge pages.
+template <typename T>
+using HugePageVector = std::vector<T, HugePageAllocator<T>>;
+
 // Gives the memory behind `v`'s unused capacity back to the system, in whole pages; the
 // capacity stays reserved, and pages touched again later come back zeroed. For a
 // vector reserved generously and then filled: the huge page its end fell in would

@@ -130,9 +130,8 @@ std::vector<float> Gram(const KernelSet& kernels, const float* rows, uint32_t n,
 // One half-iteration: Y^T Y of the fixed side's `fixed_rows` rows, then every row of
 // the solved side (the rows of `csr`), in tasks of kRowsPerTask rows.
 void SolveSide(const KernelSet& kernels, const AlsOptions& o, int stride, int threads,
-               std::span<const float> fixed, uint32_t fixed_rows,
-               const InteractionMatrix::Csr& csr, const std::vector<float>& lambdas,
-               std::span<float> solved) {
+               std::span<const float> fixed, uint32_t fixed_rows, const InteractionMatrix::Csr& csr,
+               const std::vector<float>& lambdas, std::span<float> solved) {
   const std::vector<float> gram = Gram(kernels, fixed.data(), fixed_rows, stride, threads);
   const HalfStep step{.fixed = fixed.data(),
                       .gram = gram.data(),
@@ -657,7 +656,7 @@ namespace {
 
 // Reads `rows` rows of `factors` floats into rows of `stride` (padding stays zero).
 absl::Status GetRows(ByteReader* r, uint32_t rows, int factors, int stride, const char* side,
-                     std::vector<float, HugePageAllocator<float>>* out) {
+                     HugePageVector<float>* out) {
   out->assign(static_cast<size_t>(rows) * stride, 0.0f);
   const size_t row_bytes = static_cast<size_t>(factors) * sizeof(float);
   for (uint32_t row = 0; row < rows; ++row) {

@@ -163,17 +163,17 @@ class AlsModel {
   AlsOptions options_;
   uint32_t num_users_ = 0;
   uint32_t num_items_ = 0;
-  int stride_ = 0;                   // floats per row (factors rounded up; padding zero)
-  // The large arrays that requests read at random rows are in huge pages: a row fetched
-  // from 4 KiB pages would mostly miss the TLB as well.
-  std::vector<float, HugePageAllocator<float>> user_factors_;  // num_users x stride
-  std::vector<float, HugePageAllocator<float>> item_factors_;  // num_items x stride
-  std::vector<float> item_gram_;     // Y^T Y, stride x stride (FoldIn)
-  std::vector<float> item_norms_;    // |y_i| (SimilarItems, the scan's bounds)
+  int stride_ = 0;  // floats per row (factors rounded up; padding zero)
+  // Requests read rows of the factor arrays at random: in huge pages, so that a row
+  // fetched does not miss the TLB too.
+  HugePageVector<float> user_factors_;  // num_users x stride
+  HugePageVector<float> item_factors_;  // num_items x stride
+  std::vector<float> item_gram_;        // Y^T Y, stride x stride (FoldIn)
+  std::vector<float> item_norms_;       // |y_i| (SimilarItems, the scan's bounds)
   // Y^T Y = Q diag(e) Q^T with e ascending, and y'_i = Q^T y_i (FoldInFewCells).
   std::vector<double> fold_basis_;        // Q, factors x factors, column-major
   std::vector<double> fold_eigenvalues_;  // e
-  std::vector<double, HugePageAllocator<double>> fold_items_;  // y'_i at [i * factors, (i + 1) * factors)
+  HugePageVector<double> fold_items_;     // y'_i at [i * factors, (i + 1) * factors)
   // The scan (ExactTopK): the items in order of decreasing norm (ties by id), a slot
   // each, kLanes slots to a quantized panel (als_kernels.h). Item y is coded as
   // y ~ y^ = scale * code (code in [-7, 7]); padding slots are zero with id kNoItem.
