@@ -45,7 +45,7 @@ struct Record {
 static_assert(sizeof(Record) == 32);
 
 // Records in bulk (a file's worth), in huge pages.
-using RecordVector = std::vector<Record, HugePageAllocator<Record>>;
+using RecordVector = HugePageVector<Record>;
 
 // The total order of the stream: time, then purchases before events, then input order.
 // A function object, not a function: algorithms given it (sort, is_sorted, merges)

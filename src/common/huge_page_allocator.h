@@ -59,7 +59,7 @@ using HugePageVector = std::vector<T, HugePageAllocator<T>>;
 // vector reserved generously and then filled: the huge page its end fell in would
 // otherwise be kept whole (up to 2 MiB per vector).
 template <typename T>
-void ReleaseUnusedCapacity(std::vector<T, HugePageAllocator<T>>* v) {
+void ReleaseUnusedCapacity(HugePageVector<T>* v) {
   if (v->capacity() * sizeof(T) < kHugeAllocationThreshold) return;
   const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
   const auto used_end = reinterpret_cast<uintptr_t>(v->data() + v->size());

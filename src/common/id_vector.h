@@ -59,7 +59,7 @@ class IdVector {
     if (n > values_.capacity()) values_.reserve(std::max(n, values_.capacity() * 2));
     values_.resize(n);
   }
-  std::vector<T, HugePageAllocator<T>> values_;
+  HugePageVector<T> values_;
 };
 
 }  // namespace streamrec

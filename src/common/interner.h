@@ -184,7 +184,7 @@ class Interner {
   // Millions of names make tables of tens of MB, probed at random: in huge pages, a
   // probe is one cache miss instead of a cache miss and a TLB miss.
   absl::flat_hash_set<Entry, EntryHash, EntryEq, HugePageAllocator<Entry>> ids_;
-  std::vector<std::string_view, HugePageAllocator<std::string_view>> names_;
+  HugePageVector<std::string_view> names_;
   StringArena arena_;
 };
 

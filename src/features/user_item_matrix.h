@@ -180,7 +180,7 @@ class UserItemMatrix {
 
   InteractionWeights weights_;
   IdVector<UserIdx, RowHeader> rows_;
-  std::vector<Cell, HugePageAllocator<Cell>> cells_;
+  HugePageVector<Cell> cells_;
   std::array<std::vector<uint32_t>, 32> free_regions_;  // by log2 capacity: offsets
   size_t pairs_ = 0;
 };

@@ -152,7 +152,7 @@ class CoOccurrence {
   float shrinkage_;
   IdVector<ItemIdx, float> norms_;      // n(i)
   IdVector<ItemIdx, PoolState> pools_;  // never longer than norms_: a pair's items have norms
-  std::vector<std::vector<NeighbourEntry, HugePageAllocator<NeighbourEntry>>> arenas_;
+  std::vector<HugePageVector<NeighbourEntry>> arenas_;
   std::vector<std::vector<uint32_t>> free_blocks_;  // offsets of free blocks, by class
   std::vector<uint8_t> heaps_;  // parallel to the largest class's arena (full pools)
   PairTable pairs_;

@@ -142,7 +142,7 @@ class PairTable {
   }
 
  private:
-  using Cells = std::vector<PairCell, HugePageAllocator<PairCell>>;
+  using Cells = HugePageVector<PairCell>;
   // Below this, growth is cheap enough in place: 16 MB.
   static constexpr size_t kBackgroundGrowthMinCells = size_t{1} << 20;
   struct Growth {

@@ -70,7 +70,7 @@ class RecentItemsTable {
 
  private:
   uint32_t width_;
-  std::vector<RecentSlot, HugePageAllocator<RecentSlot>> slots_;
+  HugePageVector<RecentSlot> slots_;
 };
 
 }  // namespace streamrec
