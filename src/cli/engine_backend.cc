@@ -105,19 +105,21 @@ BatchInput GatherBatchInput(const ServedModel& served, const LiveState& s, UserI
   return in;
 }
 
-// A batch model's top n from GatherBatchInput's copy, in engine item ids. Empty for a
-// user without interactions the model knows.
+// A batch model's top n from GatherBatchInput's copy, in engine item ids, and for ALS
+// the user's folded-in factors in `*als_factors` (the blend scores the live list's items
+// with them). Both empty for a user without interactions the model knows.
 void BatchRecommend(const ServedModel& served, const BatchInput& in, size_t n,
-                    std::vector<ScoredItem>* out) {
+                    std::vector<ScoredItem>* out, std::vector<float>* als_factors) {
   out->clear();
+  als_factors->clear();
   if (in.items.empty()) return;
   const auto model_excluded = [&](ItemIdx m) {
     const ItemIdx live = served.live_item[m.value];
     return !live.valid() || in.excluded.contains(live);
   };
   if (served.model.als) {
-    const std::vector<float> factors = served.model.als->FoldIn(in.items, in.weights);
-    served.model.als->Recommend(factors, n, model_excluded, out);
+    *als_factors = served.model.als->FoldIn(in.items, in.weights);
+    served.model.als->Recommend(*als_factors, n, model_excluded, out);
   } else if (served.model.item_knn) {
     served.model.item_knn->Recommend(in.items, in.weights, n, model_excluded, out);
   }
@@ -125,6 +127,18 @@ void BatchRecommend(const ServedModel& served, const BatchInput& in, size_t n,
     r.item = served.live_item[r.item.value];
     r.reason = Reason{ReasonKind::kForYou, ItemIdx()};
   }
+}
+
+// The ALS scores of engine items for `factors`, the floats its top n has; 0 for an item
+// the model does not know (new since its training).
+std::vector<float> AlsScores(const ServedModel& served, std::span<const float> factors,
+                             std::span<const ScoredItem> items) {
+  std::vector<ItemIdx> model_items;
+  model_items.reserve(items.size());
+  for (const ScoredItem& s : items) model_items.push_back(ItemIdx(served.ModelItem(s.item)));
+  std::vector<float> scores(items.size());
+  served.model.als->Score(factors, model_items, scores);
+  return scores;
 }
 
 boost::json::value Nullable(std::optional<double> v) {
@@ -192,8 +206,10 @@ absl::StatusOr<Recommendations> EngineBackend::RecommendForUser(std::string_view
   // state at two moments; everything acknowledged before the request is in both, and
   // what lands between them is reconciled in the second: a user first seen there is
   // answered as unknown to the first (popular for model=als), and an item bought in
-  // between leaves the batch list.
+  // between leaves the batch list (which then holds fewer than k: the blend goes on with
+  // the rest).
   std::vector<ScoredItem> from_batch;
+  std::vector<float> als_factors;
   std::optional<BatchInput> input;
   if (batch != nullptr) {
     engine_->Read([&](const LiveState& s) {
@@ -203,8 +219,9 @@ absl::StatusOr<Recommendations> EngineBackend::RecommendForUser(std::string_view
       }
     });
     if (input) {
-      BatchRecommend(*batch, *input, batch_slot != nullptr ? request.k : BlendDepth(request.k),
-                     &from_batch);
+      // The blend needs the batch model's top k only: it scores the live list's items
+      // itself, and an item outside both lists cannot beat the k-th (models/blend.h).
+      BatchRecommend(*batch, *input, request.k, &from_batch, &als_factors);
     }
   }
   const EventTime now = engine_->Now();
@@ -248,10 +265,10 @@ absl::StatusOr<Recommendations> EngineBackend::RecommendForUser(std::string_view
       s.models.RecommendForSession(session, live_k, *kind, filter, &scored);
     }
     if (!from_batch.empty()) {
-      const WeightedList lists[] = {{scored, 1 - options_.hybrid_als_weight},
-                                    {from_batch, options_.hybrid_als_weight}};
+      const std::vector<float> als_of_live = AlsScores(*batch, als_factors, scored);
       std::vector<ScoredItem> blended;
-      BlendLists(lists, request.k, &blended);
+      BlendLiveAndBatch(scored, als_of_live, from_batch, options_.hybrid_als_weight, request.k,
+                        &blended);
       scored.swap(blended);
     } else if (scored.size() > request.k) {
       scored.resize(request.k);  // asked deeper for a blend that ALS had nothing for

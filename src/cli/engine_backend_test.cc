@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <future>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "common/test_temp_dir.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "models/blend.h"
 
 namespace streamrec {
 namespace {
@@ -129,6 +131,39 @@ TEST_F(EngineBackendTest, HybridBlendsAlsInOnceItExists) {
     from_als = from_als || i.reason == "picked for you from your history";
   }
   EXPECT_TRUE(from_als);
+}
+
+TEST_F(EngineBackendTest, HybridBlendsTheLiveListWithAlsScoresOfEveryItem) {
+  TwoGroups();
+  ASSERT_TRUE(Retrain().ok());
+  // The parts asked for apart: ALS's scores of all eight items, and the live list alone.
+  // The hybrid asks ALS for its top 3 and scores the live list's items itself.
+  absl::StatusOr<Recommendations> als = backend_->RecommendForUser("u0", {8, "als", {}});
+  ASSERT_TRUE(als.ok());
+  ASSERT_EQ(als->items.size(), 8u);
+  EngineBackend live_only(engine_.get(), {.als = als_.get(), .hybrid_als_weight = 0});
+  absl::StatusOr<Recommendations> live =
+      live_only.RecommendForUser("u0", {BlendDepth(3), "hybrid", {}});
+  ASSERT_TRUE(live.ok());
+  ASSERT_FALSE(live->items.empty());
+  // models/blend.h: 0.7 of the live score over its best, 0.3 of ALS's over its best.
+  std::map<std::string, double> blend;
+  for (const RecommendedItem& i : live->items) {
+    blend[i.item_id] += 0.7 * i.score / live->items.front().score;
+  }
+  for (const RecommendedItem& i : als->items) {
+    blend[i.item_id] += 0.3 * std::max(0.0, i.score) / als->items.front().score;
+  }
+  std::vector<std::pair<double, std::string>> want;
+  for (const auto& [item, score] : blend) want.emplace_back(-score, item);
+  std::sort(want.begin(), want.end());
+  absl::StatusOr<Recommendations> hybrid = backend_->RecommendForUser("u0", {3, "hybrid", {}});
+  ASSERT_TRUE(hybrid.ok());
+  ASSERT_EQ(hybrid->items.size(), 3u);
+  for (size_t j = 0; j < 3; ++j) {
+    EXPECT_NEAR(hybrid->items[j].score, -want[j].first, 1e-9) << j;
+    EXPECT_EQ(hybrid->items[j].item_id, want[j].second) << j;
+  }
 }
 
 TEST_F(EngineBackendTest, HybridGivesAtMostKWhenAlsKnowsNoneOfTheUsersItems) {

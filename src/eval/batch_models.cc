@@ -64,6 +64,17 @@ class BatchModel : public ScoredEvalModel {
     Score(items, weights, &user, k, exclude, out);
   }
 
+  // For the blend: the ALS scores of `items` for `user` from the factors ScoredForUser
+  // ranks with, the same floats (0 without an ALS model).
+  void ScoreItems(UserIdx user, std::span<const ScoredItem> items,
+                  std::vector<float>* scores) const {
+    scores->assign(items.size(), 0.0f);
+    if (!model_.als) return;
+    std::vector<ItemIdx> ids;
+    for (const ScoredItem& s : items) ids.push_back(s.item);
+    model_.als->Score(model_.als->UserFactors(user), ids, *scores);
+  }
+
  private:
   // ALS: the trained factors of `user` when given, else the items folded in.
   void Score(std::span<const ItemIdx> items, std::span<const float> weights, const UserIdx* user,
@@ -102,10 +113,11 @@ class HybridWithAls : public EvalModel {
   void RecommendForUser(UserIdx user, size_t k, absl::FunctionRef<bool(ItemIdx)> exclude,
                         std::vector<ItemIdx>* out) const override {
     std::vector<ScoredItem> live, als, blended;
+    std::vector<float> als_of_live;
     live_->ScoredForUser(user, BlendDepth(k), exclude, &live);
-    als_.ScoredForUser(user, BlendDepth(k), exclude, &als);
-    const WeightedList lists[] = {{live, 1 - als_weight_}, {als, als_weight_}};
-    BlendLists(lists, k, &blended);
+    als_.ScoredForUser(user, k, exclude, &als);
+    als_.ScoreItems(user, live, &als_of_live);
+    BlendLiveAndBatch(live, als_of_live, als, als_weight_, k, &blended);
     ItemIds(blended, out);
   }
 

@@ -445,6 +445,28 @@ void AlsModel::Recommend(std::span<const float> user_factors, size_t k,
   ExactTopK(query.data(), k, exclude, out);
 }
 
+void AlsModel::Score(std::span<const float> user_factors, std::span<const ItemIdx> items,
+                     std::span<float> scores) const {
+  STREAMREC_CHECK(scores.size() == items.size())
+      << items.size() << " items, " << scores.size() << " scores";
+  std::fill(scores.begin(), scores.end(), 0.0f);
+  if (user_factors.size() != static_cast<size_t>(options_.factors)) return;
+  std::array<float, kMaxFactors> query{};  // padded to the stride with zeros, as Recommend's
+  std::copy(user_factors.begin(), user_factors.end(), query.begin());
+  // Rows lie at random in the arena: start every row's lines before the first product.
+  for (const ItemIdx item : items) {
+    if (item.value >= num_items_) continue;
+    const char* row = reinterpret_cast<const char*>(ItemRow(item.value));
+    for (size_t at = 0; at < stride_ * sizeof(float); at += 64) __builtin_prefetch(row + at);
+  }
+  const KernelSet& kernels = BestKernels();
+  for (size_t j = 0; j < items.size(); ++j) {
+    if (items[j].value < num_items_) {
+      kernels.dots(ItemRow(items[j].value), 1, stride_, query.data(), &scores[j]);
+    }
+  }
+}
+
 template <typename Fn>
 void AlsModel::ForEachItemDot(const float* query, Fn&& fn) const {
   const KernelSet& kernels = BestKernels();

@@ -124,6 +124,11 @@ class AlsModel {
   // the empty factors of an unknown user) gives an empty answer.
   void Recommend(std::span<const float> user_factors, size_t k,
                  absl::FunctionRef<bool(ItemIdx)> exclude, std::vector<ScoredItem>* out) const;
+  // Sets scores[j] = user_factors . y_{items[j]}: the same float Recommend gives that item.
+  // Items out of range, and every item for factors of another size, score 0.
+  // REQUIRES: scores.size() == items.size().
+  void Score(std::span<const float> user_factors, std::span<const ItemIdx> items,
+             std::span<float> scores) const;
   // The top `k` items by cosine of item factors, the item itself left out; empty for an
   // unknown item. Items with all-zero factors score 0.
   void SimilarItems(ItemIdx item, size_t k, std::vector<ScoredItem>* out) const;

@@ -20,6 +20,7 @@
 namespace streamrec {
 namespace {
 
+using testing::Each;
 using testing::ElementsAre;
 using testing::IsEmpty;
 
@@ -411,6 +412,26 @@ TEST(AlsTest, ScanThatStopsAtTheNormBoundGivesTheFullScansAnswer) {
       }
     }
   }
+}
+
+TEST(AlsTest, ScoreGivesRecommendsFloatsAndZeroForUnknownItems) {
+  const AlsModel model = *AlsModel::Train(RandomMatrix(50, 300, 12, 3), {.factors = 24});
+  const std::span<const float> user = model.UserFactors(UserIdx(4));
+  std::vector<ScoredItem> top;
+  model.Recommend(user, 300, &NeverExcluded, &top);
+  ASSERT_EQ(top.size(), 300u);
+  std::vector<ItemIdx> items;
+  for (const ScoredItem& s : top) items.push_back(s.item);
+  items.push_back(ItemIdx(300));  // out of range
+  std::vector<float> scores(items.size(), -1.0f);
+  model.Score(user, items, scores);
+  for (size_t j = 0; j < top.size(); ++j) {
+    EXPECT_EQ(scores[j], static_cast<float>(top[j].score)) << "item " << items[j].value;
+  }
+  EXPECT_EQ(scores.back(), 0.0f);
+  const std::vector<float> too_short(5, 1.0f);
+  model.Score(too_short, items, scores);
+  EXPECT_THAT(scores, Each(0.0f));
 }
 
 TEST(AlsTest, QueryThatIsNotFiniteIsScoredWithoutCodes) {

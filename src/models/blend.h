@@ -1,50 +1,75 @@
 #pragma once
-// Blending ranked lists from several recommenders (the hybrid with a batch model in it):
-// each list's scores are divided by that list's best score, weighted, and summed per
-// item; an item missing from a list gets nothing from it. The reason of an item is the
-// one of the list that gave it the most.
+// The hybrid with a batch model (ALS): the live recommenders' ranked list blended with a
+// model that can score any item. An item's blend is
+//   (1 - w) * max(0, live(i)) / best_live  +  w * max(0, batch(i)) / best_batch,
+// best_* being each list's first score; a list whose best is not above 0 adds nothing
+// (no part, and no items of its own). A score below 0 counts as 0, not as a penalty.
+// The live part is that of the live list's top n only (0 below it); the batch part is the
+// batch model's score of any item, so the batch model scores each live item, and brings
+// its own top k.
 //
-// With each list holding its recommender's exact top n (n >= k) under the same filter,
-// an item outside every list scores below every list's n-th item; the blend's top k is
-// exact when k <= n and the lists' n-th scores are small next to their best (the usual
-// case, not a guarantee): ask each for a few times k.
+// Exact with the batch model's top k alone: with `batch_top` its exact top k under the
+// live list's filter, the answer is the blend's top k over every item that filter allows.
+// An item outside both lists gets only its batch part, at most that of each of the k
+// batch items, which are all ahead of it in (score, lower id) order. The one exception
+// is a blend of 0, where such an item would tie: items of blend 0 come from the lists.
+// (A batch list cut at its top n, the live items below it getting no batch part, needs
+// the batch model's top n: three times the scan for n = 50, k = 10. docs/PERFORMANCE.md
+// compares the two.)
 
 #include <algorithm>
 #include <span>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "common/check.h"
 #include "models/model_types.h"
 
 namespace streamrec {
 
-// How deep each list of a blend goes for k results.
+// How deep the live list goes for a blend of k results: an item below its n-th gets no
+// live part, so the depth is part of the answer (docs/PERFORMANCE.md measures it).
 inline size_t BlendDepth(size_t k) { return std::max<size_t>(3 * k, 50); }
 
-struct WeightedList {
-  std::span<const ScoredItem> items;  // best first
-  double weight = 1;
-};
-
-// Replaces `*out` with the best k of the blend, best first, ties by lower item id.
-inline void BlendLists(std::span<const WeightedList> lists, size_t k,
-                       std::vector<ScoredItem>* out) {
+// Replaces `*out` with the best k of the blend above, best first, ties by lower item id;
+// the reason of an item is that of the part that gave it the most (`kForYou` for the
+// batch part). `batch_of_live[j]` is the batch model's score of live[j].item (0 for an
+// item the model does not know).
+// REQUIRES: batch_of_live.size() == live.size(); 0 <= batch_weight <= 1.
+inline void BlendLiveAndBatch(std::span<const ScoredItem> live,
+                              std::span<const float> batch_of_live,
+                              std::span<const ScoredItem> batch_top, double batch_weight, size_t k,
+                              std::vector<ScoredItem>* out) {
+  STREAMREC_CHECK(batch_of_live.size() == live.size())
+      << live.size() << " live items, " << batch_of_live.size() << " batch scores";
   struct Entry {
     double score = 0;
     double best_part = -1;
     Reason reason;
   };
   absl::flat_hash_map<ItemIdx, Entry> blended;
-  for (const WeightedList& list : lists) {
-    if (list.items.empty() || list.weight <= 0) continue;
-    const double best = list.items.front().score;
-    if (!(best > 0)) continue;
-    for (const ScoredItem& s : list.items) {
-      // A score below 0 (an ALS dot product) counts as 0, not as a penalty.
-      const double part = list.weight * std::max(0.0, s.score) / best;
-      Entry& e = blended[s.item];
-      e.score += part;
-      if (part > e.best_part) e.best_part = part, e.reason = s.reason;
+  const auto add = [&](ItemIdx item, double part, const Reason& reason) {
+    Entry& e = blended[item];
+    e.score += part;
+    if (part > e.best_part) e.best_part = part, e.reason = reason;
+  };
+  // Each weight over its list's best, or 0 when the list has nothing above 0.
+  const auto scale = [](std::span<const ScoredItem> list, double weight) {
+    return !list.empty() && list.front().score > 0 ? weight / list.front().score : 0.0;
+  };
+  const double live_scale = scale(live, 1 - batch_weight);
+  const double batch_scale = scale(batch_top, batch_weight);
+  const Reason for_you{ReasonKind::kForYou, ItemIdx()};
+  if (live_scale > 0 || batch_scale > 0) {
+    for (size_t j = 0; j < live.size(); ++j) {
+      add(live[j].item, live_scale * std::max(0.0, live[j].score), live[j].reason);
+      add(live[j].item, batch_scale * std::max(0.0, double{batch_of_live[j]}), for_you);
+    }
+  }
+  if (batch_scale > 0) {
+    for (const ScoredItem& s : batch_top) {
+      // A live item's batch part is in already: an item is scored once.
+      if (!blended.contains(s.item)) add(s.item, batch_scale * std::max(0.0, s.score), for_you);
     }
   }
   out->clear();
