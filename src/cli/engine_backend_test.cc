@@ -133,7 +133,7 @@ TEST_F(EngineBackendTest, HybridBlendsAlsInOnceItExists) {
   EXPECT_TRUE(from_als);
 }
 
-TEST_F(EngineBackendTest, HybridBlendsTheLiveListWithAlsScoresOfEveryItem) {
+TEST_F(EngineBackendTest, HybridBlendsTheLiveListWithTheAlsScoresItVouchesFor) {
   TwoGroups();
   ASSERT_TRUE(Retrain().ok());
   // The parts asked for apart: ALS's scores of all eight items, and the live list alone.
@@ -146,13 +146,16 @@ TEST_F(EngineBackendTest, HybridBlendsTheLiveListWithAlsScoresOfEveryItem) {
       live_only.RecommendForUser("u0", {BlendDepth(3), "hybrid", {}});
   ASSERT_TRUE(live.ok());
   ASSERT_FALSE(live->items.empty());
-  // models/blend.h: 0.7 of the live score over its best, 0.3 of ALS's over its best.
+  // models/blend.h: 0.7 of the live score over its best, 0.3 of ALS's over its best for
+  // the items ALS scores at least kBatchVouchRatio of its third best.
   std::map<std::string, double> blend;
   for (const RecommendedItem& i : live->items) {
     blend[i.item_id] += 0.7 * i.score / live->items.front().score;
   }
+  const double vouched = kBatchVouchRatio * als->items[2].score;
   for (const RecommendedItem& i : als->items) {
-    blend[i.item_id] += 0.3 * std::max(0.0, i.score) / als->items.front().score;
+    if (i.score >= vouched)
+      blend[i.item_id] += 0.3 * std::max(0.0, i.score) / als->items.front().score;
   }
   std::vector<std::pair<double, std::string>> want;
   for (const auto& [item, score] : blend) want.emplace_back(-score, item);

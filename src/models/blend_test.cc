@@ -39,16 +39,19 @@ TEST(BlendTest, EachPartCountsOverItsListsBestWithItsWeight) {
   EXPECT_EQ(out[2].reason.kind, ReasonKind::kForYou);
 }
 
-TEST(BlendTest, LiveItemBelowTheBatchTopStillGetsItsBatchPart) {
-  // Item 7 is far down the batch ranking (not in its top 1), yet its score counts.
-  const std::vector<ScoredItem> live = {S(5, 1), S(7, 1)};
-  const std::vector<float> batch_of_live = {0, 2};
-  const std::vector<ScoredItem> batch_top = {S(9, 8)};
+TEST(BlendTest, LiveItemBelowTheBatchTopGetsItsBatchPartOnlyNearTheKth) {
+  // The batch top 3 ends at 2.5: item 7 (2.2, at least 0.85 of it) gets its part though
+  // outside the top; item 8 (2.0) gets none.
+  const std::vector<ScoredItem> live = {S(5, 1), S(7, 1), S(8, 1)};
+  const std::vector<float> batch_of_live = {0, 2.2f, 2};
+  const std::vector<ScoredItem> batch_top = {S(9, 8), S(4, 3), S(6, 2.5)};
   std::vector<ScoredItem> out;
-  BlendLiveAndBatch(live, batch_of_live, batch_top, 0.5, 3, &out);
-  EXPECT_THAT(ItemsOf(out), testing::ElementsAre(7, 5, 9));
-  EXPECT_NEAR(out[0].score, 0.5 + 0.5 * 2 / 8, 1e-12);
+  BlendLiveAndBatch(live, batch_of_live, batch_top, 0.5, 4, &out);
+  EXPECT_THAT(ItemsOf(out), testing::ElementsAre(7, 5, 8, 9));
+  EXPECT_NEAR(out[0].score, 0.5 + 0.5 * 2.2f / 8, 1e-12);
+  EXPECT_NEAR(out[1].score, 0.5, 1e-12);
   EXPECT_NEAR(out[2].score, 0.5, 1e-12);
+  EXPECT_NEAR(out[3].score, 0.5, 1e-12);
 }
 
 TEST(BlendTest, ANegativeScoreCountsAsZeroNotAsAPenalty) {
@@ -79,7 +82,7 @@ TEST(BlendTest, KCutsAndAListWhoseBestIsNotAboveZeroAddsNothing) {
 
 // The contract: the batch model's exact top k stands for its whole ranking. Against the
 // blend of every item, each scored by the batch model, on random lists with ties and
-// negative scores: equal down to the first blend of 0.
+// negative scores (so k-th bests below 0 too): equal down to the first blend of 0.
 TEST(BlendTest, BatchTopKGivesTheBlendOverEveryItem) {
   std::mt19937 rng(11);
   constexpr uint32_t kItems = 400;
@@ -113,11 +116,13 @@ TEST(BlendTest, BatchTopKGivesTheBlendOverEveryItem) {
     const double live_scale =
         !live.empty() && live.front().score > 0 ? (1 - weight) / live.front().score : 0;
     const double batch_scale = ranking.front().score > 0 ? weight / ranking.front().score : 0;
+    const double vouched = kBatchVouchRatio * ranking[k - 1].score;
     std::vector<double> live_part(kItems, 0);
     for (const ScoredItem& s : live) live_part[s.item.value] = live_scale * s.score;
     std::vector<ScoredItem> want;
     for (uint32_t i = 0; i < kItems; ++i) {
-      const double blend = live_part[i] + batch_scale * std::max(0.0f, batch[i]);
+      const double part = batch[i] >= vouched ? batch_scale * std::max(0.0f, batch[i]) : 0;
+      const double blend = live_part[i] + part;
       if (blend > 0) want.push_back(S(i, blend));
     }
     std::sort(want.begin(), want.end(), better);
