@@ -10,7 +10,8 @@
 // fresh memory, and the kernel's first touch of each page (zeroing it, and on a virtual
 // machine the host backing it) costs more than the rehash. Once the table is half full
 // (it grows at 3/4), a background thread allocates and writes the next size's cells, so
-// the thread that inserts only rehashes into memory already in place.
+// the thread that inserts only rehashes into memory already in place; and it rehashes
+// half of the table while that thread does the other half (see Grow).
 
 #include <cstdint>
 #include <memory>
@@ -158,6 +159,14 @@ class PairTable {
   }
 
   // REQUIRES: new_capacity is a power of two above capacity() that holds size().
+  //
+  // The rehash runs in two halves, on two threads when the background thread is there:
+  // a key's home bucket in the doubled table is twice its old one (Home takes the top
+  // bits), so the old table's first half lands in the new table's first half and its
+  // second in the second. Each half places its keys without leaving its own range; the
+  // few that would (wrapped around the old table's end, or spilled across its middle, or
+  // probing past their range's end) wait in a list and are placed after both halves.
+  // The order of placement, hence the layout, does not depend on the threads.
   void Grow(size_t new_capacity) {
     Cells old;
     if (growth_ != nullptr && growth_->started) {
@@ -169,11 +178,40 @@ class PairTable {
     old.swap(cells_);
     mask_ = new_capacity - 1;
     shift_ = 64 - __builtin_ctzll(new_capacity);
-    for (const PairCell& c : old) {
-      if (c.key == 0) continue;
-      size_t i = Home(c.key);
-      while (cells_[i].key != 0) i = (i + 1) & mask_;
-      cells_[i] = c;
+    const size_t half = old.size() / 2;  // of the old table; the new one's half is 2x
+    std::vector<PairCell> deferred[2];
+    const auto place_half = [&](int h) {
+      const size_t end = 2 * half * (h + 1);  // one past the new range of this half
+      for (size_t s = half * h; s < half * (h + 1); ++s) {
+        const PairCell& c = old[s];
+        if (c.key == 0) continue;
+        size_t i = Home(c.key);
+        if (i < 2 * half * h || i >= end) {
+          deferred[h].push_back(c);
+          continue;
+        }
+        while (i < end && cells_[i].key != 0) ++i;
+        if (i == end) {
+          deferred[h].push_back(c);
+          continue;
+        }
+        cells_[i] = c;
+      }
+    };
+    if (growth_ != nullptr && half >= kBackgroundGrowthMinCells / 2) {
+      growth_->worker.Run([&] { place_half(1); });
+      place_half(0);
+      growth_->worker.Wait();
+    } else {
+      place_half(0);
+      place_half(1);
+    }
+    for (const std::vector<PairCell>& list : deferred) {
+      for (const PairCell& c : list) {
+        size_t i = Home(c.key);
+        while (cells_[i].key != 0) i = (i + 1) & mask_;
+        cells_[i] = c;
+      }
     }
   }
 

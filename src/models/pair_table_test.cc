@@ -1,5 +1,6 @@
-// PairTable: growth into cells prepared on a background thread gives the table that
-// growth in place gives, slot for slot.
+// PairTable: growth into cells prepared on a background thread (and rehashed by two
+// threads) gives the table that growth in place gives, slot for slot; keys that cross the
+// halves of the rehash are placed too.
 
 #include "models/pair_table.h"
 
@@ -58,6 +59,41 @@ TEST(PairTableTest, PreparedCellsCountInMemoryBytes) {
   t.Reserve((size_t{1} << 20) * 3 / 4 + 1);  // grows into the prepared cells
   EXPECT_EQ(t.capacity(), size_t{1} << 21);
   EXPECT_EQ(t.MemoryBytes(), (size_t{1} << 21) * sizeof(PairCell));
+}
+
+// The rehash places each half of the old table in its half of the new one; keys that
+// wrapped around the old table's end, spilled across its middle, or would probe past
+// their half's end are placed last. Five keys of one bucket overflow it (four slots).
+TEST(PairTableTest, GrowthPlacesKeysThatWrapOrSpillAcrossTheHalves) {
+  PairTable t;
+  t.Reserve(1);
+  const size_t capacity = t.capacity();
+  std::vector<uint64_t> last_bucket, middle_bucket;
+  for (uint32_t b = 1; last_bucket.size() < 5 || middle_bucket.size() < 5; ++b) {
+    const uint64_t key = PairTable::Key(ItemIdx(0), ItemIdx(b));
+    const size_t home = t.Home(key);
+    if (home == capacity - 4 && last_bucket.size() < 5) last_bucket.push_back(key);
+    if (home == capacity / 2 - 4 && middle_bucket.size() < 5) middle_bucket.push_back(key);
+  }
+  std::vector<uint64_t> keys = last_bucket;
+  keys.insert(keys.end(), middle_bucket.begin(), middle_bucket.end());
+  bool inserted = false;
+  for (const uint64_t key : keys) t.FindOrInsert(key, &inserted);
+  ASSERT_EQ(t.CellAt(0)->key, last_bucket[4]);               // wrapped
+  ASSERT_EQ(t.CellAt(capacity / 2)->key, middle_bucket[4]);  // spilled
+  // Then grow twice with keys of other items.
+  for (uint32_t a = 1; t.capacity() < 4 * capacity; ++a) {
+    keys.push_back(PairTable::Key(ItemIdx(a), ItemIdx(1'000'000 + a)));
+    t.FindOrInsert(keys.back(), &inserted);
+    ASSERT_TRUE(inserted);
+  }
+  for (size_t k = 0; k < keys.size(); ++k) {
+    ASSERT_NE(t.Find(keys[k]), nullptr) << "key " << k;
+  }
+  EXPECT_EQ(t.size(), keys.size());
+  size_t held = 0;
+  t.ForEach([&](const PairCell&) { ++held; });
+  EXPECT_EQ(held, keys.size());
 }
 
 }  // namespace
