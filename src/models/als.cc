@@ -352,6 +352,11 @@ const float* AlsModel::ItemRow(uint32_t i) const {
   return item_factors_.data() + static_cast<size_t>(i) * stride_;
 }
 
+void AlsModel::PrefetchItemRow(uint32_t i) const {
+  const char* row = reinterpret_cast<const char*>(ItemRow(i));
+  for (size_t byte = 0; byte < stride_ * sizeof(float); byte += 64) __builtin_prefetch(row + byte);
+}
+
 std::span<const float> AlsModel::UserFactors(UserIdx u) const {
   if (u.value >= num_users_) return {};
   return {user_factors_.data() + static_cast<size_t>(u.value) * stride_,
@@ -453,11 +458,9 @@ void AlsModel::Score(std::span<const float> user_factors, std::span<const ItemId
   if (user_factors.size() != static_cast<size_t>(options_.factors)) return;
   std::array<float, kMaxFactors> query{};  // padded to the stride with zeros, as Recommend's
   std::copy(user_factors.begin(), user_factors.end(), query.begin());
-  // Rows lie at random in the arena: start every row's lines before the first product.
+  // Start every row before the first product.
   for (const ItemIdx item : items) {
-    if (item.value >= num_items_) continue;
-    const char* row = reinterpret_cast<const char*>(ItemRow(item.value));
-    for (size_t at = 0; at < stride_ * sizeof(float); at += 64) __builtin_prefetch(row + at);
+    if (item.value < num_items_) PrefetchItemRow(item.value);
   }
   const KernelSet& kernels = BestKernels();
   for (size_t j = 0; j < items.size(); ++j) {
@@ -530,17 +533,12 @@ void AlsModel::ExactTopK(const float* query, size_t k, absl::FunctionRef<bool(It
   const auto bar = [&] {
     return top.Full() ? static_cast<float>(top.Worst()) : -std::numeric_limits<float>::infinity();
   };
-  // Both take a slot that holds an item (not padding).
+  // Takes a slot that holds an item (not padding).
   const auto score_slot = [&](size_t slot) {
     const ItemIdx item(scan_items_[slot]);
     float score;
     kernels.dots(ItemRow(item.value), 1, stride_, query, &score);
     if (top.WouldEnter(score, item) && !exclude(item)) top.Offer(score, item);
-  };
-  const auto fetch_row = [&](size_t slot) {
-    const char* row = reinterpret_cast<const char*>(ItemRow(scan_items_[slot]));
-    for (size_t byte = 0; byte < stride_ * sizeof(float); byte += 64)
-      __builtin_prefetch(row + byte);
   };
   const size_t panels = scan_items_.size() / kLanes;
 
@@ -576,7 +574,7 @@ void AlsModel::ExactTopK(const float* query, size_t k, absl::FunctionRef<bool(It
       // A NaN bound is a candidate; padding never is.
       if (c->bounds[j] < at_least || scan_items_[c->first + j] == kNoItem) continue;
       c->candidate[c->candidates++] = static_cast<uint16_t>(j);
-      fetch_row(c->first + j);
+      PrefetchItemRow(scan_items_[c->first + j]);
     }
     return true;
   };

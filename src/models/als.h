@@ -145,6 +145,8 @@ class AlsModel {
   // Derived state: Y^T Y, item norms, and the HNSW index for large catalogues.
   absl::Status Finish();
   const float* ItemRow(uint32_t i) const;
+  // Starts loading every cache line of item i's row (rows are read at random).
+  void PrefetchItemRow(uint32_t i) const;
   // Calls fn(ItemIdx, float dot) for every item in id order, dot = query . its factors,
   // computed a block of items per kernel call.
   template <typename Fn>
