@@ -240,8 +240,8 @@ absl::StatusOr<Recommendations> EngineBackend::RecommendForUser(std::string_view
     auto purchased = [&](ItemIdx item) {
       if (!options_.exclude_purchased) return false;
       if (pending_purchases.contains(item)) return true;
-      const Interaction* c = s.ops.user_item_matrix().Find(*user, item);
-      return c != nullptr && c->purchase_count > 0;
+      const std::optional<Interaction> c = s.ops.user_item_matrix().Find(*user, item);
+      return c.has_value() && c->purchase_count > 0;
     };
     std::erase_if(from_batch, [&](const ScoredItem& r) { return purchased(r.item); });
     if (batch_slot != nullptr) {

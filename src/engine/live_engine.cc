@@ -27,7 +27,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kSnapshotMagic[8] = {'S', 'R', 'S', 'T', 'A', 'T', 'E', '1'};
+// The last byte is the state format's version (docs/formats/snapshot.md). 2: the
+// user-item matrix in 16-byte cells. A state of another version is refused, and the
+// engine then replays the log (which it keeps whole).
+constexpr char kSnapshotMagic[8] = {'S', 'R', 'S', 'T', 'A', 'T', 'E', '2'};
 constexpr size_t kBootstrapEventsPerRecord = 4096;
 
 EventTime SystemNow() {
@@ -209,8 +212,13 @@ absl::Status LiveEngine::DeserializeState(SnapshotBytes* bytes) {
   auto malformed = [](std::string_view what) {
     return absl::DataLossError(StrCat("snapshot state is malformed: ", what));
   };
-  if (!r.GetRaw(sizeof(kSnapshotMagic), &magic) ||
-      magic != std::string_view(kSnapshotMagic, sizeof(kSnapshotMagic))) {
+  if (!r.GetRaw(sizeof(kSnapshotMagic), &magic)) return malformed("truncated header");
+  const std::string_view expected(kSnapshotMagic, sizeof(kSnapshotMagic));
+  if (magic != expected) {
+    if (magic.substr(0, 7) == expected.substr(0, 7)) {
+      return malformed(StrCat("state format version ", magic.substr(7), " (this build reads ",
+                              expected.substr(7), ")"));
+    }
     return malformed("not a streamrec state (bad magic)");
   }
   uint32_t seq = 0;

@@ -15,6 +15,7 @@
 #include "common/strings.h"
 #include "common/test_temp_dir.h"
 #include "gtest/gtest.h"
+#include "log/snapshot.h"
 
 namespace streamrec {
 namespace {
@@ -256,6 +257,49 @@ TEST_F(LiveEngineTest, SnapshotOfADifferentlyConfiguredEngineIsSkippedAndTheLogR
   ASSERT_EQ(report.skipped_snapshots.size(), 1u);
   EXPECT_EQ(report.replayed_log_records, 30u);
   engine->Read([](const LiveState& s) { EXPECT_EQ(s.events_accepted, 600); });
+}
+
+// An upgrade that changes the state's format must not read an older state as data: the
+// snapshot is refused with its version named, and the log (kept whole) rebuilds it.
+TEST_F(LiveEngineTest, SnapshotOfAnOlderStateFormatIsSkippedAndTheLogReplayed) {
+  std::string expected;
+  {
+    auto engine = Open(Options());
+    for (auto& request : SomeTraffic()) Ingest(*engine, std::move(request));
+    expected = Fingerprint(*engine);
+    ASSERT_TRUE(engine->Stop().ok());
+  }
+  // Rewrite the snapshot with the state's version byte (the magic's last) set to 1.
+  const std::optional<uint64_t> covered = [&]() -> std::optional<uint64_t> {
+    for (const auto& entry : fs::directory_iterator(dir_ / "snapshots")) {
+      const auto name = ParseSnapshotFileName(entry.path().filename().string());
+      if (name.has_value() && !name->temporary) return name->covered.value;
+    }
+    return std::nullopt;
+  }();
+  ASSERT_TRUE(covered.has_value());
+  const std::string path = (dir_ / "snapshots" / SnapshotFileName(LogOffset{*covered})).string();
+  absl::StatusOr<LoadedSnapshot> loaded = LoadSnapshot(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  std::string state(loaded->bytes.view());
+  ASSERT_EQ(state.substr(0, 8), "SRSTATE2");
+  state[7] = '1';
+  fs::remove(path);
+  auto writer = SnapshotWriter::Create((dir_ / "snapshots").string(), LogOffset{*covered});
+  ASSERT_TRUE(writer.ok()) << writer.status();
+  ASSERT_TRUE((*writer)->Write(state).ok());
+  ASSERT_TRUE((*writer)->Finish().ok());
+
+  StartupReport report;
+  auto engine = Open(Options(), &report);
+  ASSERT_NE(engine, nullptr);
+  EXPECT_FALSE(report.snapshot_offset.has_value());
+  ASSERT_EQ(report.skipped_snapshots.size(), 1u);
+  EXPECT_NE(report.skipped_snapshots[0].reason.find("state format version 1 (this build reads 2)"),
+            std::string::npos)
+      << report.skipped_snapshots[0].reason;
+  EXPECT_EQ(report.replayed_log_records, 30u);
+  EXPECT_EQ(Fingerprint(*engine), expected);
 }
 
 TEST_F(LiveEngineTest, BootstrapLoadsFilesOnceAndRestartIgnoresThem) {

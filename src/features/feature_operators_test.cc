@@ -37,8 +37,7 @@ void ApplyInBatches(const std::vector<Record>& sorted, size_t batch_size, Featur
 }
 
 std::optional<Interaction> CellOf(const UserItemMatrix& m, uint32_t user, uint32_t item) {
-  const Interaction* cell = m.Find(UserIdx(user), ItemIdx(item));
-  return cell == nullptr ? std::nullopt : std::optional<Interaction>(*cell);
+  return m.Find(UserIdx(user), ItemIdx(item));
 }
 
 // The enriched events of `user`, in emitted order.
@@ -452,10 +451,10 @@ TEST(FeatureOperatorsSnapshotTest, SavedAndLoadedStateContinuesIdentically) {
     EXPECT_EQ(a.total_sessions, b.total_sessions);
     EXPECT_EQ(a.avg_session_length, b.avg_session_length);
     for (uint32_t i = 0; i < 5; ++i) {
-      const Interaction* x = second.user_item_matrix().Find(UserIdx(u), ItemIdx(i));
-      const Interaction* y = whole.user_item_matrix().Find(UserIdx(u), ItemIdx(i));
-      ASSERT_EQ(x == nullptr, y == nullptr);
-      if (x != nullptr) {
+      const std::optional<Interaction> x = second.user_item_matrix().Find(UserIdx(u), ItemIdx(i));
+      const std::optional<Interaction> y = whole.user_item_matrix().Find(UserIdx(u), ItemIdx(i));
+      ASSERT_EQ(x.has_value(), y.has_value());
+      if (x.has_value()) {
         EXPECT_EQ(x->engagement.views, y->engagement.views);
       }
     }
@@ -524,7 +523,7 @@ TEST(FeatureOperatorsLateTest, LateRecordsCountInAggregatesButNotInSessions) {
   EXPECT_EQ(ops.user_engagement().Get(UserIdx(0)).views, 2u);
   EXPECT_EQ(ops.purchase_history().Totals(UserIdx(0)).count, 1u);
   EXPECT_EQ(ops.item_features().Get(ItemIdx(2)).sales, 1u);
-  ASSERT_NE(ops.user_item_matrix().Find(UserIdx(0), ItemIdx(2)), nullptr);
+  ASSERT_TRUE(ops.user_item_matrix().Find(UserIdx(0), ItemIdx(2)).has_value());
   EXPECT_EQ(ops.sessionizer().Current(UserIdx(0))->num_events, 2u);
   EXPECT_EQ(out.enriched.size(), 2u);
   EXPECT_EQ(ops.records_applied(), 4);

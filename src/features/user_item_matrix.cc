@@ -7,16 +7,46 @@
 
 namespace streamrec {
 
-const Interaction* UserItemMatrix::Find(UserIdx user, ItemIdx item) const {
+std::optional<Interaction> UserItemMatrix::Find(UserIdx user, ItemIdx item) const {
+  const Cell* cell = FindCell(user, item);
+  if (cell == nullptr) return std::nullopt;
+  return Value(user, *cell);
+}
+
+const UserItemMatrix::Cell* UserItemMatrix::FindCell(UserIdx user, ItemIdx item) const {
   const RowHeader* row = rows_.Find(user);
   if (row == nullptr || row->log2_capacity == 0) return nullptr;
   const uint32_t mask = row->capacity() - 1;
   const Cell* base = cells_.data() + row->offset;
   for (uint32_t i = Slot(item, row->log2_capacity);; i = (i + 1) & mask) {
     const Cell& c = base[i];
-    if (c.item == item) return &c.value;
+    if (c.item == item) return &c;
     if (!c.item.valid()) return nullptr;
   }
+}
+
+void UserItemMatrix::AddOneWide(UserIdx user, Cell& cell, EventType type) {
+  WideCounts& wide = wide_[WideKey(user, cell.item)];
+  if (cell.counts[0] != kWide) {  // the first count to reach kWide: all four move
+    for (int t = 0; t < kEventTypeCount; ++t) wide[t] = cell.counts[t];
+    cell.counts.fill(kWide);
+  }
+  ++wide[static_cast<int>(type)];
+}
+
+Interaction UserItemMatrix::Value(UserIdx user, const Cell& cell) const {
+  WideCounts n;
+  if (cell.counts[0] == kWide) [[unlikely]] {
+    n = wide_.at(WideKey(user, cell.item));
+  } else {
+    for (int t = 0; t < kEventTypeCount; ++t) n[t] = cell.counts[t];
+  }
+  const auto count = [&](EventType t) { return n[static_cast<int>(t)]; };
+  return Interaction{.purchase_count = count(EventType::kPurchase),
+                     .engagement = {.views = count(EventType::kView),
+                                    .clicks = count(EventType::kClick),
+                                    .add_to_cart = count(EventType::kAddToCart)},
+                     .total_spent = cell.total_spent};
 }
 
 void UserItemMatrix::LoadCells(std::span<const Record> records) const {
@@ -57,7 +87,7 @@ uint32_t UserItemMatrix::AllocateRegion(uint8_t log2) {
   return offset;
 }
 
-Interaction& UserItemMatrix::InsertAfterGrowing(RowHeader& header, ItemIdx item) {
+UserItemMatrix::Cell& UserItemMatrix::InsertAfterGrowing(RowHeader& header, ItemIdx item) {
   // `header` lives in rows_, which AllocateRegion does not touch; cells_ may move.
   const uint8_t old_log2 = header.log2_capacity;
   const uint8_t new_log2 = old_log2 == 0 ? 1 : old_log2 + 1;
@@ -85,7 +115,7 @@ Interaction& UserItemMatrix::InsertAfterGrowing(RowHeader& header, ItemIdx item)
   header.log2_capacity = new_log2;
   ++header.size;
   ++pairs_;
-  return place(Cell{.item = item, .value = {}}).value;
+  return place(Cell{.item = item});
 }
 
 void UserItemMatrix::Save(ByteWriter* w) const {
@@ -96,6 +126,14 @@ void UserItemMatrix::Save(ByteWriter* w) const {
   for (const std::vector<uint32_t>& free : free_regions_) {
     w->PutVarint(free.size());
     w->PutRaw(free.data(), free.size() * sizeof(uint32_t));
+  }
+  // Wide counts by key, so that equal matrices give equal bytes.
+  std::vector<std::pair<uint64_t, WideCounts>> wide(wide_.begin(), wide_.end());
+  std::sort(wide.begin(), wide.end());
+  w->PutVarint(wide.size());
+  for (const auto& [key, counts] : wide) {
+    w->Put(key);
+    for (uint32_t n : counts) w->Put(n);
   }
 }
 
@@ -117,6 +155,19 @@ bool UserItemMatrix::Load(ByteReader* r) {
     free.resize(n);
     if (!bytes.empty()) std::memcpy(free.data(), bytes.data(), bytes.size());
   }
+  uint64_t wide_pairs = 0;
+  if (!r->GetVarint(&wide_pairs) ||
+      wide_pairs > r->remaining() / (sizeof(uint64_t) + sizeof(WideCounts))) {
+    return false;
+  }
+  wide_.clear();
+  for (uint64_t p = 0; p < wide_pairs; ++p) {
+    uint64_t key = 0;
+    WideCounts counts;
+    r->Get(&key);
+    for (uint32_t& n : counts) r->Get(&n);
+    if (!r->ok() || !wide_.emplace(key, counts).second) return false;
+  }
   pairs_ = pairs;
   // Every row must lie inside the arena, or a lookup would read outside it.
   size_t counted = 0;
@@ -128,7 +179,25 @@ bool UserItemMatrix::Load(ByteReader* r) {
     }
     counted += row.size;
   }
-  return counted == pairs_;
+  if (counted != pairs_) return false;
+  // Count bytes all kWide, or all below; and the wide counts exactly those of the marked
+  // cells, or Value would look up counts that are not there.
+  size_t marked = 0;
+  for (const Cell& c : cells_) {
+    const int wide_bytes = static_cast<int>(std::count(c.counts.begin(), c.counts.end(), kWide));
+    if (wide_bytes == kEventTypeCount && c.item.valid()) {
+      ++marked;
+    } else if (wide_bytes != 0) {
+      return false;
+    }
+  }
+  if (marked != wide_.size()) return false;
+  for (const auto& [key, counts] : wide_) {
+    const Cell* cell =
+        FindCell(UserIdx(static_cast<uint32_t>(key >> 32)), ItemIdx(static_cast<uint32_t>(key)));
+    if (cell == nullptr || cell->counts[0] != kWide) return false;
+  }
+  return true;
 }
 
 }  // namespace streamrec

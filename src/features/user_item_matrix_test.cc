@@ -6,7 +6,9 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <random>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -28,12 +30,12 @@ std::map<Pair, uint32_t> ViewsByPair(const UserItemMatrix& m) {
 
 TEST(UserItemMatrixTest, UnknownUserAndUnknownItemHaveNoCell) {
   UserItemMatrix m;
-  EXPECT_EQ(m.Find(UserIdx(0), ItemIdx(0)), nullptr);
+  EXPECT_FALSE(m.Find(UserIdx(0), ItemIdx(0)).has_value());
   m.AddEvent(UserIdx(3), ItemIdx(5), EventType::kView);
-  EXPECT_EQ(m.Find(UserIdx(3), ItemIdx(6)), nullptr);
-  EXPECT_EQ(m.Find(UserIdx(2), ItemIdx(5)), nullptr);
-  EXPECT_EQ(m.Find(UserIdx(4), ItemIdx(5)), nullptr);
-  ASSERT_NE(m.Find(UserIdx(3), ItemIdx(5)), nullptr);
+  EXPECT_FALSE(m.Find(UserIdx(3), ItemIdx(6)).has_value());
+  EXPECT_FALSE(m.Find(UserIdx(2), ItemIdx(5)).has_value());
+  EXPECT_FALSE(m.Find(UserIdx(4), ItemIdx(5)).has_value());
+  ASSERT_TRUE(m.Find(UserIdx(3), ItemIdx(5)).has_value());
   EXPECT_EQ(m.pairs(), 1u);
 }
 
@@ -43,8 +45,8 @@ TEST(UserItemMatrixTest, PurchaseEventsAreCountedOnlyThroughPurchases) {
   EXPECT_EQ(m.pairs(), 0u);
   m.AddPurchase(UserIdx(0), ItemIdx(1), 2.5);
   m.AddPurchase(UserIdx(0), ItemIdx(1), 1.5);
-  const Interaction* c = m.Find(UserIdx(0), ItemIdx(1));
-  ASSERT_NE(c, nullptr);
+  const std::optional<Interaction> c = m.Find(UserIdx(0), ItemIdx(1));
+  ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->purchase_count, 2u);
   EXPECT_DOUBLE_EQ(c->total_spent, 4.0);
 }
@@ -58,8 +60,8 @@ TEST(UserItemMatrixTest, RowKeepsEveryCellAsItGrowsToThousandsOfItems) {
   EXPECT_EQ(m.pairs(), 5000u);
   EXPECT_EQ(m.pairs_of(UserIdx(7)), 5000u);
   for (uint32_t item = 0; item < 5000; ++item) {
-    const Interaction* c = m.Find(UserIdx(7), ItemIdx(item));
-    ASSERT_NE(c, nullptr) << item;
+    const std::optional<Interaction> c = m.Find(UserIdx(7), ItemIdx(item));
+    ASSERT_TRUE(c.has_value()) << item;
     EXPECT_EQ(c->engagement.views, item % 3 + 1) << item;
   }
 }
@@ -77,11 +79,11 @@ TEST(UserItemMatrixTest, RegionsLeftByGrowingRowsAreReusedEmpty) {
   m.AddEvent(UserIdx(2), ItemIdx(101), EventType::kView);
   EXPECT_EQ(m.pairs_of(UserIdx(1)), 1u);
   EXPECT_EQ(m.pairs_of(UserIdx(2)), 2u);
-  EXPECT_EQ(m.Find(UserIdx(1), ItemIdx(0)), nullptr);
-  EXPECT_EQ(m.Find(UserIdx(2), ItemIdx(1)), nullptr);
+  EXPECT_FALSE(m.Find(UserIdx(1), ItemIdx(0)).has_value());
+  EXPECT_FALSE(m.Find(UserIdx(2), ItemIdx(1)).has_value());
   // Reuse: of the regions of 2, 2 and 4 cells the small rows took, only one of 2 cells
   // (the second region of that size) was appended to the arena.
-  EXPECT_EQ(m.MemoryBytes() - bytes_before, 2 * 32u);
+  EXPECT_EQ(m.MemoryBytes() - bytes_before, 2 * 16u);
   const auto all = ViewsByPair(m);
   EXPECT_EQ(all.size(), 15u);
 }
@@ -119,6 +121,120 @@ TEST(UserItemMatrixTest, ReservedMatrixGivesTheSameCells) {
     reserved.AddEvent(UserIdx(n % 97), ItemIdx(n * 7 % 1013), EventType::kView);
   }
   EXPECT_EQ(ViewsByPair(plain), ViewsByPair(reserved));
+}
+
+// A count is kept in a byte up to 254; the first to reach 255 moves all four counts of
+// the pair to the side table, and every count stays exact from then on.
+TEST(UserItemMatrixTest, CountsPastAByteStayExact) {
+  UserItemMatrix m;
+  const UserIdx u(1);
+  const ItemIdx item(2);
+  for (int n = 0; n < 3; ++n) m.AddEvent(u, item, EventType::kClick);
+  m.AddPurchase(u, item, 0.25);
+  m.AddPurchase(u, item, 0.5);
+  for (int n = 0; n < 254; ++n) m.AddEvent(u, item, EventType::kView);
+  std::optional<Interaction> c = m.Find(u, item);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->engagement.views, 254u);
+  const size_t narrow_bytes = m.MemoryBytes();
+
+  m.AddEvent(u, item, EventType::kView);
+  c = m.Find(u, item);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->engagement.views, 255u);
+  EXPECT_EQ(c->engagement.clicks, 3u);
+  EXPECT_EQ(c->engagement.add_to_cart, 0u);
+  EXPECT_EQ(c->purchase_count, 2u);
+  EXPECT_DOUBLE_EQ(c->total_spent, 0.75);
+  EXPECT_GT(m.MemoryBytes(), narrow_bytes);
+
+  for (int n = 0; n < 70000; ++n) m.AddEvent(u, item, EventType::kAddToCart);
+  for (int n = 0; n < 300; ++n) m.AddPurchase(u, item, 1.0);
+  m.AddEvent(u, item, EventType::kClick);
+  c = m.Find(u, item);
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->engagement.views, 255u);
+  EXPECT_EQ(c->engagement.clicks, 4u);
+  EXPECT_EQ(c->engagement.add_to_cart, 70000u);
+  EXPECT_EQ(c->purchase_count, 302u);
+  EXPECT_DOUBLE_EQ(c->total_spent, 300.75);
+  EXPECT_EQ(m.pairs(), 1u);
+}
+
+TEST(UserItemMatrixTest, WideCountsFollowTheirCellWhenTheRowMoves) {
+  UserItemMatrix m;
+  const UserIdx u(0);
+  for (int n = 0; n < 300; ++n) m.AddPurchase(u, ItemIdx(9), 2.0);
+  // Two cells hold one pair; 40 more items move the row through four larger regions.
+  for (uint32_t item = 100; item < 140; ++item) m.AddEvent(u, ItemIdx(item), EventType::kView);
+  const std::optional<Interaction> c = m.Find(u, ItemIdx(9));
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->purchase_count, 300u);
+  EXPECT_DOUBLE_EQ(c->total_spent, 600.0);
+  EXPECT_EQ(m.pairs_of(u), 41u);
+  int visited = 0;
+  m.ForEachInRow(u, [&](ItemIdx item, const Interaction& i) {
+    ++visited;
+    EXPECT_EQ(i.purchase_count, item == ItemIdx(9) ? 300u : 0u) << item.value;
+  });
+  EXPECT_EQ(visited, 41);
+}
+
+std::string Saved(const UserItemMatrix& m) {
+  std::string bytes;
+  ByteWriter w(&bytes);
+  m.Save(&w);
+  return bytes;
+}
+
+// A matrix with one wide pair (user 3, item 4) among narrow ones.
+UserItemMatrix WithOneWidePair() {
+  UserItemMatrix m;
+  for (int n = 0; n < 600; ++n) m.AddEvent(UserIdx(3), ItemIdx(4), EventType::kView);
+  m.AddPurchase(UserIdx(3), ItemIdx(4), 9.5);
+  for (uint32_t u = 0; u < 5; ++u) m.AddEvent(UserIdx(u), ItemIdx(u + 10), EventType::kClick);
+  return m;
+}
+
+TEST(UserItemMatrixTest, SnapshotKeepsWideCounts) {
+  const UserItemMatrix m = WithOneWidePair();
+  const std::string bytes = Saved(m);
+  UserItemMatrix loaded;
+  ByteReader r(bytes);
+  ASSERT_TRUE(loaded.Load(&r));
+  EXPECT_EQ(Saved(loaded), bytes);
+  std::optional<Interaction> c = loaded.Find(UserIdx(3), ItemIdx(4));
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->engagement.views, 600u);
+  EXPECT_EQ(c->purchase_count, 1u);
+  loaded.AddEvent(UserIdx(3), ItemIdx(4), EventType::kView);
+  c = loaded.Find(UserIdx(3), ItemIdx(4));
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->engagement.views, 601u);
+}
+
+// The snapshot ends with the wide counts: a varint count (1 here), then per pair a
+// u64 key (user << 32 | item, little-endian) and four u32 counts.
+constexpr size_t kWideEntryBytes = 8 + 16;
+
+TEST(UserItemMatrixTest, LoadRefusesAWideCellWithoutItsCounts) {
+  std::string bytes = Saved(WithOneWidePair());
+  bytes.resize(bytes.size() - kWideEntryBytes - 1);
+  bytes.push_back('\0');  // no wide counts
+  UserItemMatrix loaded;
+  ByteReader r(bytes);
+  EXPECT_FALSE(loaded.Load(&r));
+}
+
+TEST(UserItemMatrixTest, LoadRefusesWideCountsOfAPairWithoutAWideCell) {
+  std::string bytes = Saved(WithOneWidePair());
+  bytes[bytes.size() - kWideEntryBytes] = 10;  // (3, 4) -> (3, 10): no such pair
+  UserItemMatrix loaded;
+  ByteReader r(bytes);
+  EXPECT_FALSE(loaded.Load(&r));
+  bytes[bytes.size() - kWideEntryBytes] = 13;  // (3, 13): a narrow pair
+  ByteReader r2(bytes);
+  EXPECT_FALSE(UserItemMatrix().Load(&r2));
 }
 
 }  // namespace
