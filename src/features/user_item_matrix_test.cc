@@ -123,6 +123,16 @@ TEST(UserItemMatrixTest, ReservedMatrixGivesTheSameCells) {
   EXPECT_EQ(ViewsByPair(plain), ViewsByPair(reserved));
 }
 
+void ExpectInteraction(const std::optional<Interaction>& c, EngagementCounts engagement,
+                       uint32_t purchases, double spent) {
+  ASSERT_TRUE(c.has_value());
+  EXPECT_EQ(c->engagement.views, engagement.views);
+  EXPECT_EQ(c->engagement.clicks, engagement.clicks);
+  EXPECT_EQ(c->engagement.add_to_cart, engagement.add_to_cart);
+  EXPECT_EQ(c->purchase_count, purchases);
+  EXPECT_DOUBLE_EQ(c->total_spent, spent);
+}
+
 // A count is kept in a byte up to 254; the first to reach 255 moves all four counts of
 // the pair to the side table, and every count stays exact from then on.
 TEST(UserItemMatrixTest, CountsPastAByteStayExact) {
@@ -139,25 +149,14 @@ TEST(UserItemMatrixTest, CountsPastAByteStayExact) {
   const size_t narrow_bytes = m.MemoryBytes();
 
   m.AddEvent(u, item, EventType::kView);
-  c = m.Find(u, item);
-  ASSERT_TRUE(c.has_value());
-  EXPECT_EQ(c->engagement.views, 255u);
-  EXPECT_EQ(c->engagement.clicks, 3u);
-  EXPECT_EQ(c->engagement.add_to_cart, 0u);
-  EXPECT_EQ(c->purchase_count, 2u);
-  EXPECT_DOUBLE_EQ(c->total_spent, 0.75);
+  ExpectInteraction(m.Find(u, item), {.views = 255, .clicks = 3, .add_to_cart = 0}, 2, 0.75);
   EXPECT_GT(m.MemoryBytes(), narrow_bytes);
 
   for (int n = 0; n < 70000; ++n) m.AddEvent(u, item, EventType::kAddToCart);
   for (int n = 0; n < 300; ++n) m.AddPurchase(u, item, 1.0);
   m.AddEvent(u, item, EventType::kClick);
-  c = m.Find(u, item);
-  ASSERT_TRUE(c.has_value());
-  EXPECT_EQ(c->engagement.views, 255u);
-  EXPECT_EQ(c->engagement.clicks, 4u);
-  EXPECT_EQ(c->engagement.add_to_cart, 70000u);
-  EXPECT_EQ(c->purchase_count, 302u);
-  EXPECT_DOUBLE_EQ(c->total_spent, 300.75);
+  ExpectInteraction(m.Find(u, item), {.views = 255, .clicks = 4, .add_to_cart = 70000}, 302,
+                    300.75);
   EXPECT_EQ(m.pairs(), 1u);
 }
 
