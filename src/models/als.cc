@@ -54,6 +54,14 @@ constexpr size_t kHnswM = 16;
 constexpr size_t kHnswEfConstruction = 100;
 constexpr size_t kHnswEfSearch = 64;
 
+// A user's factors as the kernels read a query: padded with zeros to the stride.
+// REQUIRES: user_factors.size() <= kMaxFactors.
+std::array<float, kMaxFactors> PaddedQuery(std::span<const float> user_factors) {
+  std::array<float, kMaxFactors> query{};
+  std::copy(user_factors.begin(), user_factors.end(), query.begin());
+  return query;
+}
+
 // SplitMix64: a 64-bit mixer; consecutive inputs give independent-looking outputs.
 uint64_t Mix(uint64_t z) {
   z += 0x9E3779B97F4A7C15ULL;
@@ -444,8 +452,7 @@ void AlsModel::Recommend(std::span<const float> user_factors, size_t k,
                          std::vector<ScoredItem>* out) const {
   out->clear();
   if (user_factors.size() != static_cast<size_t>(options_.factors) || k == 0) return;
-  std::array<float, kMaxFactors> query{};  // padded to the stride with zeros
-  std::copy(user_factors.begin(), user_factors.end(), query.begin());
+  const std::array<float, kMaxFactors> query = PaddedQuery(user_factors);
   if (ann_ != nullptr && AnnTopK(query.data(), k, exclude, out)) return;
   ExactTopK(query.data(), k, exclude, out);
 }
@@ -456,8 +463,7 @@ void AlsModel::Score(std::span<const float> user_factors, std::span<const ItemId
       << items.size() << " items, " << scores.size() << " scores";
   std::fill(scores.begin(), scores.end(), 0.0f);
   if (user_factors.size() != static_cast<size_t>(options_.factors)) return;
-  std::array<float, kMaxFactors> query{};  // padded to the stride with zeros, as Recommend's
-  std::copy(user_factors.begin(), user_factors.end(), query.begin());
+  const std::array<float, kMaxFactors> query = PaddedQuery(user_factors);
   // Start every row before the first product.
   for (const ItemIdx item : items) {
     if (item.value < num_items_) PrefetchItemRow(item.value);
