@@ -1,6 +1,7 @@
 // PairTable: growth into cells prepared on a background thread (and rehashed by two
 // threads) gives the table that growth in place gives, slot for slot; keys that cross the
-// halves of the rehash are placed too.
+// halves of the rehash are placed too; probing by lines places keys as probing slot by
+// slot does.
 
 #include "models/pair_table.h"
 
@@ -94,6 +95,92 @@ TEST(PairTableTest, GrowthPlacesKeysThatWrapOrSpillAcrossTheHalves) {
   size_t held = 0;
   t.ForEach([&](const PairCell&) { ++held; });
   EXPECT_EQ(held, keys.size());
+}
+
+// Growth probes a line's four slots at once. Its layout must be the one slot-by-slot
+// linear probing into the new table gives (each half in slot order, then the keys that
+// left their half), also for a cluster of hundreds of keys homed in a few buckets, and
+// keys that wrap around the table's end.
+TEST(PairTableTest, GrowthLaysOutLongClustersAsPlainProbingDoes) {
+  PairTable t;
+  t.Reserve(1);
+  const size_t capacity = t.capacity();
+  // Filled to just under 3/4: 200 keys homed in the first two buckets of the old table's
+  // second half (a cluster of 50 lines and more), 30 homed in its last bucket (wrapping
+  // around its end), and other keys as they come.
+  std::vector<uint64_t> keys;
+  size_t middle = 0, last = 0;
+  for (uint32_t b = 1; keys.size() < capacity * 3 / 4 && b < 10'000'000; ++b) {
+    const uint64_t key = PairTable::Key(ItemIdx(3), ItemIdx(b));
+    const size_t home = t.Home(key);
+    if ((home == capacity / 2 || home == capacity / 2 + 4) && middle < 200) {
+      ++middle;
+    } else if (home == capacity - 4 && last < 30) {
+      ++last;
+    } else if (b % 50 != 0 || keys.size() + (200 - middle) + (30 - last) >= capacity * 3 / 4) {
+      continue;
+    }
+    keys.push_back(key);
+  }
+  ASSERT_EQ(keys.size(), capacity * 3 / 4);
+  ASSERT_EQ(middle, 200u);
+  ASSERT_EQ(last, 30u);
+  bool inserted = false;
+  for (const uint64_t key : keys) {
+    t.FindOrInsert(key, &inserted)->weight = static_cast<float>(key % 1000);
+  }
+  ASSERT_EQ(t.capacity(), capacity);
+  // Insertion probes by lines too: the layout of slot-by-slot probing.
+  std::vector<uint64_t> inserted_layout(capacity);
+  for (const uint64_t key : keys) {
+    size_t i = t.Home(key);
+    while (inserted_layout[i] != 0) i = (i + 1) % capacity;
+    inserted_layout[i] = key;
+  }
+  std::vector<PairCell> old(capacity);
+  for (size_t s = 0; s < capacity; ++s) {
+    old[s] = *t.CellAt(s);
+    ASSERT_EQ(old[s].key, inserted_layout[s]) << "slot " << s;
+  }
+  // A missing key homed at the long cluster's start is found missing past its lines.
+  uint64_t missing = 0;
+  for (uint32_t b = 1; missing == 0; ++b) {
+    const uint64_t key = PairTable::Key(ItemIdx(4), ItemIdx(b));
+    if (t.Home(key) == capacity / 2) missing = key;
+  }
+  EXPECT_EQ(t.Find(missing), nullptr);
+  // Then what slot-by-slot probing makes of the old layout at twice the size.
+  t.Reserve(capacity * 3 / 4 + 1);
+  ASSERT_EQ(t.capacity(), 2 * capacity);
+  std::vector<PairCell> expected(2 * capacity);
+  std::vector<PairCell> deferred;
+  for (size_t h = 0; h < 2; ++h) {
+    const size_t begin = capacity * h, end = capacity * (h + 1);  // new range of half h
+    for (size_t s = capacity / 2 * h; s < capacity / 2 * (h + 1); ++s) {
+      if (old[s].key == 0) continue;
+      size_t i = t.Home(old[s].key);
+      if (i < begin || i >= end) {
+        deferred.push_back(old[s]);
+        continue;
+      }
+      while (i < end && expected[i].key != 0) ++i;
+      if (i == end) {
+        deferred.push_back(old[s]);
+      } else {
+        expected[i] = old[s];
+      }
+    }
+  }
+  for (const PairCell& c : deferred) {
+    size_t i = t.Home(c.key);
+    while (expected[i].key != 0) i = (i + 1) % (2 * capacity);
+    expected[i] = c;
+  }
+  for (size_t i = 0; i < 2 * capacity; ++i) {
+    ASSERT_EQ(t.CellAt(i)->key, expected[i].key) << "slot " << i;
+    ASSERT_EQ(t.CellAt(i)->weight, expected[i].weight) << "slot " << i;
+  }
+  for (const uint64_t key : keys) ASSERT_NE(t.Find(key), nullptr);
 }
 
 }  // namespace
