@@ -5,9 +5,14 @@
 //                          numbers, from an empty model;
 //   BM_RecommendForUser    latency of one recommendation (k = 10) for an active user,
 //                          on the model that has seen the whole stream: p50, p99, max;
-//   BM_SimilarItems, BM_Trending: the same for an item's neighbours and the top list.
+//   BM_SimilarItems, BM_Trending: the same for an item's neighbours and the top list;
+//   BM_PairTableDoubling   the co-occurrence pair table's doubling from 2^24 cells (16.8M,
+//                          the size the 10M-event stream passes 3/4 of), with the next
+//                          cells prepared in the background as the live model does: the
+//                          rehash alone, on two threads.
 //
-// Data: the events of bench/bench_data.h.
+// Data: the events of bench/bench_data.h (not BM_PairTableDoubling: random pairs of
+// 50k items).
 
 #include <algorithm>
 #include <chrono>
@@ -20,6 +25,7 @@
 #include "bench/bench_data.h"
 #include "benchmark/benchmark.h"
 #include "features/sessionizer.h"
+#include "models/pair_table.h"
 #include "models/recommender.h"
 
 namespace streamrec {
@@ -96,6 +102,28 @@ void BM_ModelsObserve(benchmark::State& state) {
                                       static_cast<double>(std::max<size_t>(1, counters.pairs));
 }
 BENCHMARK(BM_ModelsObserve)->Arg(4096)->Arg(0)->Unit(benchmark::kMillisecond)->Iterations(2);
+
+void BM_PairTableDoubling(benchmark::State& state) {
+  constexpr size_t kCells = size_t{1} << 24;
+  for (auto _ : state) {
+    PairTable table;
+    table.GrowInBackground();
+    std::mt19937_64 rng(static_cast<uint64_t>(state.iterations()));
+    bool inserted = false;
+    while (table.size() < kCells * 3 / 4) {
+      const uint32_t a = static_cast<uint32_t>(rng() % 50'000);
+      const uint32_t b = static_cast<uint32_t>(rng() % 50'000);
+      if (a != b) table.FindOrInsert(PairTable::Key(ItemIdx(a), ItemIdx(b)), &inserted);
+    }
+    const auto start = std::chrono::steady_clock::now();
+    table.Reserve(table.size() + 1);
+    state.SetIterationTime(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (table.capacity() != 2 * kCells) state.SkipWithError("the table did not double");
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(kCells * 3 / 4));
+}
+BENCHMARK(BM_PairTableDoubling)->Unit(benchmark::kMillisecond)->Iterations(3)->UseManualTime();
 
 // The model after the whole stream, built once for the query benchmarks.
 const Recommender& FullModel() {
