@@ -65,9 +65,7 @@ class PairTable {
   PairCell* FindOrInsertFrom(uint64_t key, size_t home, bool* inserted) {
     for (size_t i = home;; i = (i + 4) & mask_) {
       PairCell* line = &cells_[i];
-      // Probing stops at the key or at an empty slot, whichever comes first.
-      const unsigned stops = SlotsHolding(line, key) | SlotsHolding(line, 0);
-      if (stops != 0) {
+      if (const unsigned stops = ProbeStops(line, key); stops != 0) {
         PairCell& c = line[__builtin_ctz(stops)];
         *inserted = c.key == 0;
         size_ += *inserted;
@@ -83,8 +81,7 @@ class PairTable {
     if (size_ == 0) return nullptr;
     for (size_t i = Home(key);; i = (i + 4) & mask_) {
       const PairCell* line = &cells_[i];
-      const unsigned stops = SlotsHolding(line, key) | SlotsHolding(line, 0);
-      if (stops != 0) {
+      if (const unsigned stops = ProbeStops(line, key); stops != 0) {
         const PairCell* c = line + __builtin_ctz(stops);
         return c->key == key ? c : nullptr;
       }
@@ -236,6 +233,11 @@ class PairTable {
            static_cast<unsigned>(line[1].key == key) << 1 |
            static_cast<unsigned>(line[2].key == key) << 2 |
            static_cast<unsigned>(line[3].key == key) << 3;
+  }
+
+  // The slots of the line where probing for `key` stops: the key's, and the empty ones.
+  static unsigned ProbeStops(const PairCell* line, uint64_t key) {
+    return SlotsHolding(line, key) | SlotsHolding(line, 0);
   }
 
   Cells cells_;  // 64-byte aligned once large
