@@ -30,7 +30,7 @@ constexpr uint8_t kNotListed = 0xFF;
 
 struct PairCell {
   uint64_t key = 0;     // lo << 32 | hi with lo < hi; 0 marks an empty slot (hi is never 0)
-  float weight = 0;     // c(lo, hi)
+  float weight = 0;     // c(lo, hi); never negative, nor -0 (pools rank its bits)
   uint16_t bought = 0;  // co-purchases (saturating)
   uint8_t pos_in_lo = kNotListed;  // where hi sits in lo's neighbour pool
   uint8_t pos_in_hi = kNotListed;  // where lo sits in hi's neighbour pool

@@ -199,5 +199,35 @@ TEST(SnapshotTest, InconsistentPayloadWithValidChecksumIsAnError) {
   EXPECT_GT(refused, 0);
 }
 
+// Pools rank entries by the bits of their weights, which order as the weights only when
+// no weight is negative, -0 included: a pair weight of -0 is refused like any negative one.
+TEST(SnapshotTest, PairWeightOfNegativeZeroIsRefused) {
+  const Stream stream = RandomStream(6, 300);
+  Recommender m(SmallPools());
+  for (const ModelEvent& e : stream.events()) m.Observe(e);
+  const float weight = static_cast<float>(m.PairWeight(ItemIdx(0), ItemIdx(1)));
+  ASSERT_GT(weight, 0);
+  // The pair's bytes: its key (lo << 32 | hi), then its weight.
+  const uint64_t key = uint64_t{1};
+  std::string pattern(reinterpret_cast<const char*>(&key), sizeof(key));
+  pattern.append(reinterpret_cast<const char*>(&weight), sizeof(weight));
+  const std::string bytes = Snapshot(m);
+  const size_t payload_at = 20;  // magic 8, version 4, payload size 8
+  std::string payload = bytes.substr(payload_at, bytes.size() - payload_at - 8);
+  const size_t at = payload.find(pattern);
+  ASSERT_NE(at, std::string::npos);
+  ASSERT_EQ(payload.find(pattern, at + 1), std::string::npos);
+  const float negative_zero = -0.0f;
+  payload.replace(at + sizeof(key), sizeof(float), reinterpret_cast<const char*>(&negative_zero),
+                  sizeof(float));
+  std::string framed = bytes.substr(0, payload_at) + payload;
+  const uint64_t sum = ModelSnapshotChecksum(payload);
+  framed.append(reinterpret_cast<const char*>(&sum), sizeof(sum));
+  Recommender target(SmallPools());
+  const absl::Status s = LoadFrom(framed, &target);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_THAT(s.message(), testing::HasSubstr("bad pair weight"));
+}
+
 }  // namespace
 }  // namespace streamrec
