@@ -94,7 +94,9 @@ void CoOccurrence::AddPairs(std::span<const PairUpdate> updates) {
   }
 }
 
-bool CoOccurrence::OfferWithoutEviction(ItemIdx owner, ItemIdx other, float weight, uint8_t* pos) {
+// Inlined: it runs twice for every pair update, and most calls return at its first tests.
+[[gnu::always_inline]] inline bool CoOccurrence::OfferWithoutEviction(ItemIdx owner, ItemIdx other,
+                                                                      float weight, uint8_t* pos) {
   // Listed: the pool's copy of the weight is a lower bound; the cell has the truth.
   if (*pos != kNotListed) return true;
   PoolState& s = pools_.At(owner);
