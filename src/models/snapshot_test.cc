@@ -44,6 +44,21 @@ std::string Snapshot(const Recommender& m) {
   return bytes;
 }
 
+// A snapshot is a header (magic 8, version 4, payload size 8), the payload, and the
+// payload's 8-byte checksum.
+constexpr size_t kPayloadAt = 20;
+std::string PayloadOf(const std::string& bytes) {
+  return bytes.substr(kPayloadAt, bytes.size() - kPayloadAt - 8);
+}
+// Snapshot `bytes` with its payload replaced by `payload` (of the same size), and the
+// checksum of the new payload: bytes that pass the checksum.
+std::string WithPayload(const std::string& bytes, const std::string& payload) {
+  std::string framed = bytes.substr(0, kPayloadAt) + payload;
+  const uint64_t sum = ModelSnapshotChecksum(payload);
+  framed.append(reinterpret_cast<const char*>(&sum), sizeof(sum));
+  return framed;
+}
+
 absl::Status LoadFrom(std::string_view bytes, Recommender* m) {
   ByteReader r(bytes);
   return m->Load(&r);
@@ -178,19 +193,13 @@ TEST(SnapshotTest, InconsistentPayloadWithValidChecksumIsAnError) {
   Recommender m(SmallPools());
   for (const ModelEvent& e : stream.events()) m.Observe(e);
   const std::string bytes = Snapshot(m);
-  // Header: magic 8, version 4, payload size 8; the checksum is the last 8 bytes.
-  const size_t payload_at = 20;
-  const size_t payload_size = bytes.size() - payload_at - 8;
   std::mt19937 rng(9);
   int refused = 0;
   for (int trial = 0; trial < 400; ++trial) {
-    std::string payload = bytes.substr(payload_at, payload_size);
+    std::string payload = PayloadOf(bytes);
     payload[rng() % payload.size()] ^= static_cast<char>(1 + rng() % 255);
-    std::string framed = bytes.substr(0, payload_at) + payload;
-    const uint64_t sum = ModelSnapshotChecksum(payload);
-    framed.append(reinterpret_cast<const char*>(&sum), sizeof(sum));
     Recommender target(SmallPools());
-    const absl::Status s = LoadFrom(framed, &target);
+    const absl::Status s = LoadFrom(WithPayload(bytes, payload), &target);
     if (!s.ok()) ++refused;
     // Either refused, or loaded into a state that answers and learns without crashing.
     (void)Everything(target);
@@ -212,19 +221,15 @@ TEST(SnapshotTest, PairWeightOfNegativeZeroIsRefused) {
   std::string pattern(reinterpret_cast<const char*>(&key), sizeof(key));
   pattern.append(reinterpret_cast<const char*>(&weight), sizeof(weight));
   const std::string bytes = Snapshot(m);
-  const size_t payload_at = 20;  // magic 8, version 4, payload size 8
-  std::string payload = bytes.substr(payload_at, bytes.size() - payload_at - 8);
+  std::string payload = PayloadOf(bytes);
   const size_t at = payload.find(pattern);
   ASSERT_NE(at, std::string::npos);
   ASSERT_EQ(payload.find(pattern, at + 1), std::string::npos);
   const float negative_zero = -0.0f;
   payload.replace(at + sizeof(key), sizeof(float), reinterpret_cast<const char*>(&negative_zero),
                   sizeof(float));
-  std::string framed = bytes.substr(0, payload_at) + payload;
-  const uint64_t sum = ModelSnapshotChecksum(payload);
-  framed.append(reinterpret_cast<const char*>(&sum), sizeof(sum));
   Recommender target(SmallPools());
-  const absl::Status s = LoadFrom(framed, &target);
+  const absl::Status s = LoadFrom(WithPayload(bytes, payload), &target);
   EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
   EXPECT_THAT(s.message(), testing::HasSubstr("bad pair weight"));
 }
