@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "models/model_test_util.h"
+#include "models/pair_table.h"
 #include "models/recommender.h"
 
 namespace streamrec {
@@ -216,8 +217,8 @@ TEST(SnapshotTest, PairWeightOfNegativeZeroIsRefused) {
   for (const ModelEvent& e : stream.events()) m.Observe(e);
   const float weight = static_cast<float>(m.PairWeight(ItemIdx(0), ItemIdx(1)));
   ASSERT_GT(weight, 0);
-  // The pair's bytes: its key (lo << 32 | hi), then its weight.
-  const uint64_t key = uint64_t{1};
+  // The pair's bytes: its key, then its weight.
+  const uint64_t key = PairTable::Key(ItemIdx(0), ItemIdx(1));
   std::string pattern(reinterpret_cast<const char*>(&key), sizeof(key));
   pattern.append(reinterpret_cast<const char*>(&weight), sizeof(weight));
   const std::string bytes = Snapshot(m);
