@@ -349,7 +349,7 @@ absl::StatusOr<boost::json::value> EngineBackend::UserView(std::string_view user
     const std::optional<UserIdx> user = s.ids.users.Find(user_id);
     if (!user) return absl::NotFoundError(StrCat("unknown user ", user_id));
     const PurchaseTotals p = s.ops.purchase_history().Totals(*user);
-    const EngagementCounts e = s.ops.user_engagement().Get(*user);
+    const EngagementCounts e = s.ops.user_engagement(*user);
     boost::json::object view;
     view["user_id"] = user_id;
     view["features"] = boost::json::object{{"total_purchases", p.count},

@@ -28,9 +28,10 @@ namespace {
 namespace fs = std::filesystem;
 
 // The last byte is the state format's version (docs/formats/snapshot.md). 2: the
-// user-item matrix in 16-byte cells. A state of another version is refused, and the
-// engine then replays the log (which it keeps whole).
-constexpr char kSnapshotMagic[8] = {'S', 'R', 'S', 'T', 'A', 'T', 'E', '2'};
+// user-item matrix in 16-byte cells; 3: user engagement kept in the matrix's row
+// headers. A state of another version is refused, and the engine then replays the log
+// (which it keeps whole).
+constexpr char kSnapshotMagic[8] = {'S', 'R', 'S', 'T', 'A', 'T', 'E', '3'};
 constexpr size_t kBootstrapEventsPerRecord = 4096;
 
 EventTime SystemNow() {

@@ -123,7 +123,7 @@ TEST_F(LiveEngineTest, CountsAreCurrentOnArrivalAndLateEventsNeverReachSessions)
     EXPECT_EQ(s.late_events, 1);
     const UserIdx user = *s.ids.users.Find("u1");
     // Counts are current on arrival, for the buffered event and the late one alike.
-    EXPECT_EQ(s.ops.user_engagement().Get(user).views, 2u);
+    EXPECT_EQ(s.ops.user_engagement(user).views, 2u);
     EXPECT_EQ(s.buffer.PendingOf(user).size(), 1u);
     // Sessions see neither yet: "a" waits for the watermark, "b" never will.
     EXPECT_EQ(s.ops.sessionizer().Current(user), nullptr);
@@ -282,7 +282,7 @@ TEST_F(LiveEngineTest, SnapshotOfAnOlderStateFormatIsSkippedAndTheLogReplayed) {
   absl::StatusOr<LoadedSnapshot> loaded = LoadSnapshot(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   std::string state(loaded->bytes.view());
-  ASSERT_EQ(state.substr(0, 8), "SRSTATE2");
+  ASSERT_EQ(state.substr(0, 8), "SRSTATE3");
   state[7] = '1';
   fs::remove(path);
   auto writer = SnapshotWriter::Create((dir_ / "snapshots").string(), LogOffset{*covered});
@@ -295,7 +295,7 @@ TEST_F(LiveEngineTest, SnapshotOfAnOlderStateFormatIsSkippedAndTheLogReplayed) {
   ASSERT_NE(engine, nullptr);
   EXPECT_FALSE(report.snapshot_offset.has_value());
   ASSERT_EQ(report.skipped_snapshots.size(), 1u);
-  EXPECT_NE(report.skipped_snapshots[0].reason.find("state format version 1 (this build reads 2)"),
+  EXPECT_NE(report.skipped_snapshots[0].reason.find("state format version 1 (this build reads 3)"),
             std::string::npos)
       << report.skipped_snapshots[0].reason;
   EXPECT_EQ(report.replayed_log_records, 30u);

@@ -52,22 +52,6 @@ struct ItemAggregate {
   }
 };
 
-// Per-user engagement counts (the purchase side of user_features is PurchaseHistory).
-// 12 bytes per user.
-class UserEngagement {
- public:
-  void Add(UserIdx user, EventType type) { by_user_.At(user).Add(type); }
-  EngagementCounts Get(UserIdx user) const { return by_user_.Get(user); }
-  void Prefetch(UserIdx user) const { by_user_.Prefetch(user); }
-  void Reserve(size_t n) { by_user_.Reserve(n); }
-  size_t MemoryBytes() const { return by_user_.MemoryBytes(); }
-  void Save(ByteWriter* w) const { by_user_.Save(w); }
-  bool Load(ByteReader* r) { return by_user_.Load(r); }
-
- private:
-  IdVector<UserIdx, EngagementCounts> by_user_;
-};
-
 // Per-item sales and engagement. 24 bytes per item.
 class ItemFeatures {
  public:

@@ -14,7 +14,6 @@ FeatureOperators::FeatureOperators(FeatureConfig config)
     matrix_.AddPurchase(r.user, r.item, r.amount);
     items_.AddPurchase(r.item, r.amount);
   } else {
-    engagement_.Add(r.user, r.type);
     matrix_.AddEvent(r.user, r.item, r.type);
     items_.AddEvent(r.item, r.type);
   }
@@ -65,7 +64,6 @@ void FeatureOperators::LoadState(std::span<const Record> group, Halves halves) c
       sessions_.Prefetch(r.user);
     }
     if (order_free) {
-      engagement_.Prefetch(r.user);
       items_.Prefetch(r.item);
     }
   }
@@ -124,7 +122,6 @@ void FeatureOperators::Reserve(size_t users, size_t items, size_t records) {
   matrix_.Reserve(users, records);
   sessions_.Reserve(users);
   profiles_.Reserve(users);
-  engagement_.Reserve(users);
   items_.Reserve(items);
 }
 
@@ -137,10 +134,10 @@ void FeatureOperators::EmitOpenSessions(size_t users, FeatureOutput* out) const 
 }
 
 FeatureOperators::StateBytes FeatureOperators::MemoryBytes() const {
-  return StateBytes{.user_keyed = purchases_.MemoryBytes() + sessions_.MemoryBytes() +
-                                  profiles_.MemoryBytes() + engagement_.MemoryBytes(),
-                    .item_keyed = items_.MemoryBytes(),
-                    .pair_keyed = matrix_.MemoryBytes()};
+  return StateBytes{
+      .user_keyed = purchases_.MemoryBytes() + sessions_.MemoryBytes() + profiles_.MemoryBytes(),
+      .item_keyed = items_.MemoryBytes(),
+      .pair_keyed = matrix_.MemoryBytes()};
 }
 
 void FeatureOperators::Save(ByteWriter* w) const {
@@ -149,13 +146,12 @@ void FeatureOperators::Save(ByteWriter* w) const {
   sessions_.Save(w);
   profiles_.Save(w);
   matrix_.Save(w);
-  engagement_.Save(w);
   items_.Save(w);
 }
 
 absl::Status FeatureOperators::Load(ByteReader* r) {
   const bool ok = r->Get(&records_applied_) && purchases_.Load(r) && sessions_.Load(r) &&
-                  profiles_.Load(r) && matrix_.Load(r) && engagement_.Load(r) && items_.Load(r);
+                  profiles_.Load(r) && matrix_.Load(r) && items_.Load(r);
   if (!ok) return absl::DataLossError("feature state in the snapshot is truncated or malformed");
   return absl::OkStatus();
 }

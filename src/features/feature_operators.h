@@ -10,9 +10,10 @@
 //
 // Concurrency: single writer. Nothing here locks; the engine serializes access.
 //
-// User-keyed state (PurchaseHistory, Sessionizer, UserProfiles, UserEngagement,
-// UserItemMatrix) and item-keyed state (ItemFeatures) are kept apart, so that a user
-// partition owns the former and item aggregates merge across partitions.
+// User-keyed state (PurchaseHistory, Sessionizer, UserProfiles, UserItemMatrix, whose
+// row headers hold each user's engagement counts) and item-keyed state (ItemFeatures)
+// are kept apart, so that a user partition owns the former and item aggregates merge
+// across partitions.
 
 #include <span>
 #include <vector>
@@ -92,15 +93,16 @@ class FeatureOperators {
   const Sessionizer& sessionizer() const { return sessions_; }
   const UserProfiles& user_profiles() const { return profiles_; }
   const UserItemMatrix& user_item_matrix() const { return matrix_; }
-  const UserEngagement& user_engagement() const { return engagement_; }
+  // A user's view, click and cart counts (the user-item matrix's row sums).
+  EngagementCounts user_engagement(UserIdx user) const { return matrix_.Engagement(user); }
   const ItemFeatures& item_features() const { return items_; }
 
   int64_t records_applied() const { return records_applied_; }
   // Heap bytes held by the operators' state (ids and names excluded), by key.
   struct StateBytes {
-    size_t user_keyed = 0;  // purchase history, open sessions, profiles, engagement
+    size_t user_keyed = 0;  // purchase history, open sessions, profiles
     size_t item_keyed = 0;  // item features
-    size_t pair_keyed = 0;  // the user-item matrix
+    size_t pair_keyed = 0;  // the user-item matrix (its row headers hold engagement)
     size_t total() const { return user_keyed + item_keyed + pair_keyed; }
   };
   StateBytes MemoryBytes() const;
@@ -122,7 +124,6 @@ class FeatureOperators {
   Sessionizer sessions_;
   UserProfiles profiles_;
   UserItemMatrix matrix_;
-  UserEngagement engagement_;
   ItemFeatures items_;
   int64_t records_applied_ = 0;
 };

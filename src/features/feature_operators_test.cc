@@ -132,7 +132,7 @@ TEST_P(FeatureOperatorsTest, UserWithOnlyPurchasesHasNoProfileButHasFeatures) {
   EXPECT_EQ(totals.count, 2u);
   EXPECT_DOUBLE_EQ(totals.amount, 20.0);
   EXPECT_DOUBLE_EQ(*totals.Average(), 10.0);
-  const EngagementCounts e = ops().user_engagement().Get(UserIdx(1));
+  const EngagementCounts e = ops().user_engagement(UserIdx(1));
   EXPECT_EQ(e.views + e.clicks + e.add_to_cart, 0u);
   // user_item_matrix
   const std::optional<Interaction> cell = CellOf(ops().user_item_matrix(), 1, 3);
@@ -159,7 +159,7 @@ TEST_P(FeatureOperatorsTest, PurchaseEventsCountAsPurchasesNotEngagement) {
   const PurchaseTotals totals = ops().purchase_history().Totals(UserIdx(0));
   EXPECT_EQ(totals.count, 2u);
   EXPECT_DOUBLE_EQ(totals.amount, 40.0);
-  const EngagementCounts e = ops().user_engagement().Get(UserIdx(0));
+  const EngagementCounts e = ops().user_engagement(UserIdx(0));
   EXPECT_EQ(e.views, 1u);
   EXPECT_EQ(e.clicks, 1u);
   EXPECT_EQ(e.add_to_cart, 1u);
@@ -360,8 +360,7 @@ TEST(FeatureOperatorsBatchTest, BatchSizeDoesNotChangeAnyOutput) {
     for (uint32_t u = 0; u < 7; ++u) {
       EXPECT_EQ(ops.purchase_history().Totals(UserIdx(u)).amount,
                 whole.purchase_history().Totals(UserIdx(u)).amount);
-      EXPECT_EQ(ops.user_engagement().Get(UserIdx(u)).views,
-                whole.user_engagement().Get(UserIdx(u)).views);
+      EXPECT_EQ(ops.user_engagement(UserIdx(u)).views, whole.user_engagement(UserIdx(u)).views);
     }
     EXPECT_EQ(ops.user_item_matrix().pairs(), whole.user_item_matrix().pairs());
   }
@@ -500,8 +499,7 @@ TEST(FeatureOperatorsLiveTest, OrderFreeOnArrivalThenOrderedEqualsApply) {
   EXPECT_EQ(out.sessions.size(), whole_out.sessions.size());
   EXPECT_EQ(live.user_item_matrix().pairs(), whole.user_item_matrix().pairs());
   for (uint32_t u = 0; u < 7; ++u) {
-    EXPECT_EQ(live.user_engagement().Get(UserIdx(u)).views,
-              whole.user_engagement().Get(UserIdx(u)).views);
+    EXPECT_EQ(live.user_engagement(UserIdx(u)).views, whole.user_engagement(UserIdx(u)).views);
     EXPECT_EQ(live.purchase_history().Totals(UserIdx(u)).count,
               whole.purchase_history().Totals(UserIdx(u)).count);
   }
@@ -520,7 +518,7 @@ TEST(FeatureOperatorsLateTest, LateRecordsCountInAggregatesButNotInSessions) {
   Records late;
   late.Event(0, 2, EventType::kView, int64_t{50}).Purchase(0, 2, 9.5, 60);
   ops.ApplyLate(late.Sorted());
-  EXPECT_EQ(ops.user_engagement().Get(UserIdx(0)).views, 2u);
+  EXPECT_EQ(ops.user_engagement(UserIdx(0)).views, 2u);
   EXPECT_EQ(ops.purchase_history().Totals(UserIdx(0)).count, 1u);
   EXPECT_EQ(ops.item_features().Get(ItemIdx(2)).sales, 1u);
   ASSERT_TRUE(ops.user_item_matrix().Find(UserIdx(0), ItemIdx(2)).has_value());

@@ -65,7 +65,7 @@ void WriteUserFeatures(const FeatureOperators& ops, const IdDictionary& ids, uin
   for (uint32_t u = begin; u < end; ++u) {
     const UserIdx user(u);
     const PurchaseTotals p = ops.purchase_history().Totals(user);
-    const EngagementCounts e = ops.user_engagement().Get(user);
+    const EngagementCounts e = ops.user_engagement(user);
     out->Text(ids.users.Name(user));
     out->Int(p.count);
     out->Double(p.amount);

@@ -2,7 +2,9 @@
 // The user-item interaction matrix: one cell per (user, item) pair with a purchase or
 // an event, stored row by row. Each user's row is a small open-addressing table of
 // 16-byte cells (item id, counts, amount spent) in one shared arena; a per-user header
-// says where the row lives and how large it is.
+// says where the row lives and how large it is, and keeps the row's view, click and
+// cart sums: the user's engagement (user_features), read and written with the header
+// an event loads anyway, instead of in an array of its own.
 //
 // Why rows: a user's events come in sessions, so consecutive updates of one user hit
 // the same few cache lines, and a new pair lands next to the user's other pairs instead
@@ -23,7 +25,7 @@
 //   left goes to a free list of its size and is reused by the next row of that size;
 // - a cell's count bytes are all below kWide, or all kWide with an entry in wide_.
 // Bytes per pair: 16 / load, with load between 3/8 and 3/4 in rows of 16 cells and
-// more; smaller rows are fuller. Plus 12 bytes per user.
+// more; smaller rows are fuller. Plus a 32-byte row header per user.
 //
 // Iteration is by user id, then by slot: the same for the same input in every run.
 // User-keyed: the matrix partitions by user with the rest of user state.
@@ -63,17 +65,26 @@ class UserItemMatrix {
   explicit UserItemMatrix(InteractionWeights weights = {}) : weights_(weights) {}
 
   void AddPurchase(UserIdx user, ItemIdx item, double amount) {
-    Cell& cell = Upsert(user, item);
+    Cell& cell = Upsert(rows_.At(user), item);
     AddOne(user, cell, EventType::kPurchase);
     cell.total_spent += amount;
   }
   void AddEvent(UserIdx user, ItemIdx item, EventType type) {
     if (type == EventType::kPurchase) return;  // counted through AddPurchase
-    AddOne(user, Upsert(user, item), type);
+    RowHeader& row = rows_.At(user);
+    AddOne(user, Upsert(row, item), type);
+    row.engagement.Add(type);
   }
 
   // The interaction of a pair, or nullopt when the pair has none.
   std::optional<Interaction> Find(UserIdx user, ItemIdx item) const;
+
+  // The user's view, click and cart counts over all items: the row's sums, kept in its
+  // header (user_features reads them). Zero for a user without events.
+  EngagementCounts Engagement(UserIdx user) const {
+    const RowHeader* row = rows_.Find(user);
+    return row == nullptr ? EngagementCounts{} : row->engagement;
+  }
 
   double Score(const Interaction& c) const {
     return weights_.purchase * c.purchase_count + weights_.click * c.engagement.clicks +
@@ -152,12 +163,16 @@ class UserItemMatrix {
   };
   static_assert(sizeof(Cell) == 16);
 
-  struct RowHeader {
-    uint32_t offset = 0;        // first cell of the row in cells_
-    uint32_t size = 0;          // cells in use
-    uint8_t log2_capacity = 0;  // 0: the user has no row yet
+  // 32 bytes, aligned so that a header never straddles two cache lines: an event reads
+  // and writes it, and the user's engagement in it, with one miss.
+  struct alignas(32) RowHeader {
+    uint32_t offset = 0;          // first cell of the row in cells_
+    uint32_t size = 0;            // cells in use
+    EngagementCounts engagement;  // the row's view, click and cart counts summed
+    uint8_t log2_capacity = 0;    // 0: the user has no row yet
     uint32_t capacity() const { return log2_capacity == 0 ? 0 : uint32_t{1} << log2_capacity; }
   };
+  static_assert(sizeof(RowHeader) == 32);
 
   // Rows up to 8 cells may be full but one; larger rows stay at most 3/4 full, so probe
   // sequences stay short.
@@ -188,9 +203,8 @@ class UserItemMatrix {
   // The cell of (user, item), or nullptr.
   const Cell* FindCell(UserIdx user, ItemIdx item) const;
 
-  // The cell of (user, item), created empty if the pair is new.
-  Cell& Upsert(UserIdx user, ItemIdx item) {
-    RowHeader& row = rows_.At(user);
+  // The cell of `item` in `row`, created empty if the pair is new.
+  Cell& Upsert(RowHeader& row, ItemIdx item) {
     if (row.log2_capacity != 0) [[likely]] {
       const uint32_t mask = row.capacity() - 1;
       Cell* base = cells_.data() + row.offset;

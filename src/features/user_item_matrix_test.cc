@@ -179,6 +179,50 @@ TEST(UserItemMatrixTest, WideCountsFollowTheirCellWhenTheRowMoves) {
   EXPECT_EQ(visited, 41);
 }
 
+// The sums of a user's cells' view, click and cart counts.
+EngagementCounts RowSums(const UserItemMatrix& m, UserIdx user) {
+  EngagementCounts sum;
+  m.ForEachInRow(user, [&](ItemIdx, const Interaction& c) { sum.Merge(c.engagement); });
+  return sum;
+}
+
+TEST(UserItemMatrixTest, EngagementIsTheRowSumsThroughGrowthAndWideCounts) {
+  UserItemMatrix m;
+  std::mt19937 rng(7);
+  constexpr EventType kTypes[] = {EventType::kView, EventType::kClick, EventType::kAddToCart,
+                                  EventType::kPurchase};
+  for (int n = 0; n < 20000; ++n) {
+    const UserIdx user(rng() % 4);
+    // Item 0 of user 0 takes a quarter of the events: its counts go past a byte.
+    const ItemIdx item(user.value == 0 && n % 4 == 0 ? 0 : rng() % 300);
+    if (rng() % 10 == 0) {
+      m.AddPurchase(user, item, 1.5);
+    } else {
+      m.AddEvent(user, item, kTypes[rng() % 4]);  // purchase events count nowhere
+    }
+  }
+  ASSERT_GT(m.Find(UserIdx(0), ItemIdx(0))->engagement.views, 255u);
+  for (uint32_t u = 0; u < 5; ++u) {
+    const EngagementCounts want = RowSums(m, UserIdx(u));
+    const EngagementCounts got = m.Engagement(UserIdx(u));
+    EXPECT_EQ(got.views, want.views) << u;
+    EXPECT_EQ(got.clicks, want.clicks) << u;
+    EXPECT_EQ(got.add_to_cart, want.add_to_cart) << u;
+  }
+  EXPECT_GT(m.Engagement(UserIdx(1)).views, 0u);
+  EXPECT_EQ(m.Engagement(UserIdx(4)).views, 0u);  // no row
+  EXPECT_EQ(m.Engagement(UserIdx(1000)).clicks, 0u);
+}
+
+TEST(UserItemMatrixTest, PurchasesAloneLeaveEngagementZero) {
+  UserItemMatrix m;
+  m.AddPurchase(UserIdx(2), ItemIdx(1), 3.0);
+  m.AddEvent(UserIdx(2), ItemIdx(1), EventType::kPurchase);
+  const EngagementCounts e = m.Engagement(UserIdx(2));
+  EXPECT_EQ(e.views + e.clicks + e.add_to_cart, 0u);
+  EXPECT_EQ(m.pairs_of(UserIdx(2)), 1u);
+}
+
 std::string Saved(const UserItemMatrix& m) {
   std::string bytes;
   ByteWriter w(&bytes);
@@ -210,6 +254,8 @@ TEST(UserItemMatrixTest, SnapshotKeepsWideCounts) {
   c = loaded.Find(UserIdx(3), ItemIdx(4));
   ASSERT_TRUE(c.has_value());
   EXPECT_EQ(c->engagement.views, 601u);
+  EXPECT_EQ(loaded.Engagement(UserIdx(3)).views, 601u);
+  EXPECT_EQ(loaded.Engagement(UserIdx(4)).clicks, 1u);
 }
 
 // The snapshot ends with the wide counts: a varint count (1 here), then per pair a
