@@ -69,9 +69,13 @@ TEST(StateTablesTest, ManyPartsOnTwoThreadsGiveTheSameTablesAsOneThread) {
     const std::string text = ReadFile(one.path() + "/" + name);
     EXPECT_EQ(ReadFile(two.path() + "/" + name), text) << name;
     const auto rows = std::count(text.begin(), text.end(), '\n') - 1;
-    if (table == FeatureTable::kUserFeatures) EXPECT_EQ(rows, kUsers);
-    if (table == FeatureTable::kItemFeatures) EXPECT_EQ(rows, kItems);
-    if (table == FeatureTable::kUserItemMatrix) EXPECT_GT(rows, kUsers);
+    if (table == FeatureTable::kUserFeatures) {
+      EXPECT_EQ(rows, kUsers);
+    } else if (table == FeatureTable::kItemFeatures) {
+      EXPECT_EQ(rows, kItems);
+    } else if (table == FeatureTable::kUserItemMatrix) {
+      EXPECT_GT(rows, kUsers);
+    }
   }
 }
 
