@@ -54,5 +54,23 @@ TEST(HugePageAllocatorTest, SmallVectorIsLeftAlone) {
   EXPECT_EQ(v[9], 5u);
 }
 
+// A cache-line-sized slot type: small blocks too must honour its alignment.
+struct alignas(128) WideSlot {
+  uint64_t value = 0;
+};
+
+TEST(HugePageAllocatorTest, SmallBlocksOfAnOverAlignedTypeAreAligned) {
+  for (size_t n : {size_t{1}, size_t{3}, size_t{1000}}) {
+    HugePageVector<WideSlot> v(n);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(v.data()) % alignof(WideSlot), 0u) << n;
+  }
+  HugePageVector<WideSlot> v;
+  for (uint64_t i = 0; i < 100; ++i) {  // regrown through several small blocks
+    v.push_back(WideSlot{i});
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(v.data()) % alignof(WideSlot), 0u) << i;
+  }
+  EXPECT_EQ(v[99].value, 99u);
+}
+
 }  // namespace
 }  // namespace streamrec

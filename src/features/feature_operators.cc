@@ -5,7 +5,9 @@
 namespace streamrec {
 
 FeatureOperators::FeatureOperators(FeatureConfig config)
-    : sessions_(config.session_gap_micros), matrix_(config.weights) {}
+    : purchases_(slots_.get()),
+      sessions_(config.session_gap_micros, slots_.get()),
+      matrix_(config.weights, slots_.get()) {}
 
 // The two halves of a record, shared by Apply (both, one group at a time) and
 // the live engine's ApplyOrderFree / ApplyOrdered. Inlined: they run for every record.
@@ -118,9 +120,8 @@ void FeatureOperators::ApplyLate(std::span<const Record> records) {
 }
 
 void FeatureOperators::Reserve(size_t users, size_t items, size_t records) {
-  purchases_.Reserve(users);
+  slots_->Reserve(users);
   matrix_.Reserve(users, records);
-  sessions_.Reserve(users);
   profiles_.Reserve(users);
   items_.Reserve(items);
 }
@@ -134,10 +135,9 @@ void FeatureOperators::EmitOpenSessions(size_t users, FeatureOutput* out) const 
 }
 
 FeatureOperators::StateBytes FeatureOperators::MemoryBytes() const {
-  return StateBytes{
-      .user_keyed = purchases_.MemoryBytes() + sessions_.MemoryBytes() + profiles_.MemoryBytes(),
-      .item_keyed = items_.MemoryBytes(),
-      .pair_keyed = matrix_.MemoryBytes()};
+  return StateBytes{.user_keyed = slots_->MemoryBytes() + profiles_.MemoryBytes(),
+                    .item_keyed = items_.MemoryBytes(),
+                    .pair_keyed = matrix_.MemoryBytes()};
 }
 
 void FeatureOperators::Save(ByteWriter* w) const {

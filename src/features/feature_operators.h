@@ -15,6 +15,7 @@
 // are kept apart, so that a user partition owns the former and item aggregates merge
 // across partitions.
 
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -26,6 +27,7 @@
 #include "features/sessionizer.h"
 #include "features/user_item_matrix.h"
 #include "features/user_profiles.h"
+#include "features/user_slots.h"
 
 namespace streamrec {
 
@@ -100,9 +102,9 @@ class FeatureOperators {
   int64_t records_applied() const { return records_applied_; }
   // Heap bytes held by the operators' state (ids and names excluded), by key.
   struct StateBytes {
-    size_t user_keyed = 0;  // purchase history, open sessions, profiles
+    size_t user_keyed = 0;  // user slots (purchase totals, open sessions, row headers), profiles
     size_t item_keyed = 0;  // item features
-    size_t pair_keyed = 0;  // the user-item matrix (its row headers hold engagement)
+    size_t pair_keyed = 0;  // the user-item matrix's cells
     size_t total() const { return user_keyed + item_keyed + pair_keyed; }
   };
   StateBytes MemoryBytes() const;
@@ -120,6 +122,10 @@ class FeatureOperators {
   enum class Halves { kOrderFree, kOrdered, kBoth };
   void LoadState(std::span<const Record> group, Halves halves) const;
 
+  // What every event of a user touches, in one slot per user (features/user_slots.h):
+  // the purchase totals, the open session and the matrix's row header. On the heap, so
+  // that the operators' pointers to it survive a move of this object.
+  std::unique_ptr<UserSlots> slots_ = std::make_unique<UserSlots>();
   PurchaseHistory purchases_;
   Sessionizer sessions_;
   UserProfiles profiles_;

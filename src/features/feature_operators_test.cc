@@ -460,6 +460,55 @@ TEST(FeatureOperatorsSnapshotTest, SavedAndLoadedStateContinuesIdentically) {
   }
 }
 
+// The user-keyed operators share their slots through pointers to the owner's: a move of
+// the owner must carry the slots along.
+TEST(FeatureOperatorsTest, MovedOperatorsKeepTheirUserSlots) {
+  const std::vector<Record> sorted = RandomStream(11, 400);
+  const std::span<const Record> all(sorted);
+  FeatureOperators whole;
+  FeatureOutput whole_out;
+  whole.Apply(all, &whole_out);
+
+  FeatureOutput out;
+  FeatureOperators first;
+  first.Apply(all.first(200), &out);
+  FeatureOperators moved = std::move(first);
+  moved.Apply(all.subspan(200, 100), &out);
+  FeatureOperators assigned;
+  assigned = std::move(moved);
+  assigned.Apply(all.subspan(300), &out);
+  ASSERT_EQ(out.enriched.size(), whole_out.enriched.size());
+  for (size_t i = 0; i < out.enriched.size(); ++i) {
+    EXPECT_EQ(out.enriched[i].history.amount, whole_out.enriched[i].history.amount) << i;
+    EXPECT_EQ(out.enriched[i].session, whole_out.enriched[i].session) << i;
+  }
+  for (uint32_t u = 0; u < 7; ++u) {
+    EXPECT_EQ(assigned.purchase_history().Totals(UserIdx(u)).count,
+              whole.purchase_history().Totals(UserIdx(u)).count);
+    EXPECT_EQ(assigned.user_engagement(UserIdx(u)).clicks,
+              whole.user_engagement(UserIdx(u)).clicks);
+    EXPECT_EQ(assigned.user_item_matrix().pairs_of(UserIdx(u)),
+              whole.user_item_matrix().pairs_of(UserIdx(u)));
+  }
+}
+
+TEST(FeatureOperatorsSnapshotTest, LoadedStateSavesTheSameBytes) {
+  const std::vector<Record> sorted = RandomStream(5, 500);
+  FeatureOperators ops;
+  FeatureOutput out;
+  ops.Apply(sorted, &out);
+  std::string bytes;
+  ByteWriter writer(&bytes);
+  ops.Save(&writer);
+  FeatureOperators loaded;
+  ByteReader reader(bytes);
+  ASSERT_TRUE(loaded.Load(&reader).ok());
+  std::string again;
+  ByteWriter again_writer(&again);
+  loaded.Save(&again_writer);
+  EXPECT_EQ(again, bytes);
+}
+
 TEST(FeatureOperatorsSnapshotTest, TruncatedSnapshotIsDataLoss) {
   FeatureOperators ops;
   FeatureOutput out;

@@ -3,29 +3,21 @@
 // applied so far. Because the stream applies records in event-time order with a
 // timestamp's purchases before its events (StreamOrderLess), the totals seen by an
 // event are exactly "this user's purchases at or before the event's time".
-// User-keyed state; 16 bytes per user.
+// User-keyed state: 16 bytes of the user's slot (features/user_slots.h).
 
 #include <cstdint>
-#include <optional>
 
-#include "common/id_vector.h"
 #include "common/ids.h"
+#include "features/user_slots.h"
 
 namespace streamrec {
 
-struct PurchaseTotals {
-  uint32_t count = 0;
-  double amount = 0;
-
-  // The mean purchase amount; nullopt without purchases.
-  std::optional<double> Average() const {
-    if (count == 0) return std::nullopt;
-    return amount / count;
-  }
-};
-
 class PurchaseHistory {
  public:
+  // With slots of its own, or in `slots` (shared with the other user-keyed operators;
+  // they must outlive this object).
+  explicit PurchaseHistory(UserSlots* slots = nullptr) : by_user_(slots) {}
+
   // REQUIRES: amount is finite and >= 0 (the decoder guarantees it).
   void Add(UserIdx user, double amount) {
     PurchaseTotals& t = by_user_.At(user);
@@ -41,7 +33,7 @@ class PurchaseHistory {
   bool Load(ByteReader* r) { return by_user_.Load(r); }
 
  private:
-  IdVector<UserIdx, PurchaseTotals> by_user_;
+  UserColumn<PurchaseTotals, &UserSlot::purchases> by_user_;
 };
 
 }  // namespace streamrec

@@ -5,39 +5,23 @@
 //
 // Invariant: events of one user arrive in stream order (time, then input order), so a
 // session only ever grows at its end and is complete as soon as the next one starts.
-// User-keyed state: one open Session per user (64 bytes).
+// User-keyed state: one open Session per user, 64 bytes of the user's slot
+// (features/user_slots.h).
 
-#include <array>
 #include <cstdint>
 
 #include "common/event.h"
-#include "common/id_vector.h"
-#include "features/purchase_history.h"
+#include "features/user_slots.h"
 
 namespace streamrec {
-
-struct Session {
-  uint32_t index = 0;  // 1, 2, ... per user in time order; 0: the user has no session yet
-  uint32_t num_events = 0;
-  EventTime start;
-  EventTime end;
-  std::array<uint32_t, kEventTypeCount> counts{};  // by EventType
-  PurchaseTotals history_at_end;                   // purchase history as of the last event
-  EventType last_event = EventType::kView;
-
-  uint32_t count(EventType t) const { return counts[static_cast<int>(t)]; }
-  // end - start, in seconds.
-  double LengthSeconds() const { return static_cast<double>(end.micros - start.micros) / 1e6; }
-  // LengthSeconds() / (num_events - 1); 0 for a one-event session.
-  double AverageGapSeconds() const {
-    return num_events > 1 ? LengthSeconds() / (num_events - 1) : 0.0;
-  }
-};
 
 class Sessionizer {
  public:
   static constexpr int64_t kDefaultGapMicros = 30 * 60 * kMicrosPerSecond;
-  explicit Sessionizer(int64_t gap_micros = kDefaultGapMicros) : gap_micros_(gap_micros) {}
+  // With slots of its own, or in `slots` (shared with the other user-keyed operators;
+  // they must outlive this object).
+  explicit Sessionizer(int64_t gap_micros = kDefaultGapMicros, UserSlots* slots = nullptr)
+      : gap_micros_(gap_micros), open_(slots) {}
 
   // Adds an event of `user`. When it opens a new session and the user had one, the
   // finished session is copied to `*closed` and true is returned.
@@ -70,7 +54,7 @@ class Sessionizer {
   }
 
   int64_t gap_micros_;
-  IdVector<UserIdx, Session> open_;
+  UserColumn<Session, &UserSlot::open> open_;
 };
 
 }  // namespace streamrec

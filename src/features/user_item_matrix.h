@@ -25,7 +25,8 @@
 //   left goes to a free list of its size and is reused by the next row of that size;
 // - a cell's count bytes are all below kWide, or all kWide with an entry in wide_.
 // Bytes per pair: 16 / load, with load between 3/8 and 3/4 in rows of 16 cells and
-// more; smaller rows are fuller. Plus a 32-byte row header per user.
+// more; smaller rows are fuller. Plus a 32-byte row header per user, in the user's slot
+// (features/user_slots.h) beside the open session and the purchase totals.
 //
 // Iteration is by user id, then by slot: the same for the same input in every run.
 // User-keyed: the matrix partitions by user with the rest of user state.
@@ -42,6 +43,7 @@
 #include "common/huge_page_allocator.h"
 #include "common/id_vector.h"
 #include "features/counters.h"
+#include "features/user_slots.h"
 
 namespace streamrec {
 
@@ -62,7 +64,10 @@ struct InteractionWeights {
 
 class UserItemMatrix {
  public:
-  explicit UserItemMatrix(InteractionWeights weights = {}) : weights_(weights) {}
+  // With row headers in slots of its own, or in `slots` (shared with the other
+  // user-keyed operators; they must outlive this object).
+  explicit UserItemMatrix(InteractionWeights weights = {}, UserSlots* slots = nullptr)
+      : weights_(weights), rows_(slots) {}
 
   void AddPurchase(UserIdx user, ItemIdx item, double amount) {
     Cell& cell = Upsert(rows_.At(user), item);
@@ -138,7 +143,8 @@ class UserItemMatrix {
     const RowHeader* row = rows_.Find(user);
     return row == nullptr ? 0 : row->size;
   }
-  // Arena cells in use or free for reuse, the row headers and the wide counts.
+  // Arena cells in use or free for reuse and the wide counts (and the slots of the row
+  // headers when the matrix owns them; shared slots are their owner's to count).
   size_t MemoryBytes() const {
     return cells_.size() * sizeof(Cell) + rows_.MemoryBytes() +
            wide_.capacity() * (sizeof(std::pair<uint64_t, WideCounts>) + 1);
@@ -163,16 +169,7 @@ class UserItemMatrix {
   };
   static_assert(sizeof(Cell) == 16);
 
-  // 32 bytes, aligned so that a header never straddles two cache lines: an event reads
-  // and writes it, and the user's engagement in it, with one miss.
-  struct alignas(32) RowHeader {
-    uint32_t offset = 0;          // first cell of the row in cells_
-    uint32_t size = 0;            // cells in use
-    EngagementCounts engagement;  // the row's view, click and cart counts summed
-    uint8_t log2_capacity = 0;    // 0: the user has no row yet
-    uint32_t capacity() const { return log2_capacity == 0 ? 0 : uint32_t{1} << log2_capacity; }
-  };
-  static_assert(sizeof(RowHeader) == 32);
+  using RowHeader = MatrixRowHeader;  // in the user's slot, beside the open session
 
   // Rows up to 8 cells may be full but one; larger rows stay at most 3/4 full, so probe
   // sequences stay short.
@@ -229,7 +226,7 @@ class UserItemMatrix {
   uint32_t AllocateRegion(uint8_t log2);
 
   InteractionWeights weights_;
-  IdVector<UserIdx, RowHeader> rows_;
+  UserColumn<RowHeader, &UserSlot::row> rows_;
   HugePageVector<Cell> cells_;
   std::array<std::vector<uint32_t>, 32> free_regions_;  // by log2 capacity: offsets
   size_t pairs_ = 0;
