@@ -115,8 +115,8 @@ class FeatureOperators {
   absl::Status Load(ByteReader* r);
 
  private:
-  void ApplyOrderFreeOne(const Record& r);
-  void ApplyOrderedOne(const Record& r, Session* closed, FeatureOutput* out);
+  void ApplyOrderFreeOne(const Record& r, UserSlot& slot);
+  void ApplyOrderedOne(const Record& r, UserSlot& slot, Session* closed, FeatureOutput* out);
   // Brings into cache the state that `group`'s records will touch in ApplyOrderFreeOne
   // (kOrderFree), in ApplyOrderedOne (kOrdered), or in both.
   enum class Halves { kOrderFree, kOrdered, kBoth };

@@ -19,11 +19,7 @@ class PurchaseHistory {
   explicit PurchaseHistory(UserSlots* slots = nullptr) : by_user_(slots) {}
 
   // REQUIRES: amount is finite and >= 0 (the decoder guarantees it).
-  void Add(UserIdx user, double amount) {
-    PurchaseTotals& t = by_user_.At(user);
-    ++t.count;
-    t.amount += amount;
-  }
+  void Add(UserIdx user, double amount) { by_user_.At(user).Add(amount); }
   // Totals so far; zero for a user without purchases.
   PurchaseTotals Totals(UserIdx user) const { return by_user_.Get(user); }
   void Prefetch(UserIdx user) const { by_user_.Prefetch(user); }

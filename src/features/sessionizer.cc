@@ -2,9 +2,8 @@
 
 namespace streamrec {
 
-bool Sessionizer::Add(UserIdx user, EventTime time, EventType type, const PurchaseTotals& history,
-                      Session* closed) {
-  Session& s = open_.At(user);
+bool Sessionizer::Add(Session& s, EventTime time, EventType type, const PurchaseTotals& history,
+                      Session* closed) const {
   bool finished = false;
   if (s.index == 0 || GapExceeded(s, time)) {
     if (s.index > 0) {

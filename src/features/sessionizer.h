@@ -27,7 +27,13 @@ class Sessionizer {
   // finished session is copied to `*closed` and true is returned.
   // REQUIRES: events of `user` arrive in stream order.
   bool Add(UserIdx user, EventTime time, EventType type, const PurchaseTotals& history,
-           Session* closed);
+           Session* closed) {
+    return Add(open_.At(user), time, type, history, closed);
+  }
+  // The same on the user's open session, found by the caller (a batch loop finds a
+  // user's slot once per record). REQUIRES: `open` is that user's, in these slots.
+  bool Add(Session& open, EventTime time, EventType type, const PurchaseTotals& history,
+           Session* closed) const;
 
   // The user's open (latest) session, or nullptr if the user has no event.
   const Session* Current(UserIdx user) const {

@@ -70,13 +70,20 @@ class UserItemMatrix {
       : weights_(weights), rows_(slots) {}
 
   void AddPurchase(UserIdx user, ItemIdx item, double amount) {
-    Cell& cell = Upsert(rows_.At(user), item);
+    AddPurchase(rows_.At(user), user, item, amount);
+  }
+  void AddEvent(UserIdx user, ItemIdx item, EventType type) {
+    AddEvent(rows_.At(user), user, item, type);
+  }
+  // The same on the user's row header, found by the caller (a batch loop finds a user's
+  // slot once per record). REQUIRES: `row` is `user`'s, in the slots of this matrix.
+  void AddPurchase(MatrixRowHeader& row, UserIdx user, ItemIdx item, double amount) {
+    Cell& cell = Upsert(row, item);
     AddOne(user, cell, EventType::kPurchase);
     cell.total_spent += amount;
   }
-  void AddEvent(UserIdx user, ItemIdx item, EventType type) {
+  void AddEvent(MatrixRowHeader& row, UserIdx user, ItemIdx item, EventType type) {
     if (type == EventType::kPurchase) return;  // counted through AddPurchase
-    RowHeader& row = rows_.At(user);
     AddOne(user, Upsert(row, item), type);
     row.engagement.Add(type);
   }

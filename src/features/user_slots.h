@@ -31,6 +31,11 @@ struct PurchaseTotals {
   uint32_t count = 0;
   double amount = 0;
 
+  void Add(double purchase_amount) {
+    ++count;
+    amount += purchase_amount;
+  }
+
   // The mean purchase amount; nullopt without purchases.
   std::optional<double> Average() const {
     if (count == 0) return std::nullopt;
