@@ -8,9 +8,11 @@
 // Each operator reads and writes only its own member of the slots, through a
 // UserColumn, which it uses like an IdVector of that member. The owner of the operators
 // (FeatureOperators) owns the slots and hands them to each; an operator built alone
-// owns slots of its own. Each operator still saves its own column, in the bytes an
-// IdVector of its member would write, so the snapshot format does not change with the
-// layout.
+// owns slots of its own. A batch loop that has found a user's slot hands each operator
+// its member instead (the overloads that take a Session or a MatrixRowHeader), so that
+// the slot is looked up once per record. Each operator still saves its own column, in
+// the bytes an IdVector of its member would write, so the snapshot format does not
+// change with the layout.
 
 #include <array>
 #include <cstdint>
