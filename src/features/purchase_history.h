@@ -23,8 +23,6 @@ class PurchaseHistory {
   // Totals so far; zero for a user without purchases.
   PurchaseTotals Totals(UserIdx user) const { return by_user_.Get(user); }
   void Prefetch(UserIdx user) const { by_user_.Prefetch(user); }
-  void Reserve(size_t n) { by_user_.Reserve(n); }
-  size_t MemoryBytes() const { return by_user_.MemoryBytes(); }
   void Save(ByteWriter* w) const { by_user_.Save(w); }
   bool Load(ByteReader* r) { return by_user_.Load(r); }
 

@@ -48,7 +48,6 @@ class Sessionizer {
     return s != nullptr && GapExceeded(*s, time);
   }
   void Reserve(size_t n) { open_.Reserve(n); }
-  size_t MemoryBytes() const { return open_.MemoryBytes(); }
   void Save(ByteWriter* w) const { open_.Save(w); }
   bool Load(ByteReader* r) { return open_.Load(r); }
   int64_t gap_micros() const { return gap_micros_; }
