@@ -1,5 +1,5 @@
 #pragma once
-// HugePageAllocator<T>: an allocator for large, hot arrays (records, matrix cells, hash
+// HugePageAllocator<T>: an allocator for large, hot arrays (records, hash
 // tables). Blocks of 4 MiB or more are 2 MiB-aligned and advised as transparent huge
 // pages, which cuts page faults and TLB misses by 512x when a 10M-row array is first
 // written. Smaller blocks come from operator new, aligned for T however large its

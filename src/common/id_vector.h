@@ -1,14 +1,14 @@
 #pragma once
-// IdVector<Id, T>: a flat array indexed by a dense id, grown on first write.
-// The state layout of every user-keyed and item-keyed operator.
+// IdVector<Id, T>: a flat array indexed by a dense id, grown on first write (in place
+// once large, see GrowableArray). The state layout of every user-keyed and item-keyed
+// operator.
 
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
-#include <vector>
 
 #include "common/byte_io.h"
-#include "common/huge_page_allocator.h"
+#include "common/growable_array.h"
 
 namespace streamrec {
 
@@ -59,7 +59,7 @@ class IdVector {
     if (n > values_.capacity()) values_.reserve(std::max(n, values_.capacity() * 2));
     values_.resize(n);
   }
-  HugePageVector<T> values_;
+  GrowableArray<T> values_;
 };
 
 }  // namespace streamrec

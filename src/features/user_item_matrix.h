@@ -40,7 +40,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "common/byte_io.h"
 #include "common/event.h"
-#include "common/huge_page_allocator.h"
+#include "common/growable_array.h"
 #include "common/id_vector.h"
 #include "features/counters.h"
 #include "features/user_slots.h"
@@ -234,7 +234,7 @@ class UserItemMatrix {
 
   InteractionWeights weights_;
   UserColumn<RowHeader, &UserSlot::row> rows_;
-  HugePageVector<Cell> cells_;
+  GrowableArray<Cell> cells_;
   std::array<std::vector<uint32_t>, 32> free_regions_;  // by log2 capacity: offsets
   size_t pairs_ = 0;
   absl::flat_hash_map<uint64_t, WideCounts> wide_;  // by WideKey: pairs with a count >= kWide

@@ -1,0 +1,94 @@
+#include "common/growable_array.h"
+
+#include <cstdint>
+
+#include "gtest/gtest.h"
+
+namespace streamrec {
+namespace {
+
+bool HugePageAligned(const void* p) { return reinterpret_cast<uintptr_t>(p) % kHugePageBytes == 0; }
+
+TEST(GrowableArrayTest, ElementsSurviveGrowthFromSmallBlocksToAMappingAndBeyond) {
+  GrowableArray<uint32_t> a;
+  // 64 Mi elements (256 MiB) one doubling at a time: copies below 4 MiB, then mremap.
+  for (size_t n = 1; n <= (size_t{1} << 26); n *= 2) {
+    const size_t before = a.size();
+    a.resize(n);
+    for (size_t i = before; i < n; ++i) a[i] = static_cast<uint32_t>(i * 2654435761u);
+    if (n * sizeof(uint32_t) >= kHugeAllocationThreshold) {
+      ASSERT_TRUE(HugePageAligned(a.data())) << n;
+    }
+  }
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i], static_cast<uint32_t>(i * 2654435761u)) << i;
+  }
+}
+
+struct Cell {
+  uint32_t item = UINT32_MAX;  // a default that is not zero bytes
+  uint32_t count = 0;
+};
+
+TEST(GrowableArrayTest, ResizeValueInitializesWhatItAddsInMovedPagesToo) {
+  GrowableArray<Cell> a;
+  a.resize(1 << 20);  // 8 MiB: a mapping
+  a[5].item = 5;
+  a.resize(3 << 20);  // past the capacity: the mapping moves and grows
+  EXPECT_EQ(a[5].item, 5u);
+  EXPECT_EQ(a[(1 << 20) - 1].item, UINT32_MAX);
+  for (size_t i = 1 << 20; i < a.size(); ++i) ASSERT_EQ(a[i].item, UINT32_MAX) << i;
+  a.resize(10);  // shrinking keeps the capacity; growing again value-initializes again
+  a[9].count = 4;
+  a.resize(11);
+  EXPECT_EQ(a[9].count, 4u);
+  EXPECT_EQ(a[10].item, UINT32_MAX);
+  EXPECT_GE(a.capacity(), size_t{3} << 20);
+}
+
+TEST(GrowableArrayTest, ReserveGrowsToAtLeastTheRequestAndKeepsTheSize) {
+  GrowableArray<uint64_t> a;
+  a.resize(3);
+  a[2] = 9;
+  a.reserve(1'000'000);
+  EXPECT_GE(a.capacity(), 1'000'000u);
+  EXPECT_EQ(a.size(), 3u);
+  EXPECT_EQ(a[2], 9u);
+  const uint64_t* before = a.data();
+  a.reserve(10);  // below the capacity: nothing moves
+  EXPECT_EQ(a.data(), before);
+}
+
+struct alignas(128) WideSlot {
+  uint64_t value = 0;
+};
+
+TEST(GrowableArrayTest, OverAlignedTypesAreAlignedInSmallBlocksAndMappings) {
+  GrowableArray<WideSlot> a;
+  a.resize(3);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(a.data()) % alignof(WideSlot), 0u);
+  a.resize(100'000);  // 12.8 MB
+  EXPECT_TRUE(HugePageAligned(a.data()));
+}
+
+TEST(GrowableArrayTest, CopiesAreDeepAndMovesLeaveTheSourceEmpty) {
+  GrowableArray<uint32_t> a;
+  a.resize(2'000'000);  // a mapping
+  a[1'999'999] = 7;
+  GrowableArray<uint32_t> copy = a;
+  copy[1'999'999] = 8;
+  EXPECT_EQ(a[1'999'999], 7u);
+  GrowableArray<uint32_t> moved = std::move(a);
+  EXPECT_EQ(moved[1'999'999], 7u);
+  EXPECT_TRUE(a.empty());  // NOLINT(bugprone-use-after-move): the moved-from state is specified
+  EXPECT_EQ(a.capacity(), 0u);
+  a = copy;  // a moved-from array is usable
+  EXPECT_EQ(a[1'999'999], 8u);
+  GrowableArray<uint32_t> small;
+  small.resize(4);
+  small = std::move(moved);
+  EXPECT_EQ(small.size(), 2'000'000u);
+}
+
+}  // namespace
+}  // namespace streamrec
