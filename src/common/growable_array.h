@@ -89,7 +89,7 @@ class GrowableArray {
       capacity_ = n;
       return;
     }
-    const size_t mapped = (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+    const size_t mapped = RoundUpToHugePages(bytes);
     void* block = MapAligned(mapped);
     if (mapped_) {
       // Moves the old pages to the front of the new range (which mremap unmaps first).
@@ -116,7 +116,7 @@ class GrowableArray {
                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (range == MAP_FAILED) throw std::bad_alloc();
     const auto start = reinterpret_cast<uintptr_t>(range);
-    const uintptr_t aligned = (start + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+    const uintptr_t aligned = RoundUpToHugePages(start);
     if (aligned > start) ::munmap(range, aligned - start);
     const uintptr_t tail = aligned + bytes, end = start + bytes + kHugePageBytes;
     if (end > tail) ::munmap(reinterpret_cast<void*>(tail), end - tail);

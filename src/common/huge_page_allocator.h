@@ -19,6 +19,11 @@ namespace streamrec {
 inline constexpr size_t kHugePageBytes = size_t{2} << 20;
 inline constexpr size_t kHugeAllocationThreshold = size_t{4} << 20;
 
+// `n` rounded up to a whole number of huge pages.
+constexpr uint64_t RoundUpToHugePages(uint64_t n) {
+  return (n + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+}
+
 template <typename T>
 struct HugePageAllocator {
   using value_type = T;
@@ -35,7 +40,7 @@ struct HugePageAllocator {
       }
       return static_cast<T*>(::operator new(bytes));
     }
-    const size_t rounded = (bytes + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+    const size_t rounded = RoundUpToHugePages(bytes);
     void* p = std::aligned_alloc(kHugePageBytes, rounded);
     if (p == nullptr) throw std::bad_alloc();
     ::madvise(p, rounded, MADV_HUGEPAGE);  // advisory: failure only costs speed

@@ -3,7 +3,6 @@
 // once large, see GrowableArray). The state layout of every user-keyed and item-keyed
 // operator.
 
-#include <algorithm>
 #include <cstring>
 #include <type_traits>
 
@@ -55,10 +54,7 @@ class IdVector {
   }
 
  private:
-  void Grow(size_t n) {
-    if (n > values_.capacity()) values_.reserve(std::max(n, values_.capacity() * 2));
-    values_.resize(n);
-  }
+  void Grow(size_t n) { values_.resize(n); }  // past capacity, at least doubles it
   GrowableArray<T> values_;
 };
 

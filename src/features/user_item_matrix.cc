@@ -80,10 +80,8 @@ uint32_t UserItemMatrix::AllocateRegion(uint8_t log2) {
   }
   STREAMREC_CHECK(cells_.size() + n <= UINT32_MAX) << "user-item arena exceeds 2^32 cells";
   const auto offset = static_cast<uint32_t>(cells_.size());
-  if (cells_.size() + n > cells_.capacity()) {
-    cells_.reserve(std::max(cells_.size() + n, cells_.capacity() * 2));
-  }
-  cells_.resize(cells_.size() + n);  // value-initialized: every item id invalid
+  // Value-initialized: every item id invalid. Past its capacity the arena at least doubles.
+  cells_.resize(cells_.size() + n);
   return offset;
 }
 
