@@ -40,10 +40,10 @@ void CoOccurrence::AddPairs(std::span<const PairUpdate> updates) {
   pair_updates_ += static_cast<int64_t>(n);
   // Offers with final weights; no insertion here, so the cells stay put. A pair touched
   // twice is offered twice, the second time a no-op (listed, or ranked out again). An
-  // offer that a full pool's bar admits needs the pool's last entry and then that
-  // entry's pair cell, two dependent misses: such offers wait in contenders_ while the
-  // entry (here) and the cell (next pass) are prefetched, and are made last. Since a
-  // pool is a function of the weights alone, the order of offers changes nothing.
+  // offer that a full pool's bar admits needs the pool's last entry and then its block
+  // and heap: such offers wait in contenders_ while the entry (here) and the block and
+  // heap (next pass) are prefetched, and are made last. Since a pool is a function of
+  // the weights alone, the order of offers changes nothing.
   contenders_.clear();
   for (size_t i = 0; i < n; ++i) {
     if (i + kAhead < n) {
@@ -51,6 +51,17 @@ void CoOccurrence::AddPairs(std::span<const PairUpdate> updates) {
       pairs_.PrefetchSlot(slots_[i + kAhead]);
       pools_.Prefetch(ItemIdx(static_cast<uint32_t>(key >> 32)));
       pools_.Prefetch(ItemIdx(static_cast<uint32_t>(key)));
+    }
+    // A listed pair writes its weight into its pool entries: their lines are asked for
+    // once the pools' states, asked for above, are likely in.
+    if (i + kAhead / 2 < n) {
+      const PairCell& ahead = *pairs_.CellAt(slots_[i + kAhead / 2]);
+      if (ahead.pos_in_lo != kNotListed) {
+        __builtin_prefetch(Block(pools_.Get(ahead.lo())) + ahead.pos_in_lo, 1);
+      }
+      if (ahead.pos_in_hi != kNotListed) {
+        __builtin_prefetch(Block(pools_.Get(ahead.hi())) + ahead.pos_in_hi, 1);
+      }
     }
     PairCell* cell = pairs_.CellAt(slots_[i]);
     if (cell->weight <= 0) continue;
@@ -75,13 +86,14 @@ void CoOccurrence::AddPairs(std::span<const PairUpdate> updates) {
       continue;
     }
     contenders_[kept++] = c;
-    pairs_.PrefetchSlot(pairs_.Home(PairTable::Key(owner, Block(s)[s.last].item)));
-    // The heap's sift reads its line and entries anywhere in the block.
+    // The heap's sift reads its line, and entries and copies anywhere in the block.
     __builtin_prefetch(Heap(s));
     const char* block = reinterpret_cast<const char*>(Block(s));
     for (size_t at = 0; at < capacity_ * sizeof(NeighbourEntry); at += 64) {
       __builtin_prefetch(block + at);
     }
+    const char* copies = reinterpret_cast<const char*>(HeapWeights(s));
+    for (size_t at = 0; at < capacity_ * sizeof(float); at += 64) __builtin_prefetch(copies + at);
   }
   contenders_.resize(kept);
   for (const Contender& c : contenders_) {
@@ -97,9 +109,15 @@ void CoOccurrence::AddPairs(std::span<const PairUpdate> updates) {
 // Inlined: it runs twice for every pair update, and most calls return at its first tests.
 [[gnu::always_inline]] inline bool CoOccurrence::OfferWithoutEviction(ItemIdx owner, ItemIdx other,
                                                                       float weight, uint8_t* pos) {
-  // Listed: the pool's copy of the weight is a lower bound; the cell has the truth.
-  if (*pos != kNotListed) return true;
   PoolState& s = pools_.At(owner);
+  if (*pos != kNotListed) {
+    NeighbourEntry& listed = Block(s)[*pos];
+    if (listed.item == other) {
+      listed.weight = weight;  // the heap's copy stays behind (see the header)
+      return true;
+    }
+    *pos = kNotListed;  // left by an eviction
+  }
   if (s.size < capacity_) {
     if (s.block == kNoBlock || s.size == block_sizes_[s.block]) GrowBlock(&s);
     NeighbourEntry* entries = Block(s);
@@ -108,7 +126,8 @@ void CoOccurrence::AddPairs(std::span<const PairUpdate> updates) {
     if (s.size == capacity_) BuildHeap(&s);
     return true;
   }
-  if (weight < s.last_weight) return true;  // ranks after the last: the common case
+  // Ranks after the last entry's copy, hence after every entry: the common case.
+  if (weight < s.last_weight) return true;
   __builtin_prefetch(Block(s) + s.last);
   return false;
 }
@@ -116,21 +135,20 @@ void CoOccurrence::AddPairs(std::span<const PairUpdate> updates) {
 void CoOccurrence::Offer(ItemIdx owner, ItemIdx other, float weight, uint8_t* pos) {
   if (OfferWithoutEviction(owner, other, weight, pos)) return;
   // The last entry by copies is the last in truth once its own copy is current (every
-  // copy is at most its truth).
+  // copy is at most its entry's weight). The evicted pair's mark stays (see the header).
   PoolState& s = pools_.At(owner);
   NeighbourEntry* entries = Block(s);
+  float* copies = HeapWeights(s);
   while (RanksBefore(weight, other.value, s.last_weight, entries[s.last].item.value)) {
     NeighbourEntry& last = entries[s.last];
-    PairCell* victim = pairs_.Find(PairTable::Key(owner, last.item));
-    STREAMREC_CHECK(victim != nullptr) << "pool entry without a pair";
-    if (victim->weight != last.weight) {
-      last.weight = victim->weight;
+    if (last.weight != s.last_weight) {
+      copies[s.last] = last.weight;
       SiftDownRoot(&s);
       continue;
     }
-    victim->PosIn(owner) = kNotListed;
     ++evictions_;
     last = NeighbourEntry{other, weight};
+    copies[s.last] = weight;
     *pos = s.last;
     SiftDownRoot(&s);
     return;
@@ -139,23 +157,27 @@ void CoOccurrence::Offer(ItemIdx owner, ItemIdx other, float weight, uint8_t* po
 
 namespace {
 
-// RanksBefore on the copies as one number: an entry ranks before another exactly when its
-// key is greater. Weights are never negative (nor -0), and a non-negative float's bits
-// order as its value; the lower item id wins a tie. So a sift picks a child without a
-// branch: which child ranks lower follows no pattern a predictor could learn.
-inline uint64_t RankKey(const NeighbourEntry& e) {
-  return (uint64_t{std::bit_cast<uint32_t>(e.weight)} << 32) | (UINT32_MAX - e.item.value);
+// RanksBefore on the copies as one number: the entry at position p ranks before the one
+// at q exactly when its key is greater. Weights are never negative (nor -0), and a
+// non-negative float's bits order as its value; the lower item id wins a tie. So a sift
+// picks a child without a branch: which child ranks lower follows no pattern a
+// predictor could learn.
+inline uint64_t RankKey(const NeighbourEntry* e, const float* copies, uint8_t p) {
+  return (uint64_t{std::bit_cast<uint32_t>(copies[p])} << 32) | (UINT32_MAX - e[p].item.value);
 }
 
 // Moves heap[at] down until no child ranks after it. `n` entries.
-inline void SiftDown(const NeighbourEntry* e, uint8_t* heap, uint32_t at, uint32_t n) {
+inline void SiftDown(const NeighbourEntry* e, const float* copies, uint8_t* heap, uint32_t at,
+                     uint32_t n) {
   const uint8_t moving = heap[at];
-  const uint64_t moving_key = RankKey(e[moving]);
+  const uint64_t moving_key = RankKey(e, copies, moving);
   while (true) {
     uint32_t child = 2 * at + 1;
     if (child >= n) break;
-    if (child + 1 < n) child += RankKey(e[heap[child + 1]]) < RankKey(e[heap[child]]);
-    if (RankKey(e[heap[child]]) >= moving_key) break;
+    if (child + 1 < n) {
+      child += RankKey(e, copies, heap[child + 1]) < RankKey(e, copies, heap[child]);
+    }
+    if (RankKey(e, copies, heap[child]) >= moving_key) break;
     heap[at] = heap[child];
     at = child;
   }
@@ -166,18 +188,22 @@ inline void SiftDown(const NeighbourEntry* e, uint8_t* heap, uint32_t at, uint32
 
 void CoOccurrence::BuildHeap(PoolState* s) {
   const NeighbourEntry* e = Block(*s);
+  float* copies = HeapWeights(*s);
   uint8_t* heap = Heap(*s);
-  for (uint32_t i = 0; i < s->size; ++i) heap[i] = static_cast<uint8_t>(i);
-  for (uint32_t i = s->size / 2; i-- > 1;) SiftDown(e, heap, i, s->size);
+  for (uint32_t i = 0; i < s->size; ++i) {
+    heap[i] = static_cast<uint8_t>(i);
+    copies[i] = e[i].weight;
+  }
+  for (uint32_t i = s->size / 2; i-- > 1;) SiftDown(e, copies, heap, i, s->size);
   SiftDownRoot(s);  // the last node, and last and last_weight with it
 }
 
 void CoOccurrence::SiftDownRoot(PoolState* s) {
-  const NeighbourEntry* e = Block(*s);
+  const float* copies = HeapWeights(*s);
   uint8_t* heap = Heap(*s);
-  SiftDown(e, heap, 0, s->size);
+  SiftDown(Block(*s), copies, heap, 0, s->size);
   s->last = heap[0];
-  s->last_weight = e[heap[0]].weight;
+  s->last_weight = copies[heap[0]];
 }
 
 void CoOccurrence::GrowBlock(PoolState* s) {
@@ -190,7 +216,10 @@ void CoOccurrence::GrowBlock(PoolState* s) {
   } else {
     offset = static_cast<uint32_t>(arenas_[block].size());
     arenas_[block].resize(arenas_[block].size() + block_sizes_[block]);
-    if (block + 1u == block_sizes_.size()) heaps_.resize(arenas_[block].size());
+    if (block + 1u == block_sizes_.size()) {
+      heaps_.resize(arenas_[block].size());
+      heap_weights_.resize(arenas_[block].size());
+    }
   }
   if (s->block != kNoBlock) {
     const NeighbourEntry* from = Block(*s);
@@ -221,7 +250,7 @@ size_t CoOccurrence::MemoryBytes() const {
     bytes += arenas_[b].capacity() * sizeof(NeighbourEntry) +
              free_blocks_[b].capacity() * sizeof(uint32_t);
   }
-  return bytes + heaps_.capacity();
+  return bytes + heaps_.capacity() + heap_weights_.capacity() * sizeof(float);
 }
 
 void CoOccurrence::Save(ByteWriter* w) const {

@@ -12,27 +12,28 @@
 // RanksBefore, kept exact by the argument of TopPool (weights only increase): an item
 // outside the pool enters only by ranking before the pool's last entry, which then
 // leaves. So a pool is a function of the weights alone, whatever the order of updates,
-// and a batch may offer each touched pair once with its final weight. The pool keeps a
-// copy of each weight that is only refreshed when needed, a lower bound of the truth in
-// the pair's cell, so an update of a listed pair touches the cell alone; before an
-// eviction the last entry's copy is refreshed until the last by copies is current, hence
-// the last in truth (an entry whose copy is below its truth ranks higher in truth).
-// Queries read the weights from the cells and re-rank a pool by similarity with the
-// current norms, so SimilarItems is the top-k by similarity among the top-`neighbours`
-// by weight: exact when an item has at most `neighbours` co-occurring items, a close
-// approximation otherwise (the norm of j only lowers j's similarity, so the pool misses
-// rarely-co-occurring items with tiny norms, which shrinkage damps anyway).
+// and a batch may offer each touched pair once with its final weight. Each entry holds
+// its pair's current weight (an update of a listed pair writes it there), so queries
+// and evictions read the pool alone, never the pair cells of its entries.
 //
-// A full pool also keeps a binary heap of its entries' positions, worst (by copies)
-// at the root, so that the last entry after a refresh or an eviction is found in
-// O(log neighbours) steps instead of a scan of the pool.
+// A full pool also keeps a binary heap of its entries' positions, worst at the root, so
+// that the last entry after an eviction is found in O(log neighbours) steps instead of a
+// scan of the pool. The heap ranks entries by a copy of their weights taken when they
+// were last sifted: a lower bound of the current weight, since weights only grow, so an
+// update of a listed pair never sifts. Before an eviction the root's copy is refreshed
+// until the root's copy is current, hence the root the last entry in truth (an entry
+// whose copy is below its weight ranks higher in truth).
+//
+// Where j sits in i's pool is marked in the pair's cell, so an update finds its entry
+// without a search. An eviction leaves the evicted pair's mark in place (clearing it
+// would cost a miss on a cell in a table of hundreds of MB): a mark counts only when the
+// entry it points at holds the pair's other item, and a stale mark is cleared when its
+// pair is next updated.
 //
 // Memory: pairs in PairTable (16-byte cells, 21 to 43 bytes per pair); per item 16
 // bytes plus its pool, 8 bytes an entry in blocks of 4, 8, 16, ... up to `neighbours`
 // entries, in one arena per block size with free lists (a block moves up a size as
-// the pool fills), and for a full pool 1 byte an entry of heap. Where j sits in i's
-// pool is stored in the pair's cell, so an update finds its pool entry without a
-// search; an eviction clears the evicted pair's mark.
+// the pool fills), and for a full pool 5 bytes an entry of heap (position and copy).
 
 #include <cstdint>
 #include <span>
@@ -50,7 +51,7 @@ namespace streamrec {
 
 struct NeighbourEntry {
   ItemIdx item;
-  float weight = 0;  // a copy of c(owner, item): at most the pair cell's weight
+  float weight = 0;  // c(owner, item), as in the pair's cell once AddPairs returns
 };
 
 class CoOccurrence {
@@ -88,13 +89,7 @@ class CoOccurrence {
   // order (not sorted); nothing for unknown items.
   template <typename Fn>
   void ForEachNeighbour(ItemIdx item, Fn&& fn) const {
-    const std::span<const NeighbourEntry> pool = Pool(item);
-    // Each pair cell is a cache miss in a table of millions: all of them are asked for
-    // before the first is read, so the misses overlap instead of following each other.
-    for (const NeighbourEntry& e : pool) pairs_.Prefetch(PairTable::Key(item, e.item));
-    for (const NeighbourEntry& e : pool) {
-      fn(e.item, pairs_.Find(PairTable::Key(item, e.item))->weight);
-    }
+    for (const NeighbourEntry& e : Pool(item)) fn(e.item, e.weight);
   }
   // sim(owner, other) for a pair weight `weight` under the configured similarity.
   double Similarity(double weight, float owner_norm, float other_norm) const;
@@ -120,30 +115,34 @@ class CoOccurrence {
     uint8_t last = 0;          // position of the last entry by RanksBefore (copies), once full:
                                // the root of the pool's heap
     uint8_t unused = 0;
-    float last_weight = 0;  // its weight: the bar to enter a full pool
+    float last_weight = 0;  // its copy: the bar to enter a full pool (a lower bound of its
+                            // weight, and of every entry's)
   };
   static_assert(sizeof(PoolState) == 12);
 
-  // Offers `other` with weight `weight` to `owner`'s pool; `*pos` is other's position
-  // there (kNotListed if absent) and is kept current.
+  // Offers `other` with weight `weight` to `owner`'s pool; `*pos` is other's mark (see
+  // above), kept current.
   void Offer(ItemIdx owner, ItemIdx other, float weight, uint8_t* pos);
-  // Offer's cases that need no eviction: `other` listed already, a pool with room, or a
-  // weight below the bar. False when the offer needs Offer's eviction path (the pool's
-  // last entry is prefetched then).
+  // Offer's cases that need no eviction: `other` listed already (its entry takes the
+  // weight), a pool with room, or a weight below the bar. False when the offer needs
+  // Offer's eviction path (the pool's last entry is prefetched then).
   bool OfferWithoutEviction(ItemIdx owner, ItemIdx other, float weight, uint8_t* pos);
   NeighbourEntry* Block(const PoolState& s) { return arenas_[s.block].data() + s.offset; }
   const NeighbourEntry* Block(const PoolState& s) const {
     return arenas_[s.block].data() + s.offset;
   }
   void GrowBlock(PoolState* s);
-  // The heap of a full pool: positions in its block, each ranking after neither child.
+  // The heap of a full pool: positions in its block, each ranking after neither child
+  // by the copies.
   uint8_t* Heap(const PoolState& s) { return heaps_.data() + s.offset; }
+  // The copies the heap ranks a full pool's entries by, by position in the block.
+  float* HeapWeights(const PoolState& s) { return heap_weights_.data() + s.offset; }
   // Makes the heap of a pool that just became full, and sets last and last_weight.
   void BuildHeap(PoolState* s);
   // Restores the heap after the root's entry came to rank higher (its copy refreshed, or
   // replaced by an entry that overtook it), and sets last and last_weight.
   void SiftDownRoot(PoolState* s);
-  // The pool with weight copies (lower bounds).
+  // The pool, with current weights.
   std::span<const NeighbourEntry> Pool(ItemIdx item) const;
 
   uint32_t capacity_;                  // neighbours per item
@@ -154,7 +153,8 @@ class CoOccurrence {
   IdVector<ItemIdx, PoolState> pools_;  // never longer than norms_: a pair's items have norms
   std::vector<HugePageVector<NeighbourEntry>> arenas_;
   std::vector<std::vector<uint32_t>> free_blocks_;  // offsets of free blocks, by class
-  std::vector<uint8_t> heaps_;  // parallel to the largest class's arena (full pools)
+  std::vector<uint8_t> heaps_;       // parallel to the largest class's arena (full pools)
+  std::vector<float> heap_weights_;  // likewise
   PairTable pairs_;
   std::vector<size_t> slots_;  // AddPairs' scratch: home slots, then cell slots
   struct Contender {

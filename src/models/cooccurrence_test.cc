@@ -346,7 +346,11 @@ TEST(CoOccurrenceTest, TopNeighboursStayCurrentAfterManyUpdates) {
       std::vector<ScoredItem> pool;
       m.SimilarItems(ItemIdx(a), 6, &pool);
       std::vector<double> got;
-      for (const ScoredItem& n : pool) got.push_back(W(m, a, n.item.value));
+      for (const ScoredItem& n : pool) {
+        got.push_back(W(m, a, n.item.value));
+        // The pool's own weights are the cells': an entry's score is its current similarity.
+        ASSERT_EQ(n.score, m.Similarity(ItemIdx(a), n.item)) << a << "," << n.item.value;
+      }
       std::sort(got.rbegin(), got.rend());
       ASSERT_EQ(got, all) << "item " << a << " event " << i;
       ASSERT_EQ(PoolIds(m, a, 6), BruteForcePool(m, a, items, 6)) << "item " << a;
@@ -357,6 +361,32 @@ TEST(CoOccurrenceTest, TopNeighboursStayCurrentAfterManyUpdates) {
   EXPECT_GT(checked, 0u);
   EXPECT_GT(full, checked / 2);
   EXPECT_GT(m.counters().neighbour_evictions, 0);
+}
+
+// An eviction leaves the evicted pair's mark in its cell, pointing at the position its
+// successor now holds. When that pair is updated again, the mark must not be read as
+// listed: the update would land on the successor's entry, and the pair would never be
+// offered.
+TEST(CoOccurrenceTest, AnEvictedPairsLeftoverMarkIsNotReadAsListed) {
+  ModelConfig config;
+  config.neighbours = 2;
+  Recommender m(config);
+  Stream s;
+  s.Add(0, 0, kView, 0).Add(0, 1, kView, 1);  // c(0,1) = 1
+  s.Add(1, 0, kView, 0).Add(1, 2, kView, 1);  // c(0,2) = 1: 0's pool {1, 2} is full
+  s.Add(2, 0, kView, 0).Add(2, 3, kCart, 1);  // c(0,3) = 4 evicts 2 (the tie's higher id)
+  ObserveAll(s, &m);
+  std::vector<ScoredItem> pool;
+  m.SimilarItems(ItemIdx(0), 2, &pool);
+  ASSERT_THAT(Ids(pool), ElementsAre(3, 1));
+  Stream again;
+  again.Add(3, 0, kView, 0).Add(3, 2, kView, 1);  // c(0,2) = 2 evicts 1 in turn
+  ObserveAll(again, &m);
+  m.SimilarItems(ItemIdx(0), 2, &pool);
+  EXPECT_THAT(Ids(pool), ElementsAre(3, 2));
+  for (const ScoredItem& n : pool) EXPECT_EQ(n.score, m.Similarity(ItemIdx(0), n.item));
+  EXPECT_EQ(W(m, 0, 3), 4);
+  EXPECT_EQ(m.counters().neighbour_evictions, 2);  // in 0's pool; 1, 2 and 3 have room
 }
 
 // ObserveBatch (pair updates applied a chunk at a time) gives exactly the state of
