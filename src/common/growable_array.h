@@ -8,7 +8,9 @@
 // held its writer up for about 100 ms, long enough to starve a pipeline stage waiting
 // on it.) Smaller blocks grow by copying.
 //
-// The interface is the part of std::vector the state uses. Elements that resize adds are
+// The interface is the part of std::vector the state uses, and PrepareCapacity, which
+// value-initializes the elements the next resize adds, so that another thread can take
+// their page faults ahead of the owner's growth. Elements that resize adds are
 // value-initialized; growth moves the elements, so pointers into the array are invalid
 // after reserve, or resize past capacity().
 
@@ -72,8 +74,21 @@ class GrowableArray {
   // Past capacity(), grows to at least twice the capacity, as std::vector does.
   void resize(size_t n) {
     if (n > capacity_) Reallocate(std::max(n, 2 * capacity_));
-    if (n > size_) std::uninitialized_value_construct_n(data_ + size_, n - size_);
+    if (n > size_) {
+      const size_t ready = std::clamp(prepared_, size_, n);  // PrepareCapacity's
+      std::uninitialized_value_construct_n(data_ + ready, n - ready);
+    }
+    prepared_ = std::max(prepared_, n);
+    if (n < size_) prepared_ = n;  // the elements past n keep their values
     size_ = n;
+  }
+  // Value-initializes elements [size(), n) of the capacity, which a resize to n or less
+  // then adds as they are. Touches nothing else: while it runs on another thread, the
+  // owner may use the elements below size(), but not resize or reserve.
+  // REQUIRES: size() <= n <= capacity().
+  void PrepareCapacity(size_t n) {
+    std::uninitialized_value_construct_n(data_ + size_, n - size_);
+    prepared_ = n;
   }
 
  private:
@@ -87,6 +102,7 @@ class GrowableArray {
       Release();
       data_ = fresh;
       capacity_ = n;
+      prepared_ = size_;  // only the elements were copied
       return;
     }
     const size_t mapped = RoundUpToHugePages(bytes);
@@ -132,7 +148,7 @@ class GrowableArray {
       ::operator delete (data_, std::align_val_t{kAlignment});
     }
     data_ = nullptr;
-    capacity_ = mapped_bytes_ = 0;
+    capacity_ = mapped_bytes_ = prepared_ = 0;
     mapped_ = false;
   }
 
@@ -140,6 +156,7 @@ class GrowableArray {
     data_ = std::exchange(other->data_, nullptr);
     size_ = std::exchange(other->size_, 0);
     capacity_ = std::exchange(other->capacity_, 0);
+    prepared_ = std::exchange(other->prepared_, 0);
     mapped_bytes_ = std::exchange(other->mapped_bytes_, 0);
     mapped_ = std::exchange(other->mapped_, false);
   }
@@ -147,6 +164,7 @@ class GrowableArray {
   T* data_ = nullptr;
   size_t size_ = 0;
   size_t capacity_ = 0;
+  size_t prepared_ = 0;      // elements [size_, prepared_) are value-initialized
   size_t mapped_bytes_ = 0;  // of the mapping, when mapped_
   bool mapped_ = false;      // data_ is an mmap'ed block (else operator new's)
 };

@@ -90,5 +90,45 @@ TEST(GrowableArrayTest, CopiesAreDeepAndMovesLeaveTheSourceEmpty) {
   EXPECT_EQ(small.size(), 2'000'000u);
 }
 
+// Elements prepared ahead (on another thread, in the pair table) are added by the next
+// resize as they are: value-initialized once, not twice. A shrink or a small block's
+// copy forgets them, so that resize still adds only value-initialized elements.
+TEST(GrowableArrayTest, ResizeAddsPreparedElementsWithoutInitializingThemAgain) {
+  GrowableArray<Cell> a;
+  a.resize(1 << 20);  // 8 MiB: a mapping
+  a.reserve(2 << 20);
+  a.PrepareCapacity(3 << 19);
+  EXPECT_EQ(a.size(), size_t{1} << 20);
+  EXPECT_EQ(a.data()[(3 << 19) - 1].item, UINT32_MAX);
+  a.data()[(1 << 20) + 7].count = 9;  // a mark that a second initialization would erase
+  a.resize(2 << 20);                  // prepared up to 3 << 19, the rest initialized here
+  EXPECT_EQ(a[(1 << 20) + 7].count, 9u);
+  EXPECT_EQ(a[(3 << 19) + 1].item, UINT32_MAX);
+  EXPECT_EQ(a[(2 << 20) - 1].item, UINT32_MAX);
+  // Prepared, then moved by growth past the capacity: still prepared.
+  a.PrepareCapacity(2 << 20);  // nothing to prepare: the size is there
+  a.reserve(4 << 20);
+  a.PrepareCapacity(3 << 20);
+  a.data()[(2 << 20) + 3].count = 5;
+  a.reserve(8 << 20);  // the mapping moves
+  a.resize(3 << 20);
+  EXPECT_EQ(a[(2 << 20) + 3].count, 5u);
+  // A shrink forgets what was prepared.
+  a.resize(10);
+  a.data()[10].count = 4;
+  a.resize(11);
+  EXPECT_EQ(a[10].count, 0u);
+  // So does a small block's copy.
+  GrowableArray<Cell> small;
+  small.resize(2);
+  small.reserve(4);
+  small.PrepareCapacity(4);
+  small.data()[3].count = 6;
+  small.reserve(100);  // copies the two elements only
+  small.resize(4);
+  EXPECT_EQ(small[3].item, UINT32_MAX);
+  EXPECT_EQ(small[3].count, 0u);
+}
+
 }  // namespace
 }  // namespace streamrec

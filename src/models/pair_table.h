@@ -7,20 +7,28 @@
 // pair. The hash is fixed (no per-process seed), so the layout depends on the input only.
 // Item-pair keyed: tables of partitions merge by adding weights.
 //
-// Growth in the background (GrowInBackground): a table of hundreds of MB doubles into
-// fresh memory, and the kernel's first touch of each page (zeroing it, and on a virtual
-// machine the host backing it) costs more than the rehash. Once the table is half full
-// (it grows at 3/4), a background thread allocates and writes the next size's cells, so
-// the thread that inserts only rehashes into memory already in place; and it rehashes
-// half of the table while that thread does the other half (see Grow).
+// Growth in place: the cells are one GrowableArray, whose block grows by moving its pages
+// (mremap), and the rehash moves the keys within it (see Grow). So a doubling touches
+// fresh memory only for the added half: the kernel's first touch of a page (zeroing it,
+// and on a virtual machine the host backing it) costs more than the rehash, and a table
+// that doubled into a fresh block of twice its size paid it for both halves, and held
+// three times its size while it did.
+//
+// Growth in the background (GrowInBackground): once the table is half full (it grows at
+// 3/4), its block is extended and a background thread writes the added half's empty
+// cells, so the thread that inserts only rehashes into memory already in place; and at
+// the doubling that thread rehashes half of each step while the background thread does
+// the other half.
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "common/background_worker.h"
 #include "common/check.h"
-#include "common/huge_page_allocator.h"
+#include "common/growable_array.h"
 #include "common/ids.h"
 
 namespace streamrec {
@@ -46,6 +54,23 @@ static_assert(sizeof(PairCell) == 16);
 
 class PairTable {
  public:
+  PairTable() = default;
+  // Moving waits for a preparation in flight (see PrepareGrowth): it writes this table.
+  PairTable(PairTable&& other) noexcept { *this = std::move(other); }
+  PairTable& operator=(PairTable&& other) noexcept {
+    if (this != &other) {
+      WaitForPreparation();
+      other.WaitForPreparation();
+      cells_ = std::move(other.cells_);
+      size_ = std::exchange(other.size_, 0);
+      mask_ = std::exchange(other.mask_, 0);
+      shift_ = std::exchange(other.shift_, 64);
+      growth_ = std::move(other.growth_);
+    }
+    return *this;
+  }
+  ~PairTable() { WaitForPreparation(); }
+
   // REQUIRES: a != b.
   static uint64_t Key(ItemIdx a, ItemIdx b) {
     const uint32_t lo = a.value < b.value ? a.value : b.value;
@@ -54,7 +79,8 @@ class PairTable {
   }
 
   // The cell of `key`, inserted with weight 0 if missing; `*inserted` says which.
-  // Growth moves cells: pointers from earlier calls are invalid after an insertion.
+  // Growth moves cells: pointers from earlier calls are invalid after an insertion or a
+  // Reserve.
   PairCell* FindOrInsert(uint64_t key, bool* inserted) {
     Reserve(size_ + 1);
     return FindOrInsertFrom(key, Home(key), inserted);
@@ -132,87 +158,97 @@ class PairTable {
   }
   size_t size() const { return size_; }
   size_t capacity() const { return cells_.size(); }
-  // The cells, and the next size's cells while they are prepared or ready.
-  size_t MemoryBytes() const {
-    const size_t next = growth_ != nullptr && growth_->started ? 2 * capacity() : 0;
-    return (cells_.capacity() + next) * sizeof(PairCell);
-  }
+  // The cells, and the next size's while they are prepared or ready.
+  size_t MemoryBytes() const { return cells_.capacity() * sizeof(PairCell); }
 
  private:
-  using Cells = HugePageVector<PairCell>;
-  // Below this, growth is cheap enough in place: 16 MB.
+  // Below this, growth is cheap enough on one thread: 16 MB.
   static constexpr size_t kBackgroundGrowthMinCells = size_t{1} << 20;
   struct Growth {
-    Cells cells;  // the next size's empty cells, once the job ran; before the worker, so
-                  // that the worker (waiting for its job) is destroyed first
     BackgroundWorker worker;
-    bool started = false;  // a job for the next size was queued
+    bool started = false;  // the block holds the next size, and a job prepares its cells
   };
 
+  // Extends the block to the next size (moving pages, touching none) and has the
+  // background thread write the added cells, while this one goes on below capacity().
   void PrepareGrowth() {
     growth_->started = true;
-    growth_->worker.Run([growth = growth_.get(), n = 2 * capacity()] { growth->cells = Cells(n); });
+    cells_.reserve(2 * capacity());
+    growth_->worker.Run([this, n = 2 * capacity()] { cells_.PrepareCapacity(n); });
+  }
+  void WaitForPreparation() {
+    if (growth_ != nullptr) growth_->worker.Wait();
   }
 
   // REQUIRES: new_capacity is a power of two above capacity() that holds size().
   //
-  // The rehash runs in two halves, on two threads when the background thread is there:
-  // a key's home bucket in the doubled table is twice its old one (Home takes the top
-  // bits), so the old table's first half lands in the new table's first half and its
-  // second in the second. Each half places its keys without leaving its own range; the
-  // few that would (wrapped around the old table's end, or spilled across its middle, or
-  // probing past their range's end) wait in a list and are placed after both halves.
-  // The order of placement, hence the layout, does not depend on the threads.
+  // The rehash in place. Home takes a key's top bits, so a key homed in line h of the old
+  // table (lines of four slots) is homed in line h * f to h * f + f - 1 of the new one,
+  // f = new_capacity / capacity(). The old lines are taken in steps from the top: lines
+  // [L/2, L) of the L old ones, then [L/4, L/2), ..., [1, 2), [0, 1). A step reads and
+  // empties its lines and places their keys in lines [lo * f, hi * f) of the new table:
+  // the added lines, or lines the steps before emptied, never the lines of a step to
+  // come. A key is placed only within the lines of its own half of its step (each half of
+  // a step places into its own range); the few that would not be (homed elsewhere,
+  // having been pushed across a boundary by probing, or probing past their range's end)
+  // wait in a list and are placed after the last step, into the whole table. The order
+  // of placement, hence the layout, does not depend on the threads: large steps run on
+  // two, a half each.
   void Grow(size_t new_capacity) {
-    Cells old;
     if (growth_ != nullptr && growth_->started) {
       growth_->worker.Wait();
       growth_->started = false;
-      old.swap(growth_->cells);
     }
-    if (old.size() != new_capacity) Cells(new_capacity).swap(old);
-    old.swap(cells_);
+    const size_t old_lines = capacity() / 4;
+    const int spread = old_lines == 0 ? 0 : __builtin_ctzll(new_capacity / capacity());
+    cells_.resize(new_capacity);  // the prepared cells as they are, any others written here
     mask_ = new_capacity - 1;
     shift_ = 64 - __builtin_ctzll(new_capacity);
-    const size_t half = old.size() / 2;  // of the old table; the new one's half is 2x
     std::vector<PairCell> deferred[2];
-    const auto place_half = [&](int h) {
-      const size_t end = 2 * half * (h + 1);  // one past the new range of this half
-      // The old cells a block at a time, the empty ones dropped without a branch (a
-      // quarter of them are empty, in no pattern a predictor could learn). Tables hold
-      // 1024 cells or more, so a half is whole blocks.
-      constexpr size_t kBlock = 64;
-      PairCell keys[kBlock];
-      for (size_t from = half * h; from < half * (h + 1); from += kBlock) {
+    // Moves the keys of old lines [from, to) into new lines [from << spread, to << spread).
+    const auto place = [&](size_t from, size_t to, std::vector<PairCell>* waiting) {
+      const size_t begin = (from << spread) * 4, end = (to << spread) * 4;  // slots
+      // A block of lines at a time, read whole and emptied before any of its keys is
+      // placed (step [0, 1) places into its own line); the empty cells dropped without a
+      // branch (a quarter of them are empty, in no pattern a predictor could learn).
+      constexpr size_t kBlockLines = 16;
+      PairCell keys[kBlockLines * 4];
+      for (size_t line = from; line < to; line += kBlockLines) {
+        const size_t slots = std::min(kBlockLines, to - line) * 4;
+        PairCell* old = &cells_[line * 4];
         size_t n = 0;
-        for (size_t s = from; s < from + kBlock; ++s) {
+        for (size_t s = 0; s < slots; ++s) {
           keys[n] = old[s];
           n += old[s].key != 0;
         }
+        std::fill(old, old + slots, PairCell{});
         for (size_t k = 0; k < n; ++k) {
           const PairCell& c = keys[k];
           size_t i = Home(c.key);
-          if (i < 2 * half * h || i >= end) {
-            deferred[h].push_back(c);
+          if (i < begin || i >= end) {
+            waiting->push_back(c);
             continue;
           }
           unsigned empty = SlotsHolding(&cells_[i], 0);
           while (empty == 0 && (i += 4) < end) empty = SlotsHolding(&cells_[i], 0);
           if (i == end) {
-            deferred[h].push_back(c);
+            waiting->push_back(c);
             continue;
           }
           cells_[i + __builtin_ctz(empty)] = c;
         }
       }
     };
-    if (growth_ != nullptr && half >= kBackgroundGrowthMinCells / 2) {
-      growth_->worker.Run([&] { place_half(1); });
-      place_half(0);
-      growth_->worker.Wait();
-    } else {
-      place_half(0);
-      place_half(1);
+    for (size_t hi = old_lines; hi > 0; hi /= 2) {
+      const size_t lo = hi / 2, mid = lo + (hi - lo) / 2;
+      if (growth_ != nullptr && (hi - lo) * 4 >= kBackgroundGrowthMinCells / 2) {
+        growth_->worker.Run([&, mid, hi] { place(mid, hi, &deferred[1]); });
+        place(lo, mid, &deferred[0]);
+        growth_->worker.Wait();
+      } else {
+        place(lo, mid, &deferred[0]);
+        place(mid, hi, &deferred[1]);
+      }
     }
     for (const std::vector<PairCell>& list : deferred) {
       for (const PairCell& c : list) {
@@ -240,7 +276,7 @@ class PairTable {
     return SlotsHolding(line, key) | SlotsHolding(line, 0);
   }
 
-  Cells cells_;  // 64-byte aligned once large
+  GrowableArray<PairCell> cells_;  // 64-byte aligned once large
   size_t size_ = 0;
   size_t mask_ = 0;
   int shift_ = 64;

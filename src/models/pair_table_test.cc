@@ -1,7 +1,7 @@
-// PairTable: growth into cells prepared on a background thread (and rehashed by two
-// threads) gives the table that growth in place gives, slot for slot; keys that cross the
-// halves of the rehash are placed too; probing by lines places keys as probing slot by
-// slot does.
+// PairTable: growth with the next size's cells prepared on a background thread (and
+// rehashed by two threads) gives the table that growth on one thread gives, slot for
+// slot; keys that cross the steps and halves of the rehash in place are placed too;
+// probing by lines places keys as probing slot by slot does.
 
 #include "models/pair_table.h"
 
@@ -27,7 +27,7 @@ std::vector<Slot> Slots(const PairTable& t) {
 
 // 1.6M pairs: the table passes two sizes large enough (2^20 cells and more) for the
 // next size to be prepared in the background, and grows into each prepared one.
-TEST(PairTableTest, GrowthIntoCellsPreparedInTheBackgroundEqualsGrowthInPlace) {
+TEST(PairTableTest, GrowthPreparedInTheBackgroundEqualsGrowthOnOneThread) {
   PairTable in_place, background;
   background.GrowInBackground();
   constexpr uint32_t kPairs = 1'600'000;
@@ -49,22 +49,29 @@ TEST(PairTableTest, GrowthIntoCellsPreparedInTheBackgroundEqualsGrowthInPlace) {
   EXPECT_EQ(cell->weight, 7.0f);
 }
 
-// While the next size is prepared its cells count in MemoryBytes; once grown into, they
-// are the table's.
+// While the next size is prepared its added cells count in MemoryBytes (the table grows
+// in place: the old cells are the new table's first half); once grown into, they are the
+// table's. A table moved meanwhile keeps them.
 TEST(PairTableTest, PreparedCellsCountInMemoryBytes) {
   PairTable t;
   t.GrowInBackground();
   t.Reserve((size_t{1} << 20) * 3 / 4);  // exactly fits 2^20 cells: no growth yet
   ASSERT_EQ(t.capacity(), size_t{1} << 20);
-  EXPECT_EQ(t.MemoryBytes(), 3 * (size_t{1} << 20) * sizeof(PairCell));  // this and 2x
-  t.Reserve((size_t{1} << 20) * 3 / 4 + 1);  // grows into the prepared cells
-  EXPECT_EQ(t.capacity(), size_t{1} << 21);
-  EXPECT_EQ(t.MemoryBytes(), (size_t{1} << 21) * sizeof(PairCell));
+  EXPECT_EQ(t.MemoryBytes(), 2 * (size_t{1} << 20) * sizeof(PairCell));  // this and as much
+  bool inserted = false;
+  t.FindOrInsert(PairTable::Key(ItemIdx(1), ItemIdx(2)), &inserted);
+  PairTable moved = std::move(t);
+  moved.Reserve((size_t{1} << 20) * 3 / 4 + 1);  // grows into the prepared cells
+  EXPECT_EQ(moved.capacity(), size_t{1} << 21);
+  EXPECT_EQ(moved.MemoryBytes(), (size_t{1} << 21) * sizeof(PairCell));
+  EXPECT_NE(moved.Find(PairTable::Key(ItemIdx(1), ItemIdx(2))), nullptr);
+  EXPECT_EQ(moved.size(), 1u);
 }
 
-// The rehash places each half of the old table in its half of the new one; keys that
-// wrapped around the old table's end, spilled across its middle, or would probe past
-// their half's end are placed last. Five keys of one bucket overflow it (four slots).
+// The rehash places each step's keys in the step's range of the new table; keys that
+// wrapped around the old table's end, spilled across a step's boundary (the old table's
+// middle is one), or would probe past their half's end are placed last. Five keys of one
+// bucket overflow it (four slots).
 TEST(PairTableTest, GrowthPlacesKeysThatWrapOrSpillAcrossTheHalves) {
   PairTable t;
   t.Reserve(1);
@@ -98,9 +105,10 @@ TEST(PairTableTest, GrowthPlacesKeysThatWrapOrSpillAcrossTheHalves) {
 }
 
 // Growth probes a line's four slots at once. Its layout must be the one slot-by-slot
-// linear probing into the new table gives (each half in slot order, then the keys that
-// left their half), also for a cluster of hundreds of keys homed in a few buckets, and
-// keys that wrap around the table's end.
+// linear probing into the new table gives (the steps of the rehash in place from the
+// top, each half of a step in slot order into its own range, then the keys that left
+// their half), also for a cluster of hundreds of keys homed in a few buckets, and keys
+// that wrap around the table's end.
 TEST(PairTableTest, GrowthLaysOutLongClustersAsPlainProbingDoes) {
   PairTable t;
   t.Reserve(1);
@@ -153,28 +161,34 @@ TEST(PairTableTest, GrowthLaysOutLongClustersAsPlainProbingDoes) {
   t.Reserve(capacity * 3 / 4 + 1);
   ASSERT_EQ(t.capacity(), 2 * capacity);
   std::vector<PairCell> expected(2 * capacity);
-  std::vector<PairCell> deferred;
-  for (size_t h = 0; h < 2; ++h) {
-    const size_t begin = capacity * h, end = capacity * (h + 1);  // new range of half h
-    for (size_t s = capacity / 2 * h; s < capacity / 2 * (h + 1); ++s) {
-      if (old[s].key == 0) continue;
-      size_t i = t.Home(old[s].key);
-      if (i < begin || i >= end) {
-        deferred.push_back(old[s]);
-        continue;
-      }
-      while (i < end && expected[i].key != 0) ++i;
-      if (i == end) {
-        deferred.push_back(old[s]);
-      } else {
-        expected[i] = old[s];
+  std::vector<PairCell> deferred[2];
+  for (size_t hi = capacity / 4; hi > 0; hi /= 2) {  // old lines [lo, hi), then below
+    const size_t lo = hi / 2, mid = lo + (hi - lo) / 2;
+    const size_t halves[2][2] = {{lo, mid}, {mid, hi}};
+    for (size_t h = 0; h < 2; ++h) {
+      const size_t begin = halves[h][0] * 8, end = halves[h][1] * 8;  // new slots
+      for (size_t s = halves[h][0] * 4; s < halves[h][1] * 4; ++s) {
+        if (old[s].key == 0) continue;
+        size_t i = t.Home(old[s].key);
+        if (i < begin || i >= end) {
+          deferred[h].push_back(old[s]);
+          continue;
+        }
+        while (i < end && expected[i].key != 0) ++i;
+        if (i == end) {
+          deferred[h].push_back(old[s]);
+        } else {
+          expected[i] = old[s];
+        }
       }
     }
   }
-  for (const PairCell& c : deferred) {
-    size_t i = t.Home(c.key);
-    while (expected[i].key != 0) i = (i + 1) % (2 * capacity);
-    expected[i] = c;
+  for (const std::vector<PairCell>& list : deferred) {
+    for (const PairCell& c : list) {
+      size_t i = t.Home(c.key);
+      while (expected[i].key != 0) i = (i + 1) % (2 * capacity);
+      expected[i] = c;
+    }
   }
   for (size_t i = 0; i < 2 * capacity; ++i) {
     ASSERT_EQ(t.CellAt(i)->key, expected[i].key) << "slot " << i;
