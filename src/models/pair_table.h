@@ -113,9 +113,6 @@ class PairTable {
       }
     }
   }
-  void Prefetch(uint64_t key) const {
-    if (size_ != 0) __builtin_prefetch(&cells_[Home(key)], 0);
-  }
   // The slot where probing for `k` starts, valid until the table grows: MurmurHash3's
   // 64-bit finalizer, whose top bits pick a bucket of four slots (one cache line).
   // REQUIRES: capacity() > 0.
