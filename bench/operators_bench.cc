@@ -16,6 +16,7 @@
 
 #include "bench/bench_data.h"
 #include "benchmark/benchmark.h"
+#include "common/huge_page_allocator.h"
 #include "features/feature_operators.h"
 #include "models/recommender.h"
 
@@ -204,11 +205,8 @@ void BM_RandomLineUpdates(benchmark::State& state) {
   const size_t bytes = static_cast<size_t>(state.range(0)) << 20;
   const size_t ahead = static_cast<size_t>(state.range(1));
   constexpr size_t kUpdates = 20'000'000;
-  void* block = nullptr;
-  if (posix_memalign(&block, size_t{2} << 20, bytes) != 0) return state.SkipWithError("alloc");
-  madvise(block, bytes, MADV_HUGEPAGE);
-  auto* lines = static_cast<uint64_t*>(block);
-  std::fill_n(lines, bytes / sizeof(uint64_t), 1);
+  HugePageVector<uint64_t> memory(bytes / sizeof(uint64_t), 1);
+  uint64_t* lines = memory.data();
   std::vector<uint32_t> at(kUpdates);
   uint64_t x = 88172645463325252ULL;  // xorshift64: a fixed, cheap sequence
   for (uint32_t& a : at) {
@@ -225,7 +223,6 @@ void BM_RandomLineUpdates(benchmark::State& state) {
     }
     benchmark::DoNotOptimize(sum);
   }
-  free(block);
   state.counters["ns/update"] = benchmark::Counter(
       static_cast<double>(state.iterations() * kUpdates),
       benchmark::Counter::kIsRate | benchmark::Counter::kInvert, benchmark::Counter::kIs1000);
