@@ -1,12 +1,12 @@
 #pragma once
 // GrowableArray<T>: a contiguous array of trivially copyable T for state that grows for as
-// long as the process runs (IdVector's slots, the user-item matrix's cells). Like
-// HugePageVector, a block of 4 MiB or more is 2 MiB-aligned and advised as transparent
-// huge pages. Unlike it, such a block grows with mremap, which moves its pages to the
-// larger range instead of copying the elements into fresh memory: a doubling touches no
-// fresh page for the elements already there. (Copying a 256 MiB array into fresh pages
-// held its writer up for about 100 ms, long enough to starve a pipeline stage waiting
-// on it.) Smaller blocks grow by copying.
+// long as the process runs (IdVector's slots, the user-item matrix's cells, the pair
+// table's cells). Like HugePageVector, a block of 4 MiB or more is 2 MiB-aligned and
+// advised as transparent huge pages. Unlike it, such a block grows with mremap, which
+// moves its pages to the larger range instead of copying the elements into fresh
+// memory: a doubling touches no fresh page for the elements already there. (Copying a
+// 256 MiB array into fresh pages held its writer up for about 100 ms, long enough to
+// starve a pipeline stage waiting on it.) Smaller blocks grow by copying.
 //
 // The interface is the part of std::vector the state uses, and PrepareCapacity, which
 // value-initializes the elements the next resize adds, so that another thread can take
