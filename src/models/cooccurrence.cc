@@ -1,8 +1,9 @@
 #include "models/cooccurrence.h"
 
 #include <algorithm>
-#include <bit>
+#include <array>
 #include <cmath>
+#include <functional>
 
 #include "common/check.h"
 #include "models/top_pool.h"
@@ -10,11 +11,15 @@
 namespace streamrec {
 
 CoOccurrence::CoOccurrence(const ModelConfig& config)
-    : capacity_(config.neighbours), similarity_(config.similarity), shrinkage_(config.shrinkage) {
+    : capacity_(config.neighbours),
+      pool_capacity_(capacity_ + std::min(std::max(capacity_ / 2, 1u), kNotListed - capacity_)),
+      similarity_(config.similarity),
+      shrinkage_(config.shrinkage) {
+  // Positions below kNotListed, and room for at least one entrant after a selection.
   STREAMREC_CHECK(capacity_ >= 1 && capacity_ < kNotListed) << capacity_;
   for (uint32_t size = 4;; size *= 2) {
-    block_sizes_.push_back(std::min(size, capacity_));
-    if (size >= capacity_) break;
+    block_sizes_.push_back(std::min(size, pool_capacity_));
+    if (size >= pool_capacity_) break;
   }
   arenas_.resize(block_sizes_.size());
   free_blocks_.resize(block_sizes_.size());
@@ -40,10 +45,10 @@ void CoOccurrence::AddPairs(std::span<const PairUpdate> updates) {
   pair_updates_ += static_cast<int64_t>(n);
   // Offers with final weights; no insertion here, so the cells stay put. A pair touched
   // twice is offered twice, the second time a no-op (listed, or ranked out again). An
-  // offer that a full pool's bar admits needs the pool's last entry and then its block
-  // and heap: such offers wait in contenders_ while the entry (here) and the block and
-  // heap (next pass) are prefetched, and are made last. Since a pool is a function of
-  // the weights alone, the order of offers changes nothing.
+  // offer that passes a full pool's bar needs a selection, which reads the whole block:
+  // such offers wait in contenders_ while their blocks are prefetched, and are made
+  // last. Since a pool's top is a function of the weights alone, the order of offers
+  // changes nothing.
   contenders_.clear();
   for (size_t i = 0; i < n; ++i) {
     if (i + kAhead < n) {
@@ -52,50 +57,31 @@ void CoOccurrence::AddPairs(std::span<const PairUpdate> updates) {
       pools_.Prefetch(ItemIdx(static_cast<uint32_t>(key >> 32)));
       pools_.Prefetch(ItemIdx(static_cast<uint32_t>(key)));
     }
-    // A listed pair writes its weight into its pool entries: their lines are asked for
-    // once the pools' states, asked for above, are likely in.
+    // The entry an offer writes (a listed pair's, or an entrant's hole or free
+    // position): its line is asked for once the pool's state, asked for above, is
+    // likely in.
     if (i + kAhead / 2 < n) {
       const PairCell& ahead = *pairs_.CellAt(slots_[i + kAhead / 2]);
-      if (ahead.pos_in_lo != kNotListed) {
-        __builtin_prefetch(Block(pools_.Get(ahead.lo())) + ahead.pos_in_lo, 1);
-      }
-      if (ahead.pos_in_hi != kNotListed) {
-        __builtin_prefetch(Block(pools_.Get(ahead.hi())) + ahead.pos_in_hi, 1);
-      }
+      PrefetchEntry(ahead.lo(), ahead.pos_in_lo, ahead.weight);
+      PrefetchEntry(ahead.hi(), ahead.pos_in_hi, ahead.weight);
     }
     PairCell* cell = pairs_.CellAt(slots_[i]);
     if (cell->weight <= 0) continue;
-    if (!OfferWithoutEviction(cell->lo(), cell->hi(), cell->weight, &cell->pos_in_lo)) {
+    if (!OfferWithoutSelection(cell->lo(), cell->hi(), cell->weight, &cell->pos_in_lo)) {
       contenders_.push_back({slots_[i], /*owner_is_lo=*/true});
     }
-    if (!OfferWithoutEviction(cell->hi(), cell->lo(), cell->weight, &cell->pos_in_hi)) {
+    if (!OfferWithoutSelection(cell->hi(), cell->lo(), cell->weight, &cell->pos_in_hi)) {
       contenders_.push_back({slots_[i], /*owner_is_lo=*/false});
     }
   }
-  // A contender whose weight only ties the bar loses to the last entry when its item id
-  // is higher: three in ten contenders on the 10M set, dropped before their misses are paid.
-  // Dropping is exact: the last entry (by copies, prefetched above) only ever rises, by
-  // refreshes and evictions, so a contender that ranks after it now never enters.
-  size_t kept = 0;
   for (const Contender& c : contenders_) {
     const PairCell* cell = pairs_.CellAt(c.slot);
-    const ItemIdx owner = c.owner_is_lo ? cell->lo() : cell->hi();
-    const ItemIdx other = c.owner_is_lo ? cell->hi() : cell->lo();
-    const PoolState s = pools_.Get(owner);  // a full pool: its block exists
-    if (!RanksBefore(cell->weight, other.value, s.last_weight, Block(s)[s.last].item.value)) {
-      continue;
-    }
-    contenders_[kept++] = c;
-    // The heap's sift reads its line, and entries and copies anywhere in the block.
-    __builtin_prefetch(Heap(s));
+    const PoolState& s = pools_.Get(c.owner_is_lo ? cell->lo() : cell->hi());
     const char* block = reinterpret_cast<const char*>(Block(s));
-    for (size_t at = 0; at < capacity_ * sizeof(NeighbourEntry); at += 64) {
+    for (size_t at = 0; at < pool_capacity_ * sizeof(NeighbourEntry); at += 64) {
       __builtin_prefetch(block + at);
     }
-    const char* copies = reinterpret_cast<const char*>(HeapWeights(s));
-    for (size_t at = 0; at < capacity_ * sizeof(float); at += 64) __builtin_prefetch(copies + at);
   }
-  contenders_.resize(kept);
   for (const Contender& c : contenders_) {
     PairCell* cell = pairs_.CellAt(c.slot);
     if (c.owner_is_lo) {
@@ -106,104 +92,100 @@ void CoOccurrence::AddPairs(std::span<const PairUpdate> updates) {
   }
 }
 
-// Inlined: it runs twice for every pair update, and most calls return at its first tests.
-[[gnu::always_inline]] inline bool CoOccurrence::OfferWithoutEviction(ItemIdx owner, ItemIdx other,
-                                                                      float weight, uint8_t* pos) {
-  PoolState& s = pools_.At(owner);
-  if (*pos != kNotListed) {
-    NeighbourEntry& listed = Block(s)[*pos];
-    if (listed.item == other) {
-      listed.weight = weight;  // the heap's copy stays behind (see the header)
-      return true;
-    }
-    *pos = kNotListed;  // left by an eviction
-  }
-  if (s.size < capacity_) {
-    if (s.block == kNoBlock || s.size == block_sizes_[s.block]) GrowBlock(&s);
-    NeighbourEntry* entries = Block(s);
-    entries[s.size] = NeighbourEntry{other, weight};
-    *pos = s.size++;
-    if (s.size == capacity_) BuildHeap(&s);
-    return true;
-  }
-  // Ranks after the last entry's copy, hence after every entry: the common case.
-  if (weight < s.last_weight) return true;
-  __builtin_prefetch(Block(s) + s.last);
-  return false;
-}
-
-void CoOccurrence::Offer(ItemIdx owner, ItemIdx other, float weight, uint8_t* pos) {
-  if (OfferWithoutEviction(owner, other, weight, pos)) return;
-  // The last entry by copies is the last in truth once its own copy is current (every
-  // copy is at most its entry's weight). The evicted pair's mark stays (see the header).
-  PoolState& s = pools_.At(owner);
-  NeighbourEntry* entries = Block(s);
-  float* copies = HeapWeights(s);
-  while (RanksBefore(weight, other.value, s.last_weight, entries[s.last].item.value)) {
-    NeighbourEntry& last = entries[s.last];
-    if (last.weight != s.last_weight) {
-      copies[s.last] = last.weight;
-      SiftDownRoot(&s);
-      continue;
-    }
-    ++evictions_;
-    last = NeighbourEntry{other, weight};
-    copies[s.last] = weight;
-    *pos = s.last;
-    SiftDownRoot(&s);
-    return;
-  }
-}
-
 namespace {
 
-// RanksBefore on the copies as one number: the entry at position p ranks before the one
-// at q exactly when its key is greater. Weights are never negative (nor -0), and a
-// non-negative float's bits order as its value; the lower item id wins a tie. So a sift
-// picks a child without a branch: which child ranks lower follows no pattern a
-// predictor could learn.
-inline uint64_t RankKey(const NeighbourEntry* e, const float* copies, uint8_t p) {
-  return (uint64_t{std::bit_cast<uint32_t>(copies[p])} << 32) | (UINT32_MAX - e[p].item.value);
+// A hole in a pool's block: no item, and the position of the next hole (kNoHole: none)
+// in the weight's bits.
+NeighbourEntry Hole(uint8_t next) {
+  return NeighbourEntry{ItemIdx(), std::bit_cast<float>(uint32_t{next})};
 }
-
-// Moves heap[at] down until no child ranks after it. `n` entries.
-inline void SiftDown(const NeighbourEntry* e, const float* copies, uint8_t* heap, uint32_t at,
-                     uint32_t n) {
-  const uint8_t moving = heap[at];
-  const uint64_t moving_key = RankKey(e, copies, moving);
-  while (true) {
-    uint32_t child = 2 * at + 1;
-    if (child >= n) break;
-    if (child + 1 < n) {
-      child += RankKey(e, copies, heap[child + 1]) < RankKey(e, copies, heap[child]);
-    }
-    if (RankKey(e, copies, heap[child]) >= moving_key) break;
-    heap[at] = heap[child];
-    at = child;
-  }
-  heap[at] = moving;
+uint8_t NextHole(const NeighbourEntry& hole) {
+  return static_cast<uint8_t>(std::bit_cast<uint32_t>(hole.weight));
 }
 
 }  // namespace
 
-void CoOccurrence::BuildHeap(PoolState* s) {
-  const NeighbourEntry* e = Block(*s);
-  float* copies = HeapWeights(*s);
-  uint8_t* heap = Heap(*s);
-  for (uint32_t i = 0; i < s->size; ++i) {
-    heap[i] = static_cast<uint8_t>(i);
-    copies[i] = e[i].weight;
+// The RankKey of the k-th (from 1) entry of `entries` by RanksBefore, holes skipped.
+// REQUIRES: at least k entries.
+uint64_t CoOccurrence::KthKey(std::span<const NeighbourEntry> entries, uint32_t k) {
+  std::array<uint64_t, kNotListed> keys;
+  size_t n = 0;
+  for (const NeighbourEntry& e : entries) {
+    if (e.item.valid()) keys[n++] = RankKey(e.weight, e.item);
   }
-  for (uint32_t i = s->size / 2; i-- > 1;) SiftDown(e, copies, heap, i, s->size);
-  SiftDownRoot(s);  // the last node, and last and last_weight with it
+  std::nth_element(keys.begin(), keys.begin() + (k - 1), keys.begin() + n, std::greater<>());
+  return keys[k - 1];
 }
 
-void CoOccurrence::SiftDownRoot(PoolState* s) {
-  const float* copies = HeapWeights(*s);
-  uint8_t* heap = Heap(*s);
-  SiftDown(Block(*s), copies, heap, 0, s->size);
-  s->last = heap[0];
-  s->last_weight = copies[heap[0]];
+// Inlined: it runs twice for every pair update, and most calls return at its first tests.
+[[gnu::always_inline]] inline bool CoOccurrence::OfferWithoutSelection(ItemIdx owner, ItemIdx other,
+                                                                       float weight, uint8_t* pos) {
+  PoolState& s = pools_.At(owner);
+  if (*pos != kNotListed) {
+    NeighbourEntry& listed = Block(s)[*pos];
+    if (listed.item == other) {
+      listed.weight = weight;
+      return true;
+    }
+    *pos = kNotListed;  // left by a selection
+  }
+  // Ranks after the bar: the common case.
+  if (!RanksBefore(weight, other.value, s.bar_weight, s.bar_item)) return true;
+  uint8_t at;
+  if (s.hole != kNoHole) {
+    at = s.hole;
+    s.hole = NextHole(Block(s)[at]);
+  } else if (s.used < pool_capacity_) {
+    if (s.block == kNoBlock || s.used == block_sizes_[s.block]) GrowBlock(&s);
+    at = s.used++;
+  } else {
+    return false;
+  }
+  Block(s)[at] = NeighbourEntry{other, weight};
+  ++s.listed;
+  *pos = at;
+  return true;
+}
+
+void CoOccurrence::LinkHoles(PoolState* s) {
+  NeighbourEntry* entries = Block(*s);
+  s->hole = kNoHole;
+  for (uint32_t p = s->used; p-- > 0;) {
+    if (!entries[p].item.valid()) {
+      entries[p] = Hole(s->hole);
+      s->hole = static_cast<uint8_t>(p);
+    }
+  }
+}
+
+void CoOccurrence::PrefetchEntry(ItemIdx owner, uint8_t pos, float weight) const {
+  const PoolState& s = pools_.Get(owner);
+  if (s.block == kNoBlock) return;
+  if (pos == kNotListed) {
+    if (weight < s.bar_weight) return;
+    pos = s.hole != kNoHole ? s.hole : s.used;
+  }
+  __builtin_prefetch(Block(s) + pos, 1);
+}
+
+void CoOccurrence::Offer(ItemIdx owner, ItemIdx other, float weight, uint8_t* pos) {
+  if (OfferWithoutSelection(owner, other, weight, pos)) return;
+  SelectTop(&pools_.At(owner));
+  const bool offered = OfferWithoutSelection(owner, other, weight, pos);
+  STREAMREC_CHECK(offered) << "a selection leaves no hole";
+}
+
+void CoOccurrence::SelectTop(PoolState* s) {
+  NeighbourEntry* entries = Block(*s);
+  const uint64_t bar = KthKey({entries, s->used}, capacity_);
+  for (uint32_t p = 0; p < s->used; ++p) {
+    if (RankKey(entries[p].weight, entries[p].item) < bar) entries[p].item = ItemIdx();
+  }
+  LinkHoles(s);
+  evictions_ += s->listed - capacity_;
+  s->listed = static_cast<uint8_t>(capacity_);
+  s->bar_weight = std::bit_cast<float>(static_cast<uint32_t>(bar >> 32));
+  s->bar_item = UINT32_MAX - static_cast<uint32_t>(bar);
 }
 
 void CoOccurrence::GrowBlock(PoolState* s) {
@@ -216,24 +198,22 @@ void CoOccurrence::GrowBlock(PoolState* s) {
   } else {
     offset = static_cast<uint32_t>(arenas_[block].size());
     arenas_[block].resize(arenas_[block].size() + block_sizes_[block]);
-    if (block + 1u == block_sizes_.size()) {
-      heaps_.resize(arenas_[block].size());
-      heap_weights_.resize(arenas_[block].size());
-    }
   }
   if (s->block != kNoBlock) {
     const NeighbourEntry* from = Block(*s);
-    std::copy(from, from + s->size, arenas_[block].data() + offset);
+    std::copy(from, from + s->used, arenas_[block].data() + offset);
     free_blocks_[s->block].push_back(s->offset);
   }
   s->block = block;
   s->offset = offset;
 }
 
-std::span<const NeighbourEntry> CoOccurrence::Pool(ItemIdx item) const {
+CoOccurrence::PoolView CoOccurrence::Pool(ItemIdx item) const {
   const PoolState* s = pools_.Find(item);
   if (s == nullptr || s->block == kNoBlock) return {};
-  return {Block(*s), s->size};
+  PoolView view{.block = {Block(*s), s->used}};
+  if (s->listed > capacity_) view.bar = KthKey(view.block, capacity_);
+  return view;
 }
 
 double CoOccurrence::Similarity(double weight, float owner_norm, float other_norm) const {
@@ -250,7 +230,7 @@ size_t CoOccurrence::MemoryBytes() const {
     bytes += arenas_[b].capacity() * sizeof(NeighbourEntry) +
              free_blocks_[b].capacity() * sizeof(uint32_t);
   }
-  return bytes + heaps_.capacity() + heap_weights_.capacity() * sizeof(float);
+  return bytes;
 }
 
 void CoOccurrence::Save(ByteWriter* w) const {
@@ -260,12 +240,14 @@ void CoOccurrence::Save(ByteWriter* w) const {
   w->Put<uint32_t>(static_cast<uint32_t>(items));
   for (uint32_t i = 0; i < items; ++i) {
     const PoolState* s = pools_.Find(ItemIdx(i));
-    const uint8_t size = s == nullptr ? 0 : s->size;
+    const uint8_t used = s == nullptr ? 0 : s->used;
     w->Put(norms_.Get(ItemIdx(i)));
-    w->Put(size);
-    if (size > 0) {
+    w->Put(used);
+    if (used > 0) {
+      w->Put(s->bar_weight);
+      w->Put(s->bar_item);
       const NeighbourEntry* e = Block(*s);
-      for (uint8_t p = 0; p < size; ++p) w->Put(e[p].item.value);
+      for (uint8_t p = 0; p < used; ++p) w->Put(e[p].item.value);  // a hole's: UINT32_MAX
     }
   }
   w->Put<uint64_t>(pairs_.size());
@@ -289,19 +271,35 @@ absl::Status CoOccurrence::Load(ByteReader* r, size_t items) {
   for (uint32_t i = 0; i < n; ++i) {
     float& norm = norms_.At(ItemIdx(i));
     PoolState& s = pools_.At(ItemIdx(i));
-    uint8_t size = 0;
+    uint8_t used = 0;
     r->Get(&norm);
-    r->Get(&size);
+    r->Get(&used);
     if (!r->ok()) return corrupt("truncated item");
     if (!std::isfinite(norm) || norm < 0) return corrupt("bad norm");
-    if (size > capacity_) return corrupt("pool larger than the configured neighbours");
-    while (s.size < size) {
-      if (s.block == kNoBlock || s.size == block_sizes_[s.block]) GrowBlock(&s);
+    if (used > pool_capacity_) return corrupt("pool larger than the configured neighbours");
+    if (used == 0) continue;
+    r->Get(&s.bar_weight);
+    r->Get(&s.bar_item);
+    if (!r->ok()) return corrupt("truncated pool");
+    if (s.bar_weight != -1 && !(std::isfinite(s.bar_weight) && !std::signbit(s.bar_weight))) {
+      return corrupt("bad pool bar");
+    }
+    while (s.used < used) {
+      if (s.block == kNoBlock || s.used == block_sizes_[s.block]) GrowBlock(&s);
       uint32_t id = 0;
       if (!r->Get(&id)) return corrupt("truncated pool");
-      if (id >= n || id == i) return corrupt("bad pool entry");
-      Block(s)[s.size++] = NeighbourEntry{ItemIdx(id), 0};
+      NeighbourEntry& e = Block(s)[s.used];
+      if (id == UINT32_MAX) {
+        if (s.bar_weight < 0) return corrupt("a hole in a pool never selected");
+        e = NeighbourEntry{};
+      } else {
+        if (id >= n || id == i) return corrupt("bad pool entry");
+        e = NeighbourEntry{ItemIdx(id), 0};
+        ++s.listed;
+      }
+      ++s.used;
     }
+    LinkHoles(&s);
   }
   uint64_t count = 0;
   r->Get(&count);
@@ -328,9 +326,10 @@ absl::Status CoOccurrence::Load(ByteReader* r, size_t items) {
   // Link every pool entry to its pair: the marks and weights come from the pairs.
   for (uint32_t i = 0; i < n; ++i) {
     PoolState& s = pools_.At(ItemIdx(i));
-    if (s.size == 0) continue;
+    if (s.used == 0) continue;
     NeighbourEntry* e = Block(s);
-    for (uint8_t p = 0; p < s.size; ++p) {
+    for (uint8_t p = 0; p < s.used; ++p) {
+      if (!e[p].item.valid()) continue;  // a hole
       PairCell* cell = pairs_.Find(PairTable::Key(ItemIdx(i), e[p].item));
       if (cell == nullptr) return corrupt("pool entry without a pair");
       uint8_t& pos = cell->PosIn(ItemIdx(i));
@@ -338,7 +337,6 @@ absl::Status CoOccurrence::Load(ByteReader* r, size_t items) {
       pos = p;
       e[p].weight = cell->weight;
     }
-    if (s.size == capacity_) BuildHeap(&s);
   }
   return absl::OkStatus();
 }

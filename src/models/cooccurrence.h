@@ -8,33 +8,37 @@
 //   cosine:      sim(i,j) = c(i,j) / (sqrt(n(i) n(j)) + shrinkage)
 //   conditional: sim(i,j) = c(i,j) / (n(i) + shrinkage)
 //
-// Neighbour pool of i: the top `neighbours` items j by (c(i,j) desc, j asc), the order of
-// RanksBefore, kept exact by the argument of TopPool (weights only increase): an item
-// outside the pool enters only by ranking before the pool's last entry, which then
-// leaves. So a pool is a function of the weights alone, whatever the order of updates,
-// and a batch may offer each touched pair once with its final weight. Each entry holds
-// its pair's current weight (an update of a listed pair writes it there), so queries
-// and evictions read the pool alone, never the pair cells of its entries.
+// Neighbour pool of i: holds the top `neighbours` items j by (c(i,j) desc, j asc), the
+// order of RanksBefore, and what queries read is exactly that top. Each entry holds its
+// pair's current weight (an update of a listed pair writes it there), so queries and
+// selections read the pool alone, never the pair cells of its entries.
 //
-// A full pool also keeps a binary heap of its entries' positions, worst at the root, so
-// that the last entry after an eviction is found in O(log neighbours) steps instead of a
-// scan of the pool. The heap ranks entries by a copy of their weights taken when they
-// were last sifted: a lower bound of the current weight, since weights only grow, so an
-// update of a listed pair never sifts. Before an eviction the root's copy is refreshed
-// until the root's copy is current, hence the root the last entry in truth (an entry
-// whose copy is below its weight ranks higher in truth).
+// A pool has room for `neighbours` entries plus slack (half as many again). Entries come
+// in with no test until the block is full; then one selection keeps the top `neighbours`
+// by current weights, drops the rest and sets the bar to the last entry kept, and from
+// then on an offer enters only by ranking before the bar; a pool full again is selected
+// again. Since weights only increase, a pool is always a superset of the top: an item
+// outside was dropped by a selection or ranked after the bar when last offered, so it
+// ranks after `neighbours` items, whose weights only rose since. Queries take the top of
+// the pool. So the top is a function of the weights alone, whatever the order of
+// updates, and a batch may offer each touched pair once with its final weight. (A heap
+// of each full pool's entries, updated at every entry, cost a sift of dependent loads
+// per entrant; a selection costs one pass over the block per `slack` entrants.)
 //
+// A selection's dropped positions are holes, which entrants fill in ascending order;
+// entries never move, so a position identifies an entry for as long as it is listed.
 // Where j sits in i's pool is marked in the pair's cell, so an update finds its entry
-// without a search. An eviction leaves the evicted pair's mark in place (clearing it
+// without a search. A selection leaves the dropped pairs' marks in place (clearing them
 // would cost a miss on a cell in a table of hundreds of MB): a mark counts only when the
 // entry it points at holds the pair's other item, and a stale mark is cleared when its
 // pair is next updated.
 //
 // Memory: pairs in PairTable (16-byte cells, 21 to 43 bytes per pair); per item 16
-// bytes plus its pool, 8 bytes an entry in blocks of 4, 8, 16, ... up to `neighbours`
-// entries, in one arena per block size with free lists (a block moves up a size as
-// the pool fills), and for a full pool 5 bytes an entry of heap (position and copy).
+// bytes plus its pool, 8 bytes an entry in blocks of 4, 8, 16, ... up to neighbours +
+// slack entries, in one arena per block size with free lists (a block moves up a size
+// as the pool fills).
 
+#include <bit>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -89,7 +93,10 @@ class CoOccurrence {
   // order (not sorted); nothing for unknown items.
   template <typename Fn>
   void ForEachNeighbour(ItemIdx item, Fn&& fn) const {
-    for (const NeighbourEntry& e : Pool(item)) fn(e.item, e.weight);
+    const PoolView pool = Pool(item);
+    for (const NeighbourEntry& e : pool.block) {
+      if (pool.Counts(e)) fn(e.item, e.weight);
+    }
   }
   // sim(owner, other) for a pair weight `weight` under the configured similarity.
   double Similarity(double weight, float owner_norm, float other_norm) const;
@@ -108,44 +115,58 @@ class CoOccurrence {
 
  private:
   static constexpr uint8_t kNoBlock = 0xFF;
+  static constexpr uint8_t kNoHole = 0xFF;
   struct PoolState {
     uint32_t offset = 0;       // of the pool's block in arenas_[block]
-    uint8_t size = 0;          // entries in the pool
+    uint8_t used = 0;          // positions [0, used) of the block: entries and holes
+    uint8_t listed = 0;        // entries among them
+    uint8_t hole = kNoHole;    // the lowest hole; each links the next, ascending
     uint8_t block = kNoBlock;  // size class of the block
-    uint8_t last = 0;          // position of the last entry by RanksBefore (copies), once full:
-                               // the root of the pool's heap
-    uint8_t unused = 0;
-    float last_weight = 0;  // its copy: the bar to enter a full pool (a lower bound of its
-                            // weight, and of every entry's)
+    float bar_weight = -1;     // an offer enters only by ranking before (bar_weight,
+    uint32_t bar_item = 0;     // bar_item): none before the first selection
   };
-  static_assert(sizeof(PoolState) == 12);
+  static_assert(sizeof(PoolState) == 16);
 
   // Offers `other` with weight `weight` to `owner`'s pool; `*pos` is other's mark (see
   // above), kept current.
   void Offer(ItemIdx owner, ItemIdx other, float weight, uint8_t* pos);
-  // Offer's cases that need no eviction: `other` listed already (its entry takes the
-  // weight), a pool with room, or a weight below the bar. False when the offer needs
-  // Offer's eviction path (the pool's last entry is prefetched then).
-  bool OfferWithoutEviction(ItemIdx owner, ItemIdx other, float weight, uint8_t* pos);
+  // Offer's cases that need no selection: `other` listed already (its entry takes the
+  // weight), ranked out by the bar, or entering a pool with room. False when the pool
+  // is full and the offer passes its bar: Offer's selection path.
+  bool OfferWithoutSelection(ItemIdx owner, ItemIdx other, float weight, uint8_t* pos);
+  // Keeps the top capacity_ entries of a full pool (no holes), makes holes of the others
+  // and sets the bar to the last entry kept.
+  void SelectTop(PoolState* s);
+  static uint64_t KthKey(std::span<const NeighbourEntry> entries, uint32_t k);
+  // Links the positions below `used` that hold no item as the pool's holes, ascending.
+  void LinkHoles(PoolState* s);
+  // Prefetches the entry that an offer of a pair with weight `weight` to `owner`'s pool
+  // would write, given the pair's mark `pos` there.
+  void PrefetchEntry(ItemIdx owner, uint8_t pos, float weight) const;
   NeighbourEntry* Block(const PoolState& s) { return arenas_[s.block].data() + s.offset; }
   const NeighbourEntry* Block(const PoolState& s) const {
     return arenas_[s.block].data() + s.offset;
   }
   void GrowBlock(PoolState* s);
-  // The heap of a full pool: positions in its block, each ranking after neither child
-  // by the copies.
-  uint8_t* Heap(const PoolState& s) { return heaps_.data() + s.offset; }
-  // The copies the heap ranks a full pool's entries by, by position in the block.
-  float* HeapWeights(const PoolState& s) { return heap_weights_.data() + s.offset; }
-  // Makes the heap of a pool that just became full, and sets last and last_weight.
-  void BuildHeap(PoolState* s);
-  // Restores the heap after the root's entry came to rank higher (its copy refreshed, or
-  // replaced by an entry that overtook it), and sets last and last_weight.
-  void SiftDownRoot(PoolState* s);
-  // The pool, with current weights.
-  std::span<const NeighbourEntry> Pool(ItemIdx item) const;
+  // RanksBefore as one number: the entry with weight w and item j ranks before the one
+  // with weight v and item k exactly when its key is greater. Weights are never negative
+  // (nor -0), and a non-negative float's bits order as their value; the lower id wins a
+  // tie.
+  static uint64_t RankKey(float weight, ItemIdx item) {
+    return (uint64_t{std::bit_cast<uint32_t>(weight)} << 32) | (UINT32_MAX - item.value);
+  }
+  // A pool's block, and which of its entries are its top capacity_.
+  struct PoolView {
+    std::span<const NeighbourEntry> block;
+    uint64_t bar = 0;  // the RankKey of the last of the top
+    bool Counts(const NeighbourEntry& e) const {
+      return e.item.valid() && RankKey(e.weight, e.item) >= bar;
+    }
+  };
+  PoolView Pool(ItemIdx item) const;
 
   uint32_t capacity_;                  // neighbours per item
+  uint32_t pool_capacity_;             // entries per pool: neighbours + slack
   std::vector<uint32_t> block_sizes_;  // entries per block, by size class
   streamrec::Similarity similarity_;
   float shrinkage_;
@@ -153,15 +174,13 @@ class CoOccurrence {
   IdVector<ItemIdx, PoolState> pools_;  // never longer than norms_: a pair's items have norms
   std::vector<HugePageVector<NeighbourEntry>> arenas_;
   std::vector<std::vector<uint32_t>> free_blocks_;  // offsets of free blocks, by class
-  std::vector<uint8_t> heaps_;       // parallel to the largest class's arena (full pools)
-  std::vector<float> heap_weights_;  // likewise
   PairTable pairs_;
   std::vector<size_t> slots_;  // AddPairs' scratch: home slots, then cell slots
   struct Contender {
     size_t slot;       // the pair's cell
     bool owner_is_lo;  // offered to the pool of the pair's lo item, else of its hi item
   };
-  std::vector<Contender> contenders_;  // AddPairs' scratch: offers that may evict
+  std::vector<Contender> contenders_;  // AddPairs' scratch: offers that need a selection
   int64_t pair_updates_ = 0;
   int64_t evictions_ = 0;
 };

@@ -363,30 +363,51 @@ TEST(CoOccurrenceTest, TopNeighboursStayCurrentAfterManyUpdates) {
   EXPECT_GT(m.counters().neighbour_evictions, 0);
 }
 
-// An eviction leaves the evicted pair's mark in its cell, pointing at the position its
-// successor now holds. When that pair is updated again, the mark must not be read as
-// listed: the update would land on the successor's entry, and the pair would never be
-// offered.
-TEST(CoOccurrenceTest, AnEvictedPairsLeftoverMarkIsNotReadAsListed) {
+// A selection leaves a dropped pair's mark in its cell, pointing at the position an
+// entrant then takes. When that pair is updated again, the mark must not be read as
+// listed: the update would write its weight into the entrant's entry, and the pair would
+// never be offered.
+TEST(CoOccurrenceTest, ADroppedPairsLeftoverMarkIsNotReadAsListed) {
   ModelConfig config;
-  config.neighbours = 2;
+  config.neighbours = 2;  // and one entry of slack
   Recommender m(config);
   Stream s;
   s.Add(0, 0, kView, 0).Add(0, 1, kView, 1);  // c(0,1) = 1
-  s.Add(1, 0, kView, 0).Add(1, 2, kView, 1);  // c(0,2) = 1: 0's pool {1, 2} is full
-  s.Add(2, 0, kView, 0).Add(2, 3, kCart, 1);  // c(0,3) = 4 evicts 2 (the tie's higher id)
+  s.Add(1, 0, kView, 0).Add(1, 2, kView, 1);  // c(0,2) = 1
+  s.Add(2, 0, kView, 0).Add(2, 3, kView, 1);  // c(0,3) = 1: 0's block {1, 2, 3} is full
+  s.Add(3, 0, kView, 0).Add(3, 4, kCart, 1);  // c(0,4) = 4: the selection drops 3 (the
+                                              // ties' highest id), and 4 takes its place
   ObserveAll(s, &m);
   std::vector<ScoredItem> pool;
-  m.SimilarItems(ItemIdx(0), 2, &pool);
-  ASSERT_THAT(Ids(pool), ElementsAre(3, 1));
+  m.SimilarItems(ItemIdx(0), 10, &pool);
+  ASSERT_THAT(Ids(pool), ElementsAre(4, 1));
   Stream again;
-  again.Add(3, 0, kView, 0).Add(3, 2, kView, 1);  // c(0,2) = 2 evicts 1 in turn
+  again.Add(4, 0, kView, 0).Add(4, 3, kView, 1);  // c(0,3) = 2: 3's mark points at 4
   ObserveAll(again, &m);
-  m.SimilarItems(ItemIdx(0), 2, &pool);
-  EXPECT_THAT(Ids(pool), ElementsAre(3, 2));
+  m.SimilarItems(ItemIdx(0), 10, &pool);
+  EXPECT_THAT(Ids(pool), ElementsAre(4, 3));
   for (const ScoredItem& n : pool) EXPECT_EQ(n.score, m.Similarity(ItemIdx(0), n.item));
-  EXPECT_EQ(W(m, 0, 3), 4);
-  EXPECT_EQ(m.counters().neighbour_evictions, 2);  // in 0's pool; 1, 2 and 3 have room
+  EXPECT_EQ(W(m, 0, 4), 4);
+  EXPECT_EQ(m.counters().neighbour_evictions, 2);  // 3, then 2, from 0's pool
+}
+
+// Until its first selection, a pool holds up to `neighbours` + slack items; queries see
+// only its top `neighbours`, as they would if the pool held no more.
+TEST(CoOccurrenceTest, APoolHoldingMoreThanItsNeighboursAnswersWithItsTopOnly) {
+  ModelConfig config;
+  config.neighbours = 4;  // and two entries of slack
+  Recommender m(config);
+  Stream s;
+  for (uint32_t other = 1; other <= 6; ++other) {
+    // c(0, other) = 1 for views; the carts make c(0,5) and c(0,6) the strongest.
+    s.Add(other, 0, kView, 0).Add(other, other, other >= 5 ? kCart : kView, 1);
+  }
+  ObserveAll(s, &m);
+  EXPECT_EQ(m.counters().neighbour_evictions, 0);  // six entries: no selection yet
+  std::vector<ScoredItem> pool;
+  m.SimilarItems(ItemIdx(0), 10, &pool);
+  EXPECT_THAT(Ids(pool), ElementsAre(5, 6, 1, 2));
+  EXPECT_EQ(PoolIds(m, 0, 10), BruteForcePool(m, 0, 7, 4));
 }
 
 // ObserveBatch (pair updates applied a chunk at a time) gives exactly the state of

@@ -83,7 +83,7 @@ uint64_t ModelSnapshotChecksum(std::string_view bytes) {
 namespace {
 
 constexpr uint64_t kSnapshotMagic = 0x534c45444f4d5253ULL;  // "SRMODELS"
-constexpr uint32_t kSnapshotVersion = 1;
+constexpr uint32_t kSnapshotVersion = 2;
 
 }  // namespace
 
