@@ -105,16 +105,42 @@ uint8_t NextHole(const NeighbourEntry& hole) {
 
 }  // namespace
 
-// The RankKey of the k-th (from 1) entry of `entries` by RanksBefore, holes skipped.
-// REQUIRES: at least k entries.
-uint64_t CoOccurrence::KthKey(std::span<const NeighbourEntry> entries, uint32_t k) {
+uint64_t CoOccurrence::BarKey(std::span<const NeighbourEntry> entries, uint32_t at_least,
+                              uint32_t at_most) {
+  // Quickselect on a window of ranks: `keys` [0, m) holds the candidates, and `above`
+  // entries outside them rank before every candidate. A round counts the candidates at
+  // or before a pivot (without a branch: a loop the compiler vectorizes), returns the
+  // pivot if the count falls in the window, else keeps the candidates on the window's
+  // side of it. Keys are distinct (one entry per item), so each round drops the pivot.
   std::array<uint64_t, kNotListed> keys;
-  size_t n = 0;
+  size_t m = 0;
   for (const NeighbourEntry& e : entries) {
-    if (e.item.valid()) keys[n++] = RankKey(e.weight, e.item);
+    keys[m] = RankKey(e.weight, e.item);
+    m += e.item.valid();
   }
-  std::nth_element(keys.begin(), keys.begin() + (k - 1), keys.begin() + n, std::greater<>());
-  return keys[k - 1];
+  size_t above = 0;
+  while (true) {
+    const uint64_t a = keys[0], b = keys[m / 2], c = keys[m - 1];
+    const uint64_t pivot = std::max(std::min(a, b), std::min(std::max(a, b), c));  // median
+    size_t count = 0;
+    for (size_t i = 0; i < m; ++i) count += keys[i] >= pivot;
+    const size_t rank = above + count;  // entries at or before the pivot
+    if (rank >= at_least && rank <= at_most) return pivot;
+    size_t kept = 0;
+    if (rank < at_least) {  // the pivot ranks too high: the answer ranks after it
+      for (size_t i = 0; i < m; ++i) {
+        keys[kept] = keys[i];
+        kept += keys[i] < pivot;
+      }
+      above = rank;
+    } else {  // the pivot ranks too low: the answer ranks before it
+      for (size_t i = 0; i < m; ++i) {
+        keys[kept] = keys[i];
+        kept += keys[i] > pivot;
+      }
+    }
+    m = kept;
+  }
 }
 
 // Inlined: it runs twice for every pair update, and most calls return at its first tests.
@@ -177,13 +203,19 @@ void CoOccurrence::Offer(ItemIdx owner, ItemIdx other, float weight, uint8_t* po
 
 void CoOccurrence::SelectTop(PoolState* s) {
   NeighbourEntry* entries = Block(*s);
-  const uint64_t bar = KthKey({entries, s->used}, capacity_);
+  const uint32_t slack = pool_capacity_ - capacity_;
+  const uint64_t bar = BarKey({entries, s->used}, capacity_, capacity_ + slack / 4);
+  uint8_t kept = 0;
   for (uint32_t p = 0; p < s->used; ++p) {
-    if (RankKey(entries[p].weight, entries[p].item) < bar) entries[p].item = ItemIdx();
+    if (RankKey(entries[p].weight, entries[p].item) < bar) {
+      entries[p].item = ItemIdx();
+    } else {
+      ++kept;
+    }
   }
   LinkHoles(s);
-  evictions_ += s->listed - capacity_;
-  s->listed = static_cast<uint8_t>(capacity_);
+  evictions_ += s->listed - kept;
+  s->listed = kept;
   s->bar_weight = std::bit_cast<float>(static_cast<uint32_t>(bar >> 32));
   s->bar_item = UINT32_MAX - static_cast<uint32_t>(bar);
 }
@@ -212,7 +244,7 @@ CoOccurrence::PoolView CoOccurrence::Pool(ItemIdx item) const {
   const PoolState* s = pools_.Find(item);
   if (s == nullptr || s->block == kNoBlock) return {};
   PoolView view{.block = {Block(*s), s->used}};
-  if (s->listed > capacity_) view.bar = KthKey(view.block, capacity_);
+  if (s->listed > capacity_) view.bar = BarKey(view.block, capacity_, capacity_);
   return view;
 }
 

@@ -14,16 +14,17 @@
 // selections read the pool alone, never the pair cells of its entries.
 //
 // A pool has room for `neighbours` entries plus slack (half as many again). Entries come
-// in with no test until the block is full; then one selection keeps the top `neighbours`
-// by current weights, drops the rest and sets the bar to the last entry kept, and from
-// then on an offer enters only by ranking before the bar; a pool full again is selected
-// again. Since weights only increase, a pool is always a superset of the top: an item
-// outside was dropped by a selection or ranked after the bar when last offered, so it
-// ranks after `neighbours` items, whose weights only rose since. Queries take the top of
-// the pool. So the top is a function of the weights alone, whatever the order of
-// updates, and a batch may offer each touched pair once with its final weight. (A heap
-// of each full pool's entries, updated at every entry, cost a sift of dependent loads
-// per entrant; a selection costs one pass over the block per `slack` entrants.)
+// in with no test until the block is full; then a selection keeps the top `neighbours`
+// by current weights (and up to a quarter of the slack more: a window of ranks is
+// cheaper to select than one rank), drops the rest and sets the bar to the last entry
+// kept, and from then on an offer enters only by ranking before the bar; a pool full
+// again is selected again. Since weights only increase, a pool is always a superset of
+// the top: an item outside was dropped by a selection or ranked after the bar when last
+// offered, so it ranks after `neighbours` items or more, whose weights only rose since.
+// Queries take the top of the pool. So the top is a function of the weights alone,
+// whatever the order of updates, and a batch may offer each touched pair once with its
+// final weight. (A heap of each full pool's entries cost a sift of dependent loads per
+// entrant; a selection, a few branch-free passes over the block per dozen entrants.)
 //
 // A selection's dropped positions are holes, which entrants fill in ascending order;
 // entries never move, so a position identifies an entry for as long as it is listed.
@@ -134,10 +135,15 @@ class CoOccurrence {
   // weight), ranked out by the bar, or entering a pool with room. False when the pool
   // is full and the offer passes its bar: Offer's selection path.
   bool OfferWithoutSelection(ItemIdx owner, ItemIdx other, float weight, uint8_t* pos);
-  // Keeps the top capacity_ entries of a full pool (no holes), makes holes of the others
-  // and sets the bar to the last entry kept.
+  // Keeps the top capacity_ entries of a full pool (no holes), and up to a quarter of the
+  // slack more (a window of ranks is cheaper to select than one rank), makes holes of the
+  // others and sets the bar to the last entry kept.
   void SelectTop(PoolState* s);
-  static uint64_t KthKey(std::span<const NeighbourEntry> entries, uint32_t k);
+  // The RankKey of an entry of `entries` (holes skipped) at or before which at least
+  // `at_least` and at most `at_most` entries rank. REQUIRES: 1 <= at_least <= at_most, and
+  // at least `at_least` entries.
+  static uint64_t BarKey(std::span<const NeighbourEntry> entries, uint32_t at_least,
+                         uint32_t at_most);
   // Links the positions below `used` that hold no item as the pool's holes, ascending.
   void LinkHoles(PoolState* s);
   // Prefetches the entry that an offer of a pair with weight `weight` to `owner`'s pool
