@@ -27,7 +27,9 @@ CoOccurrence::CoOccurrence(const ModelConfig& config)
 
 void CoOccurrence::AddPairs(std::span<const PairUpdate> updates) {
   // Slots read kAhead updates ahead: enough misses in flight to cover memory latency.
-  constexpr size_t kAhead = 24;
+  // The entries an offer writes are asked for kEntryAhead updates ahead, from the pool
+  // states asked for kAhead ahead (12 ahead: 5-8% slower for 10M events on one thread).
+  constexpr size_t kAhead = 24, kEntryAhead = 16;
   const size_t n = updates.size();
   if (n == 0) return;
   pairs_.Reserve(pairs_.size() + n);  // no growth below: the slots stay valid
@@ -60,8 +62,8 @@ void CoOccurrence::AddPairs(std::span<const PairUpdate> updates) {
     // The entry an offer writes (a listed pair's, or an entrant's hole or free
     // position): its line is asked for once the pool's state, asked for above, is
     // likely in.
-    if (i + kAhead / 2 < n) {
-      const PairCell& ahead = *pairs_.CellAt(slots_[i + kAhead / 2]);
+    if (i + kEntryAhead < n) {
+      const PairCell& ahead = *pairs_.CellAt(slots_[i + kEntryAhead]);
       PrefetchEntry(ahead.lo(), ahead.pos_in_lo, ahead.weight);
       PrefetchEntry(ahead.hi(), ahead.pos_in_hi, ahead.weight);
     }
