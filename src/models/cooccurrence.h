@@ -13,8 +13,9 @@
 // pair's current weight (an update of a listed pair writes it there), so queries and
 // selections read the pool alone, never the pair cells of its entries.
 //
-// A pool has room for `neighbours` entries plus slack (half as many again). Entries come
-// in with no test until the block is full; then a selection keeps the top `neighbours`
+// A pool has room for `neighbours` entries plus slack (half as many again; at least one,
+// and 255 entries in all at most, the positions a mark can name). Entries come in with
+// no test until the block is full; then a selection keeps the top `neighbours`
 // by current weights (and up to a quarter of the slack more: a window of ranks is
 // cheaper to select than one rank), drops the rest and sets the bar to the last entry
 // kept, and from then on an offer enters only by ranking before the bar; a pool full
@@ -34,10 +35,10 @@
 // entry it points at holds the pair's other item, and a stale mark is cleared when its
 // pair is next updated.
 //
-// Memory: pairs in PairTable (16-byte cells, 21 to 43 bytes per pair); per item 16
-// bytes plus its pool, 8 bytes an entry in blocks of 4, 8, 16, ... up to neighbours +
-// slack entries, in one arena per block size with free lists (a block moves up a size
-// as the pool fills).
+// Memory: pairs in PairTable (16-byte cells, 21 to 43 bytes per pair); per item 20
+// bytes (norm and pool state) plus its pool, 8 bytes an entry in blocks of 4, 8, 16,
+// ... up to neighbours + slack entries, in one arena per block size with free lists (a
+// block moves up a size as the pool fills).
 
 #include <bit>
 #include <cstdint>

@@ -388,7 +388,7 @@ TEST(CoOccurrenceTest, ADroppedPairsLeftoverMarkIsNotReadAsListed) {
   m.SimilarItems(ItemIdx(0), 10, &pool);
   ASSERT_THAT(Ids(pool), ElementsAre(4, 1));
   Stream again;
-  again.Add(4, 0, kView, 0).Add(4, 3, kView, 1);  // c(0,3) = 2: 3's mark points at 4
+  again.Add(4, 0, kView, 0).Add(4, 3, kView, 1);  // c(0,3) = 2; its mark: 4's place
   ObserveAll(again, &m);
   m.SimilarItems(ItemIdx(0), 10, &pool);
   EXPECT_THAT(Ids(pool), ElementsAre(4, 3));
