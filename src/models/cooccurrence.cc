@@ -371,7 +371,32 @@ absl::Status CoOccurrence::Load(ByteReader* r, size_t items) {
       pos = p;
       e[p].weight = cell->weight;
     }
+    // A selected pool (one with a bar) is full and lists at least `neighbours` items, all
+    // ranking at or before the bar: offers rely on it.
+    if (s.bar_weight < 0) continue;
+    if (s.used != pool_capacity_ || s.listed < capacity_ || s.bar_item >= n) {
+      return corrupt("a selected pool not full");
+    }
+    const uint64_t bar = RankKey(s.bar_weight, ItemIdx(s.bar_item));
+    for (uint8_t p = 0; p < s.used; ++p) {
+      if (e[p].item.valid() && RankKey(e[p].weight, e[p].item) < bar) {
+        return corrupt("a pool entry ranks after its bar");
+      }
+    }
   }
+  // Every pair outside a pool ranks after the pool's bar, as its last offer found it: a
+  // pool without a bar lists every pair of its item.
+  bool complete = true;
+  pairs_.ForEach([&](const PairCell& c) {
+    if (c.weight <= 0) return;  // never offered
+    const auto outside_is_ranked_out = [&](ItemIdx owner, ItemIdx other, uint8_t pos) {
+      const PoolState& s = pools_.Get(owner);
+      return pos != kNotListed || !RanksBefore(c.weight, other.value, s.bar_weight, s.bar_item);
+    };
+    complete &= outside_is_ranked_out(c.lo(), c.hi(), c.pos_in_lo) &&
+                outside_is_ranked_out(c.hi(), c.lo(), c.pos_in_hi);
+  });
+  if (!complete) return corrupt("a pair missing from a pool it ranks in");
   return absl::OkStatus();
 }
 

@@ -71,8 +71,9 @@ class CoOccurrence {
     bool bought;
   };
   // Applies `updates` with the result of applying them one at a time in order: each
-  // pair's weight is the same float sum in the same order, and the pools (a function of
-  // the weights alone, see above) are the same. In passes, so the cache misses overlap:
+  // pair's weight is the same float sum in the same order, and the pools' tops (a
+  // function of the weights alone, see above) are the same; their other entries, holes
+  // and bars may differ. In passes, so the cache misses overlap:
   // the home slots of all, then the weights in order with the slots prefetched ahead,
   // then one offer of each touched pair to both pools with its final weight.
   void AddPairs(std::span<const PairUpdate> updates);
@@ -112,7 +113,8 @@ class CoOccurrence {
 
   void Save(ByteWriter* w) const;
   // Replaces the state; `items` bounds every item id. Rebuilds the pool marks in the
-  // pair cells, so a snapshot cannot leave them inconsistent.
+  // pair cells, so a snapshot cannot leave them inconsistent, and refuses pools that
+  // contradict the pairs (a bar above an entry, a pair outside that ranks in).
   absl::Status Load(ByteReader* r, size_t items);
 
  private:

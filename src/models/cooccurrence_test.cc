@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <random>
 #include <set>
@@ -522,6 +523,68 @@ TEST(CoOccurrenceTest, SimilarItemsEqualBruteForceWhenPoolsHoldEveryNeighbour) {
     m.SimilarItems(ItemIdx(a), 10, &got);
     ASSERT_EQ(Ids(got), Ids(want)) << "item " << a;
   }
+}
+
+// Item 0's pool in the bytes of CoOccurrence::Save: after the update and eviction counts
+// (8 bytes each) and the item count (4), item 0's norm (4), positions used (1), bar
+// weight and item (4 each), then the ids at its positions (4 each).
+constexpr size_t kItem0Used = 24, kItem0BarWeight = 25, kItem0Ids = 33;
+
+// A CoOccurrence whose item 0 paired with items 1 to `others` (weights 1, 2, ...) in one
+// batch, and the bytes it saves.
+std::string SavedAfterPairing(const ModelConfig& config, uint32_t others) {
+  CoOccurrence co(config);
+  std::vector<CoOccurrence::PairUpdate> updates;
+  co.AddNorm(ItemIdx(0), 1);
+  for (uint32_t j = 1; j <= others; ++j) {
+    co.AddNorm(ItemIdx(j), 1);
+    updates.push_back({PairTable::Key(ItemIdx(0), ItemIdx(j)), static_cast<float>(j), false});
+  }
+  co.AddPairs(updates);
+  std::string bytes;
+  ByteWriter w(&bytes);
+  co.Save(&w);
+  return bytes;
+}
+
+absl::Status LoadPools(const ModelConfig& config, const std::string& bytes, size_t items) {
+  CoOccurrence co(config);
+  ByteReader r(bytes);
+  return co.Load(&r, items);
+}
+
+// Offers turn away whatever ranks after a pool's bar, so a bar above an entry the pool
+// lists (here: above every weight) would keep the pool from ever taking the items that
+// now rank in its top. Such a snapshot is refused, although its bytes are well formed.
+TEST(CoOccurrenceTest, ASnapshotPoolWithItsBarAboveAnEntryIsRefused) {
+  ModelConfig config;
+  config.neighbours = 2;  // three positions: the fourth pair selects
+  std::string bytes = SavedAfterPairing(config, 4);
+  ASSERT_TRUE(LoadPools(config, bytes, 5).ok());
+  ASSERT_EQ(bytes[kItem0Used], 3);
+  float bar = 0;
+  std::memcpy(&bar, &bytes[kItem0BarWeight], sizeof(bar));
+  ASSERT_EQ(bar, 2);  // the selection kept 3 and 2, and 4 came in
+  const float too_high = 1e30f;
+  std::memcpy(&bytes[kItem0BarWeight], &too_high, sizeof(too_high));
+  const absl::Status s = LoadPools(config, bytes, 5);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_THAT(s.message(), testing::HasSubstr("ranks after its bar"));
+}
+
+// A pool without a bar has never turned an offer away, so it lists every pair of its
+// item: a snapshot whose pool leaves one out is refused.
+TEST(CoOccurrenceTest, ASnapshotPoolMissingAPairItMustListIsRefused) {
+  ModelConfig config;
+  config.neighbours = 4;  // room for both pairs
+  std::string bytes = SavedAfterPairing(config, 2);
+  ASSERT_TRUE(LoadPools(config, bytes, 3).ok());
+  ASSERT_EQ(bytes[kItem0Used], 2);
+  bytes[kItem0Used] = 1;  // item 0's pool now lists item 1 only
+  bytes.erase(kItem0Ids + 4, 4);
+  const absl::Status s = LoadPools(config, bytes, 3);
+  EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+  EXPECT_THAT(s.message(), testing::HasSubstr("a pair missing from a pool"));
 }
 
 }  // namespace

@@ -101,7 +101,7 @@ struct ModelCounters {
   int64_t events_observed = 0;      // every Observe, late ones included
   int64_t late_events = 0;          // applied to popularity and trending only
   int64_t pair_updates = 0;         // co-occurrence weight increments
-  int64_t neighbour_evictions = 0;  // an item left another's neighbour pool
+  int64_t neighbour_evictions = 0;  // entries dropped from neighbour pools by selections
   int64_t trending_renormalisations = 0;
   size_t pairs = 0;  // distinct co-occurring item pairs
   size_t users = 0;  // user ids with state
