@@ -421,33 +421,39 @@ TEST(CoOccurrenceTest, APoolHoldingMoreThanItsNeighboursAnswersWithItsTopOnly) {
 // Observe on each event: the same pair weights (bit for bit), co-purchases, norms and
 // neighbour pools, for batches of any size, with small pools full of ties.
 TEST(CoOccurrenceTest, BatchedObserveEqualsPerEventObserve) {
-  ModelConfig config;
-  config.neighbours = 4;
-  config.cross_session_weight = 0.3f;  // inexact in binary: sums must keep their order
-  const uint32_t items = 150;
-  const Stream s = RandomStream(7, 40000, 60, items);
-  Recommender one(config), batched(config);
-  for (const ModelEvent& e : s.events()) one.Observe(e);
-  std::mt19937 rng(9);
-  const std::span<const ModelEvent> all(s.events());
-  for (size_t at = 0; at < all.size();) {
-    const size_t n = std::min<size_t>(all.size() - at, rng() % 3000);
-    batched.ObserveBatch(all.subspan(at, n));
-    at += n;
-  }
-  EXPECT_EQ(batched.counters().pairs, one.counters().pairs);
-  EXPECT_EQ(batched.counters().pair_updates, one.counters().pair_updates);
-  for (uint32_t a = 0; a < items; ++a) {
-    ASSERT_EQ(batched.ItemNorm(ItemIdx(a)), one.ItemNorm(ItemIdx(a))) << a;
-    for (uint32_t b = 0; b < items; ++b) {
-      ASSERT_EQ(W(batched, a, b), W(one, a, b)) << a << "," << b;
-      ASSERT_EQ(batched.CoPurchases(ItemIdx(a), ItemIdx(b)),
-                one.CoPurchases(ItemIdx(a), ItemIdx(b)));
+  // With 16 neighbours a selection keeps a window of ranks (16 to 18 entries).
+  for (const uint32_t neighbours : {4u, 16u}) {
+    SCOPED_TRACE(neighbours);
+    ModelConfig config;
+    config.neighbours = neighbours;
+    config.cross_session_weight = 0.3f;  // inexact in binary: sums must keep their order
+    const uint32_t items = 150;
+    const Stream s = RandomStream(7, 40000, 60, items);
+    Recommender one(config), batched(config);
+    for (const ModelEvent& e : s.events()) one.Observe(e);
+    std::mt19937 rng(9);
+    const std::span<const ModelEvent> all(s.events());
+    for (size_t at = 0; at < all.size();) {
+      const size_t n = std::min<size_t>(all.size() - at, rng() % 3000);
+      batched.ObserveBatch(all.subspan(at, n));
+      at += n;
     }
-    ASSERT_EQ(PoolIds(batched, a, 4), PoolIds(one, a, 4)) << "item " << a;
-    ASSERT_EQ(PoolIds(batched, a, 4), BruteForcePool(batched, a, items, 4)) << "item " << a;
+    EXPECT_EQ(batched.counters().pairs, one.counters().pairs);
+    EXPECT_EQ(batched.counters().pair_updates, one.counters().pair_updates);
+    for (uint32_t a = 0; a < items; ++a) {
+      ASSERT_EQ(batched.ItemNorm(ItemIdx(a)), one.ItemNorm(ItemIdx(a))) << a;
+      for (uint32_t b = 0; b < items; ++b) {
+        ASSERT_EQ(W(batched, a, b), W(one, a, b)) << a << "," << b;
+        ASSERT_EQ(batched.CoPurchases(ItemIdx(a), ItemIdx(b)),
+                  one.CoPurchases(ItemIdx(a), ItemIdx(b)));
+      }
+      ASSERT_EQ(PoolIds(batched, a, neighbours), PoolIds(one, a, neighbours)) << "item " << a;
+      ASSERT_EQ(PoolIds(batched, a, neighbours), BruteForcePool(batched, a, items, neighbours))
+          << "item " << a;
+    }
+    EXPECT_GT(one.counters().neighbour_evictions, 0);
+    EXPECT_GT(batched.counters().neighbour_evictions, 0);
   }
-  EXPECT_GT(one.counters().neighbour_evictions, 0);
 }
 
 // The model's snapshot bytes: its whole state, bit for bit.
@@ -461,22 +467,25 @@ std::string SnapshotOf(const Recommender& m) {
 // Two update threads (pair updates applied on a worker while the caller goes on) give
 // the state of one, bit for bit: the same snapshot bytes after the same batches.
 TEST(CoOccurrenceTest, TwoUpdateThreadsGiveTheStateOfOneBitForBit) {
-  ModelConfig config;
-  config.neighbours = 4;
-  config.cross_session_weight = 0.3f;
-  const Stream s = RandomStream(11, 60000, 80, 200);
-  Recommender one(config, /*update_threads=*/1), two(config, /*update_threads=*/2);
-  std::mt19937 rng(5);
-  const std::span<const ModelEvent> all(s.events());
-  for (size_t at = 0; at < all.size();) {
-    const size_t n = std::min<size_t>(all.size() - at, rng() % 5000);
-    one.ObserveBatch(all.subspan(at, n));
-    two.ObserveBatch(all.subspan(at, n));
-    at += n;
+  for (const uint32_t neighbours : {4u, 16u}) {
+    SCOPED_TRACE(neighbours);
+    ModelConfig config;
+    config.neighbours = neighbours;
+    config.cross_session_weight = 0.3f;
+    const Stream s = RandomStream(11, 60000, 80, 200);
+    Recommender one(config, /*update_threads=*/1), two(config, /*update_threads=*/2);
+    std::mt19937 rng(5);
+    const std::span<const ModelEvent> all(s.events());
+    for (size_t at = 0; at < all.size();) {
+      const size_t n = std::min<size_t>(all.size() - at, rng() % 5000);
+      one.ObserveBatch(all.subspan(at, n));
+      two.ObserveBatch(all.subspan(at, n));
+      at += n;
+    }
+    two.Flush();
+    EXPECT_EQ(SnapshotOf(two), SnapshotOf(one));
+    EXPECT_GT(two.counters().neighbour_evictions, 0);
   }
-  two.Flush();
-  EXPECT_EQ(SnapshotOf(two), SnapshotOf(one));
-  EXPECT_GT(two.counters().neighbour_evictions, 0);
 }
 
 // Calls whose chunks queue no pair update (late events only) in between calls that queue
