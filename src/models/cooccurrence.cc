@@ -145,6 +145,15 @@ uint64_t CoOccurrence::BarKey(std::span<const NeighbourEntry> entries, uint32_t 
   }
 }
 
+inline bool CoOccurrence::PassesBar(const PoolState& s, float weight, ItemIdx other) {
+  return RanksBefore(weight, other.value, s.bar_weight, s.bar_item);
+}
+
+inline uint8_t CoOccurrence::TakeUnusedPosition(PoolState* s) {
+  if (s->block == kNoBlock || s->used == block_sizes_[s->block]) GrowBlock(s);
+  return s->used++;
+}
+
 // Inlined: it runs twice for every pair update, and most calls return at its first tests.
 [[gnu::always_inline]] inline bool CoOccurrence::OfferWithoutSelection(ItemIdx owner, ItemIdx other,
                                                                        float weight, uint8_t* pos) {
@@ -158,14 +167,13 @@ uint64_t CoOccurrence::BarKey(std::span<const NeighbourEntry> entries, uint32_t 
     *pos = kNotListed;  // left by a selection
   }
   // Ranks after the bar: the common case.
-  if (!RanksBefore(weight, other.value, s.bar_weight, s.bar_item)) return true;
+  if (!PassesBar(s, weight, other)) return true;
   uint8_t at;
   if (s.hole != kNoHole) {
     at = s.hole;
     s.hole = NextHole(Block(s)[at]);
   } else if (s.used < pool_capacity_) {
-    if (s.block == kNoBlock || s.used == block_sizes_[s.block]) GrowBlock(&s);
-    at = s.used++;
+    at = TakeUnusedPosition(&s);
   } else {
     return false;
   }
@@ -319,10 +327,10 @@ absl::Status CoOccurrence::Load(ByteReader* r, size_t items) {
       return corrupt("bad pool bar");
     }
     while (s.used < used) {
-      if (s.block == kNoBlock || s.used == block_sizes_[s.block]) GrowBlock(&s);
+      const uint8_t at = TakeUnusedPosition(&s);
       uint32_t id = 0;
       if (!r->Get(&id)) return corrupt("truncated pool");
-      NeighbourEntry& e = Block(s)[s.used];
+      NeighbourEntry& e = Block(s)[at];
       if (id == UINT32_MAX) {
         if (s.bar_weight < 0) return corrupt("a hole in a pool never selected");
         e = NeighbourEntry{};
@@ -331,7 +339,6 @@ absl::Status CoOccurrence::Load(ByteReader* r, size_t items) {
         e = NeighbourEntry{ItemIdx(id), 0};
         ++s.listed;
       }
-      ++s.used;
     }
     LinkHoles(&s);
   }
@@ -391,7 +398,7 @@ absl::Status CoOccurrence::Load(ByteReader* r, size_t items) {
     if (c.weight <= 0) return;  // never offered
     const auto outside_is_ranked_out = [&](ItemIdx owner, ItemIdx other, uint8_t pos) {
       const PoolState& s = pools_.Get(owner);
-      return pos != kNotListed || !RanksBefore(c.weight, other.value, s.bar_weight, s.bar_item);
+      return pos != kNotListed || !PassesBar(s, c.weight, other);
     };
     complete &= outside_is_ranked_out(c.lo(), c.hi(), c.pos_in_lo) &&
                 outside_is_ranked_out(c.hi(), c.lo(), c.pos_in_hi);

@@ -147,6 +147,12 @@ class CoOccurrence {
   // at least `at_least` entries.
   static uint64_t BarKey(std::span<const NeighbourEntry> entries, uint32_t at_least,
                          uint32_t at_most);
+  // Whether an offer of `other` with `weight` ranks before the pool's bar (every offer
+  // does until the pool's first selection).
+  static bool PassesBar(const PoolState& s, float weight, ItemIdx other);
+  // The pool's next unused position, its block grown when full. REQUIRES: s->used <
+  // pool_capacity_.
+  uint8_t TakeUnusedPosition(PoolState* s);
   // Links the positions below `used` that hold no item as the pool's holes, ascending.
   void LinkHoles(PoolState* s);
   // Prefetches the entry that an offer of a pair with weight `weight` to `owner`'s pool
