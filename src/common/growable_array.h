@@ -114,11 +114,15 @@ class GrowableArray {
         ::munmap(block, mapped);
         throw std::bad_alloc();
       }
+      ::madvise(block, mapped, MADV_HUGEPAGE);  // advisory: failure only costs speed
     } else {
+      // Advised before the copy faults its pages in: pages faulted in before the advice
+      // are 4 KiB ones, and stay so (a page walk on every other access) unless the
+      // kernel's background collapse gets to them.
+      ::madvise(block, mapped, MADV_HUGEPAGE);
       if (size_ > 0) std::memcpy(block, data_, size_ * sizeof(T));
       Release();
     }
-    ::madvise(block, mapped, MADV_HUGEPAGE);  // advisory: failure only costs speed
     data_ = static_cast<T*>(block);
     capacity_ = mapped / sizeof(T);
     mapped_ = true;

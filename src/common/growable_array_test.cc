@@ -1,6 +1,9 @@
 #include "common/growable_array.h"
 
 #include <cstdint>
+#include <fstream>
+#include <sstream>
+#include <string>
 
 #include "gtest/gtest.h"
 
@@ -23,6 +26,47 @@ TEST(GrowableArrayTest, ElementsSurviveGrowthFromSmallBlocksToAMappingAndBeyond)
   for (size_t i = 0; i < a.size(); ++i) {
     ASSERT_EQ(a[i], static_cast<uint32_t>(i * 2654435761u)) << i;
   }
+}
+
+// Whether the kernel backs memory advised so with transparent huge pages.
+bool HugePagesOnAdvice() {
+  std::ifstream in("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string modes;
+  std::getline(in, modes);
+  return modes.find("[always]") != std::string::npos ||
+         modes.find("[madvise]") != std::string::npos;
+}
+
+// KiB of huge pages in the mapping that holds `p` (its AnonHugePages in /proc/self/smaps),
+// or -1 if no mapping holds it.
+long HugePageKiBOfMappingAt(const void* p) {
+  const auto at = reinterpret_cast<uintptr_t>(p);
+  std::ifstream smaps("/proc/self/smaps");
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    uintptr_t start = 0, end = 0;
+    char dash = 0;
+    std::istringstream range(line);
+    if (range >> std::hex >> start >> dash >> end && dash == '-') {
+      inside = start <= at && at < end;
+    } else if (inside && line.rfind("AnonHugePages:", 0) == 0) {
+      return std::stol(line.substr(line.find(':') + 1));
+    }
+  }
+  return -1;
+}
+
+// The first mapping receives the small block's elements by a copy: advised as huge pages
+// before the copy faults them in, they lie in huge pages; advised after, in 4 KiB pages.
+TEST(GrowableArrayTest, ElementsCopiedIntoTheFirstMappingLieInHugePages) {
+  if (!HugePagesOnAdvice()) GTEST_SKIP() << "transparent huge pages are off";
+  GrowableArray<uint64_t> a;
+  const size_t small = kHugeAllocationThreshold / sizeof(uint64_t) - 1;
+  a.resize(small);  // 4 MiB less one element: a small block
+  for (size_t i = 0; i < small; ++i) a[i] = i;
+  a.resize(small + 1);  // the first mapping: the 4 MiB copied in, one element added
+  EXPECT_GE(HugePageKiBOfMappingAt(a.data()), 4096);
+  EXPECT_EQ(a[small - 1], small - 1);
 }
 
 struct Cell {
