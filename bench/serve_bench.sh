@@ -9,9 +9,11 @@
 #   SERVE_SKIP_RESTART=1                     skip the restart measurement (latency then
 #                                            on the state of the ingest runs)
 #   SERVE_SKIP_INGEST=1                      skip the ingest runs
+#   STREAMREC_BIN                            the binary to measure (default build/streamrec),
+#                                            so that two builds can be run in turn
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-bin="$root/build/streamrec"
+bin=${STREAMREC_BIN:-$root/build/streamrec}
 out="$root/bench/out"
 users=${SERVE_USERS:-100000}
 items=${SERVE_ITEMS:-10000}
