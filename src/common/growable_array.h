@@ -117,8 +117,8 @@ class GrowableArray {
       ::madvise(block, mapped, MADV_HUGEPAGE);  // advisory: failure only costs speed
     } else {
       // Advised before the copy faults its pages in: pages faulted in before the advice
-      // are 4 KiB ones, and stay so (a page walk on every other access) unless the
-      // kernel's background collapse gets to them.
+      // are 4 KiB ones, and stay so unless the kernel's background collapse gets to
+      // them (random accesses to them then miss the TLB far more often).
       ::madvise(block, mapped, MADV_HUGEPAGE);
       if (size_ > 0) std::memcpy(block, data_, size_ * sizeof(T));
       Release();
