@@ -96,9 +96,13 @@ Recommender::Recommender(ModelConfig config, int update_threads)
   const absl::Status valid = ValidateModelConfig(config);
   STREAMREC_CHECK(valid.ok()) << valid.message();
   STREAMREC_CHECK(update_threads == 1 || update_threads == 2) << update_threads;
-  // Two threads: up to three chunks queued for the worker absorb the jitter between the
-  // stages (the caller's work comes in bursts: the feature operators, then the chunks).
-  constexpr size_t kBuffers = 4;
+  // Two threads: up to eleven chunks queued for the worker absorb the jitter between the
+  // stages. The caller's work comes in bursts: the feature operators for a batch of
+  // records, then its events' chunks at once (four for 4,096 records). With three queued
+  // the caller blocked within its burst, and the worker could run dry while the caller
+  // ran the operators for the next. A reader waits for the queue all the same (Flush
+  // ends every write), so a longer one costs reads nothing.
+  constexpr size_t kBuffers = 12;
   pending_.resize(update_threads == 2 ? kBuffers : 1);
   if (update_threads == 2) {
     worker_ = std::make_unique<BackgroundWorker>(kBuffers - 1);
