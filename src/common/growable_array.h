@@ -108,18 +108,14 @@ class GrowableArray {
     const size_t mapped = RoundUpToHugePages(bytes);
     void* block = MapAligned(mapped);
     if (mapped_) {
-      // Moves the old pages to the front of the new range (which mremap unmaps first).
+      // Moves the old pages to the front of the new range (which mremap unmaps first);
+      // the moved mapping keeps its huge-page advice, for the added pages too.
       if (::mremap(data_, mapped_bytes_, mapped, MREMAP_MAYMOVE | MREMAP_FIXED, block) ==
           MAP_FAILED) {
         ::munmap(block, mapped);
         throw std::bad_alloc();
       }
-      ::madvise(block, mapped, MADV_HUGEPAGE);  // advisory: failure only costs speed
     } else {
-      // Advised before the copy faults its pages in: pages faulted in before the advice
-      // are 4 KiB ones, and stay so unless the kernel's background collapse gets to
-      // them (random accesses to them then miss the TLB far more often).
-      ::madvise(block, mapped, MADV_HUGEPAGE);
       if (size_ > 0) std::memcpy(block, data_, size_ * sizeof(T));
       Release();
     }
@@ -129,8 +125,11 @@ class GrowableArray {
     mapped_bytes_ = mapped;
   }
 
-  // `bytes` (a multiple of 2 MiB) of fresh memory, 2 MiB-aligned: a larger range is mapped
-  // and trimmed to the aligned part.
+  // `bytes` (a multiple of 2 MiB) of fresh memory, 2 MiB-aligned (a larger range is mapped
+  // and trimmed to the aligned part), advised as huge pages before anything touches it:
+  // pages faulted in before the advice are 4 KiB ones, and stay so unless the kernel's
+  // background collapse gets to them (random accesses to them then miss the TLB far more
+  // often).
   static void* MapAligned(size_t bytes) {
     void* range = ::mmap(nullptr, bytes + kHugePageBytes, PROT_READ | PROT_WRITE,
                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -140,6 +139,7 @@ class GrowableArray {
     if (aligned > start) ::munmap(range, aligned - start);
     const uintptr_t tail = aligned + bytes, end = start + bytes + kHugePageBytes;
     if (end > tail) ::munmap(reinterpret_cast<void*>(tail), end - tail);
+    ::madvise(reinterpret_cast<void*>(aligned), bytes, MADV_HUGEPAGE);  // failure costs speed
     return reinterpret_cast<void*>(aligned);
   }
 

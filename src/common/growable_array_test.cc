@@ -67,6 +67,11 @@ TEST(GrowableArrayTest, ElementsCopiedIntoTheFirstMappingLieInHugePages) {
   a.resize(small + 1);  // the first mapping: the 4 MiB copied in, one element added
   EXPECT_GE(HugePageKiBOfMappingAt(a.data()), 4096);
   EXPECT_EQ(a[small - 1], small - 1);
+  // Grown by moving its pages: the moved mapping keeps the advice for the added pages.
+  a.resize(4 * (small + 1));
+  for (size_t i = small + 1; i < a.size(); ++i) a[i] = i;
+  EXPECT_GE(HugePageKiBOfMappingAt(a.data()), 4 * 4096);
+  EXPECT_EQ(a[small - 1], small - 1);
 }
 
 struct Cell {
