@@ -336,13 +336,21 @@ void Recommender::Recommend(std::span<const RecentSlot> row, size_t k, ModelKind
     return;
   }
 
+  // A reason may read a pair's cell (a miss in a table of hundreds of MB), so reasons are
+  // given to the k items returned only, not to every candidate.
   std::vector<Candidate> candidates;
   SessionCandidates(row, kind == ModelKind::kItem, excluded, &candidates);
+  const auto find_candidate = [&](ItemIdx item) -> const Candidate* {  // sorted by item
+    const auto it = std::lower_bound(candidates.begin(), candidates.end(), item,
+                                     [](const Candidate& c, ItemIdx id) { return c.item < id; });
+    return it != candidates.end() && it->item == item ? &*it : nullptr;
+  };
   if (kind == ModelKind::kItem || kind == ModelKind::kSession) {
-    for (const Candidate& c : candidates) {
-      out->push_back(ScoredItem{c.item, c.score, CandidateReason(c, kind == ModelKind::kItem)});
-    }
+    for (const Candidate& c : candidates) out->push_back(ScoredItem{c.item, c.score, Reason{}});
     SortAndCut(k, out);
+    for (ScoredItem& s : *out) {
+      s.reason = CandidateReason(*find_candidate(s.item), kind == ModelKind::kItem);
+    }
     return;
   }
 
@@ -362,13 +370,9 @@ void Recommender::Recommend(std::span<const RecentSlot> row, size_t k, ModelKind
   };
 
   struct Ranked {
-    ScoredItem item;
-    double source = 0;  // breaks ties of the blend (e.g. when trending_blend is 0)
-  };
-  const auto in_candidates = [&](ItemIdx item) {
-    const auto it = std::lower_bound(candidates.begin(), candidates.end(), item,
-                                     [](const Candidate& c, ItemIdx id) { return c.item < id; });
-    return it != candidates.end() && it->item == item;
+    ScoredItem item;          // reason: the source's until it is among the top k
+    double source = 0;        // breaks ties of the blend (e.g. when trending_blend is 0)
+    bool by_session = false;  // its reason is then the session candidate's
   };
   std::vector<Ranked> ranked;
   ranked.reserve(candidates.size() + k);
@@ -378,14 +382,14 @@ void Recommender::Recommend(std::span<const RecentSlot> row, size_t k, ModelKind
   for (const Candidate& c : candidates) {
     const double session_part = (1 - blend) * c.score / session_best;
     const double fill_part = source_part(c.item);
-    const Reason reason =
-        session_part < fill_part ? source_reason : CandidateReason(c, /*single_anchor=*/false);
-    ranked.push_back(Ranked{ScoredItem{c.item, session_part + fill_part, reason}, source(c.item)});
+    const bool by_session = session_part >= fill_part;
+    ranked.push_back(Ranked{ScoredItem{c.item, session_part + fill_part, source_reason},
+                            source(c.item), by_session});
   }
   std::vector<std::pair<double, ItemIdx>> fill;
   popularity_.Top(trending, k, is_excluded, &fill);
   for (const auto& [score, item] : fill) {
-    if (in_candidates(item)) continue;
+    if (find_candidate(item) != nullptr) continue;
     ranked.push_back(Ranked{ScoredItem{item, source_part(item), source_reason}, score});
   }
   const auto better = [](const Ranked& a, const Ranked& b) {
@@ -394,7 +398,11 @@ void Recommender::Recommend(std::span<const RecentSlot> row, size_t k, ModelKind
   };
   const size_t take = std::min(k, ranked.size());
   std::partial_sort(ranked.begin(), ranked.begin() + take, ranked.end(), better);
-  for (size_t i = 0; i < take; ++i) out->push_back(ranked[i].item);
+  for (size_t i = 0; i < take; ++i) {
+    ScoredItem& s = ranked[i].item;
+    if (ranked[i].by_session) s.reason = CandidateReason(*find_candidate(s.item), false);
+    out->push_back(s);
+  }
 }
 
 void Recommender::RecommendForUser(UserIdx user, size_t k, ModelKind kind, const Filter& filter,

@@ -188,6 +188,31 @@ TEST(RecommenderTest, HybridFillsFromTrendingAfterSessionCandidates) {
   EXPECT_GT(out[0].score, out[1].score);
 }
 
+// Reasons are given after the top k is chosen (a reason may read a pair's cell): each
+// returned item gets its own candidate's, not only the first.
+TEST(RecommenderTest, EveryReturnedItemHasItsOwnCandidatesReason) {
+  Recommender m;
+  Stream s;
+  for (uint32_t u = 40; u < 50; ++u) s.Add(u, 4, kBuy, 0).Add(u, 5, kBuy, 1);
+  for (uint32_t u = 50; u < 53; ++u) s.Add(u, 4, kView, 0).Add(u, 6, kView, 1);
+  for (uint32_t u = 60; u < 90; ++u) s.Add(u, 9, kView, 2);
+  s.Add(1, 4, kView, 100);
+  ObserveAll(s, &m);
+  const Reason bought{ReasonKind::kBoughtTogether, ItemIdx(4)};
+  const Reason viewed{ReasonKind::kViewedTogether, ItemIdx(4)};
+  for (ModelKind kind : {ModelKind::kItem, ModelKind::kSession}) {
+    const std::vector<ScoredItem> out = ForUser(m, 1, kind);
+    ASSERT_THAT(Ids(out), ElementsAre(5, 6)) << static_cast<int>(kind);
+    EXPECT_EQ(out[0].reason, bought);
+    EXPECT_EQ(out[1].reason, viewed);
+  }
+  const std::vector<ScoredItem> hybrid = ForUser(m, 1, ModelKind::kHybrid, {}, 3);
+  ASSERT_THAT(Ids(hybrid), ElementsAre(5, 6, 9));
+  EXPECT_EQ(hybrid[0].reason, bought);
+  EXPECT_EQ(hybrid[1].reason, viewed);
+  EXPECT_EQ(hybrid[2].reason.kind, ReasonKind::kTrending);
+}
+
 TEST(RecommenderTest, SessionItemsThemselvesAreCandidatesForARevisit) {
   Stream s = Catalog();
   // User 1 viewed 7 (an item only user 1 touched: a weak neighbour of 4), then 4, whose
