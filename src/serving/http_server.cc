@@ -68,7 +68,8 @@ class HttpServerImpl {
   HttpServerImpl(Backend* backend, HttpServerOptions options)
       : options_(std::move(options)),
         api_(backend, &metrics_, options_.api_key, options_.max_events_per_request),
-        acceptor_(net::make_strand(ioc_)),
+        iocs_(MakeIoContexts(options_.io_threads)),
+        acceptor_(net::make_strand(*iocs_[0])),
         accept_timer_(acceptor_.get_executor()) {}
 
   absl::Status Start();
@@ -87,14 +88,25 @@ class HttpServerImpl {
   void Accept();
   void OnAccept(beast::error_code ec, tcp::socket socket);
   void AcceptLoopEnded();
-  void RunIoThread();
+  void RunIoThread(net::io_context* ioc);
+  // One io_context per I/O thread, each run by its thread alone (see http_server.h).
+  static std::vector<std::unique_ptr<net::io_context>> MakeIoContexts(int io_threads) {
+    const int n =
+        io_threads > 0 ? io_threads : static_cast<int>(std::thread::hardware_concurrency());
+    std::vector<std::unique_ptr<net::io_context>> iocs;
+    for (int i = 0; i < std::max(n, 1); ++i) {
+      iocs.push_back(std::make_unique<net::io_context>(/*concurrency_hint=*/1));
+    }
+    return iocs;
+  }
 
   const HttpServerOptions options_;
   ServerMetrics metrics_;
   const Api api_;
-  net::io_context ioc_;
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> work_;
-  tcp::acceptor acceptor_;          // on its own strand
+  std::vector<std::unique_ptr<net::io_context>> iocs_;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> work_;
+  size_t next_ioc_ = 0;             // the io_context of the next connection (round robin)
+  tcp::acceptor acceptor_;          // on its own strand, in the first io_context
   net::steady_timer accept_timer_;  // backs off after a failed accept (out of descriptors)
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;
@@ -343,7 +355,7 @@ absl::Status HttpServerImpl::Start() {
   }
   try {
     beast::error_code ec;
-    tcp::resolver resolver(ioc_);
+    tcp::resolver resolver(*iocs_[0]);
     const auto endpoints =
         resolver.resolve(options_.host, StrCat(options_.port), tcp::resolver::passive, ec);
     if (ec || endpoints.empty()) {
@@ -364,27 +376,26 @@ absl::Status HttpServerImpl::Start() {
     }
     port_ = acceptor_.local_endpoint(ec).port();
 
-    work_.emplace(ioc_.get_executor());
+    for (const auto& ioc : iocs_) work_.push_back(net::make_work_guard(*ioc));
     {
       std::lock_guard lock(mu_);
       accepting_ = true;
     }
     net::post(acceptor_.get_executor(), [this] { Accept(); });
-    int threads = options_.io_threads > 0 ? options_.io_threads
-                                          : static_cast<int>(std::thread::hardware_concurrency());
-    threads = std::max(threads, 1);
-    threads_.reserve(threads);
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { RunIoThread(); });
+    threads_.reserve(iocs_.size());
+    for (const auto& ioc : iocs_) {
+      threads_.emplace_back([this, ioc = ioc.get()] { RunIoThread(ioc); });
+    }
   } catch (const std::exception& e) {
     return absl::InternalError(StrCat("cannot start the HTTP server: ", e.what()));
   }
   return absl::OkStatus();
 }
 
-void HttpServerImpl::RunIoThread() {
+void HttpServerImpl::RunIoThread(net::io_context* ioc) {
   while (true) {
     try {
-      ioc_.run();
+      ioc->run();
       return;
     } catch (const std::exception& e) {
       // A handler threw (out of memory, say): its connection is dropped; serve on.
@@ -396,7 +407,9 @@ void HttpServerImpl::RunIoThread() {
 }
 
 void HttpServerImpl::Accept() {
-  acceptor_.async_accept(net::make_strand(ioc_),
+  // Runs on the acceptor's strand only, so next_ioc_ needs no lock.
+  net::io_context& ioc = *iocs_[next_ioc_++ % iocs_.size()];
+  acceptor_.async_accept(net::make_strand(ioc),
                          beast::bind_front_handler(&HttpServerImpl::OnAccept, this));
 }
 
@@ -413,7 +426,7 @@ void HttpServerImpl::OnAccept(beast::error_code ec, tcp::socket socket) {
   if (ec) {
     // Out of descriptors or the like: try again shortly rather than spin.
     accept_timer_.expires_after(std::chrono::milliseconds(50));
-    accept_timer_.async_wait([this](beast::error_code) { OnAccept({}, tcp::socket(ioc_)); });
+    accept_timer_.async_wait([this](beast::error_code) { OnAccept({}, tcp::socket(*iocs_[0])); });
     return;
   }
   if (socket.is_open()) {
@@ -471,8 +484,8 @@ void HttpServerImpl::Stop() {
   std::unique_lock lock(mu_);
   drained_.wait(lock, [this] { return sessions_.empty() && !accepting_; });
   lock.unlock();
-  work_.reset();
-  ioc_.stop();
+  work_.clear();
+  for (const auto& ioc : iocs_) ioc->stop();
   for (std::thread& thread : threads_) thread.join();
   threads_.clear();
 }

@@ -1,12 +1,15 @@
 #pragma once
 // The HTTP/1.1 server of `streamrec serve`: Boost.Beast on Asio, routes in api.h.
 //
-// Threading: `io_threads` threads run one Asio io_context. Each connection lives on its
-// own strand, so the handlers of one connection never overlap and need no lock; the
-// routes call the Backend from those threads. Ingest and snapshot completions arrive
-// on the engine's threads and are posted back to the connection's strand, so no I/O
-// thread waits for the engine. Connections are kept alive (HTTP/1.1) and answered in
-// order, one request at a time each.
+// Threading: `io_threads` threads, each running an Asio io_context of its own; new
+// connections go to them in turn and stay. (One io_context run by all the threads cost
+// two futex calls a request, the threads waking each other; a connection is now served
+// by one thread, at the price that a long request holds up the others of its thread.)
+// Each connection lives on its own strand, so the handlers of one connection never
+// overlap and need no lock; the routes call the Backend from those threads. Ingest and
+// snapshot completions arrive on the engine's threads and are posted back to the
+// connection's strand, so no I/O thread waits for the engine. Connections are kept
+// alive (HTTP/1.1) and answered in order, one request at a time each.
 //
 // Lifecycle: construct, Start() (binds and listens; port() is then the bound port),
 // Stop() (or destroy). Stop stops accepting, closes connections that wait for a
