@@ -172,19 +172,22 @@ void BM_RecommendForUser(benchmark::State& state) {
   const Recommender& m = FullModel();
   const std::vector<UserIdx> users = ActiveUsers();
   const auto kind = static_cast<ModelKind>(state.range(0));
+  const size_t k = static_cast<size_t>(state.range(1));
   std::vector<ScoredItem> out;
   TimeQueries(state, [&](size_t i) {
-    m.RecommendForUser(users[i % users.size()], 10, kind, {}, &out);
+    m.RecommendForUser(users[i % users.size()], k, kind, {}, &out);
     benchmark::DoNotOptimize(out.data());
   });
   state.SetLabel(kind == ModelKind::kHybrid    ? "hybrid"
                  : kind == ModelKind::kSession ? "session"
                                                : "item");
 }
+// k = 10, and 50: the depth of the live list that the server blends with ALS (BlendDepth).
 BENCHMARK(BM_RecommendForUser)
-    ->Arg(static_cast<int>(ModelKind::kHybrid))
-    ->Arg(static_cast<int>(ModelKind::kSession))
-    ->Arg(static_cast<int>(ModelKind::kItem))
+    ->Args({static_cast<int>(ModelKind::kHybrid), 10})
+    ->Args({static_cast<int>(ModelKind::kSession), 10})
+    ->Args({static_cast<int>(ModelKind::kItem), 10})
+    ->Args({static_cast<int>(ModelKind::kHybrid), 50})
     ->Iterations(20'000);
 
 void BM_SimilarItems(benchmark::State& state) {

@@ -84,10 +84,18 @@ end
 LUA
   "$bin" replay "$replay_file" --url "$url" --batch 200 --rate 20000 "$@" >/dev/null 2>&1 &
   replay_pid=$!
-  # wrk keeps every connection busy, and its threads share the 2 cores with the server
-  # and the replay: with 2 threads and 8 connections requests queue behind each other
-  # and behind wrk itself; 4 connections, or one wrk thread, show the latency at a
-  # similar rate.
+  sleep 2
+  # The target's rate, open loop: 5,000 requests/s, each connection on a schedule, the
+  # latency counted from when a request was due (bench/paced.lua), so that a stall
+  # counts against every request it held back, not only the one it caught. First, while
+  # the replay is on its schedule (the saturating runs below can put it behind).
+  echo "== GET recommendations at 5000 requests/s (wrk, paced, 8 connections, 10 s) while ingesting 20000 events/s"
+  wrk -t8 -c8 -d10s --latency -s "$root/bench/paced.lua" "$url" -- 5000 8 "$users" |
+    grep -E '^ +(50|90|99)%|^paced' | sed 's/^ \+/  from the send /'
+  # Then saturation, closed loop: wrk keeps every connection busy, and its threads
+  # share the 2 cores with the server and the replay: with 2 threads and 8 connections requests
+  # queue behind each other and behind wrk itself; 4 connections, or one wrk thread,
+  # show the latency at a similar rate.
   local setting threads connections
   for setting in "2 4" "2 8" "1 8"; do
     read -r threads connections <<<"$setting"
