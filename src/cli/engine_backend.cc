@@ -248,8 +248,10 @@ absl::StatusOr<Recommendations> EngineBackend::RecommendForUser(std::string_view
       out.items = Render(from_batch, s.ids);
       return;
     }
+    // For a blend, deeper than k: of those, the k kept are told bought-together below.
     const size_t live_k = batch != nullptr ? BlendDepth(request.k) : request.k;
-    const Filter filter{.exclude = exclude, .exclude_if = purchased};
+    const Filter filter{
+        .exclude = exclude, .exclude_if = purchased, .tell_bought_together = batch == nullptr};
     if (pending.empty()) {
       s.models.RecommendForUser(*user, live_k, *kind, filter, &scored);
     } else {
@@ -273,6 +275,7 @@ absl::StatusOr<Recommendations> EngineBackend::RecommendForUser(std::string_view
     } else if (scored.size() > request.k) {
       scored.resize(request.k);  // asked deeper for a blend that ALS had nothing for
     }
+    if (!filter.tell_bought_together) s.models.TellBoughtTogether(scored);
     out.items = Render(scored, s.ids);
   });
   return out;

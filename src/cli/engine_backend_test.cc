@@ -133,6 +133,30 @@ TEST_F(EngineBackendTest, HybridBlendsAlsInOnceItExists) {
   EXPECT_TRUE(from_als);
 }
 
+// The blend takes a deeper live list than it shows, made without the co-purchase reads;
+// the items it keeps are told bought-together afterwards.
+TEST_F(EngineBackendTest, HybridWithAlsStillSaysBoughtTogether) {
+  // Ten minutes before the clock: past the allowed lateness, so the watermark releases
+  // the purchases to the recommenders at once, and their pair is in.
+  const EventTime earlier{kStart.micros - 10 * 60 * kMicrosPerSecond};
+  std::vector<IngestEvent> events;
+  for (int u = 0; u < 3; ++u) {
+    for (const char* item : {"p0", "p1"}) {
+      events.push_back(
+          IngestEvent{StrCat("buyer", u), item, EventType::kPurchase, earlier, 10.0, ""});
+    }
+  }
+  Ingest(std::move(events));
+  TwoGroups();
+  ASSERT_TRUE(Retrain().ok());
+  Ingest({View("shopper", "p0")});
+  absl::StatusOr<Recommendations> r = backend_->RecommendForUser("shopper", {3, "hybrid", {}});
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_FALSE(r->items.empty());
+  EXPECT_EQ(r->items[0].item_id, "p1");
+  EXPECT_EQ(r->items[0].reason, "bought together with p0");
+}
+
 TEST_F(EngineBackendTest, HybridBlendsTheLiveListWithTheAlsScoresItVouchesFor) {
   TwoGroups();
   ASSERT_TRUE(Retrain().ok());

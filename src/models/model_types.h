@@ -94,6 +94,10 @@ struct Filter {
   bool exclude_current_item = true;
   // Leave out items purchased in the user's (or session's) recent items.
   bool exclude_recent_purchases = true;
+  // Tell kBoughtTogether from kViewedTogether, which reads the pair's co-purchases (a
+  // cache miss each). False: every such reason is kViewedTogether, for a caller that
+  // keeps a few of the items and tells them apart itself (Recommender::CoPurchases).
+  bool tell_bought_together = true;
 };
 
 // Counters for /metrics.

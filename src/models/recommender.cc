@@ -248,9 +248,13 @@ void Recommender::PairWithWindow(std::span<const RecentSlot> row, uint32_t skip,
 
 // ---- Queries ----
 
-Reason Recommender::CandidateReason(const Candidate& c, bool single_anchor) const {
+Reason Recommender::CandidateReason(const Candidate& c, bool single_anchor,
+                                    bool tell_bought) const {
   if (c.anchor == c.item) return Reason{ReasonKind::kViewedRecently, c.item};
-  if (single_anchor || c.anchor_score >= 0.5 * c.score) return TogetherReason(c.anchor, c.item);
+  if (single_anchor || c.anchor_score >= 0.5 * c.score) {
+    return tell_bought ? TogetherReason(c.anchor, c.item)
+                       : Reason{ReasonKind::kViewedTogether, c.anchor};
+  }
   return Reason{ReasonKind::kSimilarToSession, c.anchor};
 }
 
@@ -349,7 +353,8 @@ void Recommender::Recommend(std::span<const RecentSlot> row, size_t k, ModelKind
     for (const Candidate& c : candidates) out->push_back(ScoredItem{c.item, c.score, Reason{}});
     SortAndCut(k, out);
     for (ScoredItem& s : *out) {
-      s.reason = CandidateReason(*find_candidate(s.item), kind == ModelKind::kItem);
+      s.reason = CandidateReason(*find_candidate(s.item), kind == ModelKind::kItem,
+                                 filter.tell_bought_together);
     }
     return;
   }
@@ -400,7 +405,9 @@ void Recommender::Recommend(std::span<const RecentSlot> row, size_t k, ModelKind
   std::partial_sort(ranked.begin(), ranked.begin() + take, ranked.end(), better);
   for (size_t i = 0; i < take; ++i) {
     ScoredItem& s = ranked[i].item;
-    if (ranked[i].by_session) s.reason = CandidateReason(*find_candidate(s.item), false);
+    if (ranked[i].by_session) {
+      s.reason = CandidateReason(*find_candidate(s.item), false, filter.tell_bought_together);
+    }
     out->push_back(s);
   }
 }
@@ -474,6 +481,13 @@ double Recommender::PairWeight(ItemIdx a, ItemIdx b) const {
   CheckFlushed();
   const PairCell* cell = co_.Find(a, b);
   return cell == nullptr ? 0.0 : cell->weight;
+}
+
+void Recommender::TellBoughtTogether(std::span<ScoredItem> items) const {
+  for (ScoredItem& s : items) {
+    if (s.reason.kind == ReasonKind::kViewedTogether)
+      s.reason = TogetherReason(s.reason.anchor, s.item);
+  }
 }
 
 uint32_t Recommender::CoPurchases(ItemIdx a, ItemIdx b) const {

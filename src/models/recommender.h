@@ -105,6 +105,10 @@ class Recommender {
   // The user's recent distinct items, most recent first; empty for unknown users.
   std::vector<RecentItem> RecentItems(UserIdx user) const;
 
+  // Gives kBoughtTogether to the items of a list made with tell_bought_together false
+  // whose kViewedTogether pair was co-purchased: what the list would have said.
+  void TellBoughtTogether(std::span<ScoredItem> items) const;
+
   // The raw statistics behind the scores (0 for unknown items or pairs).
   double PairWeight(ItemIdx a, ItemIdx b) const;
   uint32_t CoPurchases(ItemIdx a, ItemIdx b) const;
@@ -149,8 +153,8 @@ class Recommender {
   void SessionCandidates(std::span<const RecentSlot> row, bool latest_only,
                          const Excluder& excluded, std::vector<Candidate>* out) const;
   // The reason of a session candidate: its own revisit, its one strong anchor, or the
-  // session as a whole.
-  Reason CandidateReason(const Candidate& c, bool single_anchor) const;
+  // session as a whole (see Filter::tell_bought_together).
+  Reason CandidateReason(const Candidate& c, bool single_anchor, bool tell_bought) const;
   Reason TogetherReason(ItemIdx anchor, ItemIdx item) const;
   float PairGain(float a, float b) const;
   // CHECKs the contract that no pair update is in flight while the state is read.

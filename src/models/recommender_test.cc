@@ -211,6 +211,15 @@ TEST(RecommenderTest, EveryReturnedItemHasItsOwnCandidatesReason) {
   EXPECT_EQ(hybrid[0].reason, bought);
   EXPECT_EQ(hybrid[1].reason, viewed);
   EXPECT_EQ(hybrid[2].reason.kind, ReasonKind::kTrending);
+
+  // Without the co-purchase reads, told apart afterwards: the same lists.
+  for (ModelKind kind : {ModelKind::kItem, ModelKind::kSession, ModelKind::kHybrid}) {
+    std::vector<ScoredItem> later = ForUser(m, 1, kind, Filter{.tell_bought_together = false});
+    ASSERT_FALSE(later.empty());
+    EXPECT_EQ(later[0].reason, viewed) << static_cast<int>(kind);
+    m.TellBoughtTogether(later);
+    EXPECT_EQ(later, ForUser(m, 1, kind)) << static_cast<int>(kind);
+  }
 }
 
 TEST(RecommenderTest, SessionItemsThemselvesAreCandidatesForARevisit) {
