@@ -93,9 +93,9 @@ LUA
   wrk -t8 -c8 -d10s --latency -s "$root/bench/paced.lua" "$url" -- 5000 8 "$users" |
     grep -E '^ +(50|90|99)%|^paced' | sed 's/^ \+/  from the send /'
   # Then saturation, closed loop: wrk keeps every connection busy, and its threads
-  # share the 2 cores with the server and the replay: with 2 threads and 8 connections requests
-  # queue behind each other and behind wrk itself; 4 connections, or one wrk thread,
-  # show the latency at a similar rate.
+  # share the 2 cores with the server and the replay: with 2 threads and 8 connections
+  # requests queue behind each other and behind wrk itself; 4 connections, or one wrk
+  # thread, show the latency at a similar rate.
   local setting threads connections
   for setting in "2 4" "2 8" "1 8"; do
     read -r threads connections <<<"$setting"

@@ -96,7 +96,7 @@ struct Filter {
   bool exclude_recent_purchases = true;
   // Tell kBoughtTogether from kViewedTogether, which reads the pair's co-purchases (a
   // cache miss each). False: every such reason is kViewedTogether, for a caller that
-  // keeps a few of the items and tells them apart itself (Recommender::CoPurchases).
+  // keeps a few of the items and tells them apart then (Recommender::TellBoughtTogether).
   bool tell_bought_together = true;
 };
 

@@ -484,9 +484,11 @@ double Recommender::PairWeight(ItemIdx a, ItemIdx b) const {
 }
 
 void Recommender::TellBoughtTogether(std::span<ScoredItem> items) const {
+  CheckFlushed();
   for (ScoredItem& s : items) {
-    if (s.reason.kind == ReasonKind::kViewedTogether)
+    if (s.reason.kind == ReasonKind::kViewedTogether) {
       s.reason = TogetherReason(s.reason.anchor, s.item);
+    }
   }
 }
 
