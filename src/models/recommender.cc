@@ -259,8 +259,7 @@ Reason Recommender::CandidateReason(const Candidate& c, bool single_anchor,
 }
 
 Reason Recommender::TogetherReason(ItemIdx anchor, ItemIdx item) const {
-  const PairCell* cell = co_.Find(anchor, item);
-  const bool bought = cell != nullptr && cell->bought > 0;
+  const bool bought = CoPurchases(anchor, item) > 0;
   return Reason{bought ? ReasonKind::kBoughtTogether : ReasonKind::kViewedTogether, anchor};
 }
 
