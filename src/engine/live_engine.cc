@@ -400,6 +400,21 @@ void LiveEngine::ReleaseUpTo(EventTime now) {
   ObserveEnriched(/*popularity_counted=*/true);  // on arrival, in ApplyPayload
 }
 
+LiveEngine::WriteLock::WriteLock(LiveEngine* engine)
+    : engine_(engine), lock_(&engine->state_mu_), start_(std::chrono::steady_clock::now()) {}
+
+LiveEngine::WriteLock::~WriteLock() {
+  engine_->state_->models.Flush();
+  const auto micros = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                                std::chrono::steady_clock::now() - start_)
+                                                .count());
+  const size_t bucket =
+      std::lower_bound(kWriteHoldBoundsMicros.begin(), kWriteHoldBoundsMicros.end(), micros) -
+      kWriteHoldBoundsMicros.begin();
+  engine_->write_hold_counts_[bucket].fetch_add(1, std::memory_order_relaxed);
+  engine_->write_hold_micros_.fetch_add(micros, std::memory_order_relaxed);
+}
+
 void LiveEngine::Ingest(std::vector<IncomingEvent> events, IngestDone done) {
   absl::Status refused;
   {
@@ -632,6 +647,18 @@ std::string LiveEngine::MetricsText() const {
   for (size_t b = 0; b < bounds.size(); ++b) bounds[b] = kSyncLatencyBoundsMicros[b] / 1e6;
   AppendHistogramSamples(&out, "streamrec_log_fsync_seconds", "", bounds, log.sync_latency_counts,
                          static_cast<double>(log.sync_micros) / 1e6);
+  out +=
+      "# HELP streamrec_engine_write_hold_seconds How long the writer held the state "
+      "exclusively, each time; reads wait for the hold in progress.\n"
+      "# TYPE streamrec_engine_write_hold_seconds histogram\n";
+  std::array<double, kWriteHoldBoundsMicros.size()> hold_bounds;
+  std::array<uint64_t, kWriteHoldBoundsMicros.size() + 1> hold_counts;
+  for (size_t b = 0; b < hold_bounds.size(); ++b) hold_bounds[b] = kWriteHoldBoundsMicros[b] / 1e6;
+  for (size_t b = 0; b < hold_counts.size(); ++b) {
+    hold_counts[b] = write_hold_counts_[b].load(std::memory_order_relaxed);
+  }
+  AppendHistogramSamples(&out, "streamrec_engine_write_hold_seconds", "", hold_bounds, hold_counts,
+                         static_cast<double>(write_hold_micros_.load()) / 1e6);
   const ProcessMemory memory = ReadProcessMemory();
   metric("streamrec_process_resident_bytes", "Resident memory of the process.", "gauge",
          static_cast<double>(memory.resident_bytes));

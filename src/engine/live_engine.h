@@ -32,6 +32,8 @@
 // Concurrency: one writer thread changes the state under an exclusive lock; readers
 // use Read(), under a shared lock. Ingest, Read, SnapshotNow and Stop are thread-safe.
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -55,6 +57,11 @@
 #include "stream/reorder_buffer.h"
 
 namespace streamrec {
+
+// Upper bounds of the writer's exclusive holds of the state (/metrics), in microseconds:
+// a request's read waits for the hold in progress, so these bound what ingest adds to it.
+inline constexpr std::array<uint64_t, 12> kWriteHoldBoundsMicros = {
+    50, 100, 250, 500, 1'000, 2'500, 5'000, 10'000, 25'000, 100'000, 1'000'000, 10'000'000};
 
 struct LiveEngineOptions {
   std::string state_dir;
@@ -165,15 +172,17 @@ class LiveEngine {
   };
 
   // The writer's exclusive hold of the state. The recommenders' pair updates in flight
-  // are waited for before it is released, so readers never see them half applied.
+  // are waited for before it is released, so readers never see them half applied. How
+  // long each hold lasted goes to write_hold_counts_: every read waits that long.
   class WriteLock {
    public:
-    explicit WriteLock(LiveEngine* engine) : engine_(engine), lock_(&engine->state_mu_) {}
-    ~WriteLock() { engine_->state_->models.Flush(); }
+    explicit WriteLock(LiveEngine* engine);
+    ~WriteLock();
 
    private:
     LiveEngine* engine_;
     absl::MutexLock lock_;
+    std::chrono::steady_clock::time_point start_;
   };
 
   explicit LiveEngine(LiveEngineOptions options);
@@ -233,6 +242,10 @@ class LiveEngine {
   absl::Status failure_;  // the first log failure; every later ingest fails with it
 
   std::atomic<int64_t> snapshots_written_{0};
+  // The writer's exclusive holds by duration: [b] counts those above kWriteHoldBoundsMicros
+  // [b - 1] and at most [b] (the last, those above every bound); and their sum.
+  std::array<std::atomic<uint64_t>, kWriteHoldBoundsMicros.size() + 1> write_hold_counts_{};
+  std::atomic<uint64_t> write_hold_micros_{0};
   std::atomic<int64_t> last_snapshot_millis_{0};
   std::thread writer_;
 };

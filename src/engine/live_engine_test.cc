@@ -176,6 +176,29 @@ TEST_F(LiveEngineTest, MetricsHoldTheFsyncLatencyAndTheProcessMemory) {
   EXPECT_GT(std::stod(text.substr(rss + 34)), 1e6);  // a process holds more than a MB
 }
 
+// /metrics counts the writer's exclusive holds of the state by duration: every ingested
+// group is one (the recovery at start and idle ticks add theirs), and the buckets are
+// cumulative up to the count.
+TEST_F(LiveEngineTest, MetricsCountTheWritersExclusiveHolds) {
+  auto engine = Open(Options());
+  const auto holds = [&] {
+    const std::string text = engine->MetricsText();
+    const std::string key = "\nstreamrec_engine_write_hold_seconds_count ";
+    const size_t at = text.find(key);
+    EXPECT_NE(at, std::string::npos) << text;
+    const uint64_t count = std::stoull(text.substr(at + key.size()));
+    EXPECT_NE(
+        text.find(StrCat("streamrec_engine_write_hold_seconds_bucket{le=\"+Inf\"} ", count, "\n")),
+        std::string::npos)
+        << text;
+    return count;
+  };
+  const uint64_t before = holds();
+  Ingest(*engine, {Event("u1", "a", EventType::kView, kStart)});
+  Ingest(*engine, {Event("u1", "b", EventType::kView, kStart)});
+  EXPECT_GE(holds(), before + 2);
+}
+
 // Everything the engine holds, in a form two engines can be compared by.
 std::string Fingerprint(const LiveEngine& engine) {
   return engine.Read([](const LiveState& s) {
