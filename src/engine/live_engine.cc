@@ -276,7 +276,8 @@ absl::Status LiveEngine::WriteSnapshotTo(const std::string& dir, LogOffset cover
 
 absl::Status LiveEngine::Recover(StartupReport* report) {
   const std::string& state = options_.state_dir;
-  EventLogOptions log_options{.fsync = options_.fsync, .sync_interval = options_.sync_interval};
+  EventLogOptions log_options{
+      .fsync = options_.fsync, .sync_interval = options_.sync_interval, .env = options_.log_env};
   ASSIGN_OR_RETURN(log_, EventLog::Open(LogDir(state), log_options, &report->log));
   if (report->bootstrapped) return absl::OkStatus();  // the state is current already
   ASSIGN_OR_RETURN(std::optional<LoadedSnapshot> snapshot,
@@ -522,15 +523,14 @@ void LiveEngine::ProcessGroup(std::vector<Request>* group) {
     log_->Append(payload);
     if (options_.fsync == FsyncPolicy::kAlways) status = log_->Commit();
   }
-  // The group commit (write and fdatasync) runs on another thread while this one applies
+  // The group commit (write and fdatasync) runs on committer_ while this thread applies
   // the same events: the group costs the longer of the two, not their sum. Nothing is
   // acknowledged before the commit succeeded. Readers may see an event a few ms before
   // it is durable; if the commit fails it was never acknowledged, the engine refuses
   // everything after, and no snapshot is written, so a restart recovers exactly the log.
-  std::future<absl::Status> commit;
-  if (status.ok() && options_.fsync != FsyncPolicy::kAlways) {
-    commit = std::async(std::launch::async, [this] { return log_->Commit(); });
-  }
+  const bool committing = status.ok() && options_.fsync != FsyncPolicy::kAlways;
+  absl::Status committed;
+  if (committing) committer_.Run([this, &committed] { committed = log_->Commit(); });
   if (status.ok()) {
     WriteLock lock(this);
     for (const std::string& payload : payloads) {
@@ -539,7 +539,10 @@ void LiveEngine::ProcessGroup(std::vector<Request>* group) {
     }
     for (const IngestAck& a : acks) state_->duplicates += static_cast<int64_t>(a.duplicates);
   }
-  if (commit.valid()) status = commit.get();
+  if (committing) {
+    committer_.Wait();
+    status = committed;
+  }
   if (!status.ok()) {
     Log(LogLevel::kError, "event_log_failed",
         {{"error", std::string(status.message())},

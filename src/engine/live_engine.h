@@ -47,6 +47,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "common/background_worker.h"
 #include "common/interner.h"
 #include "features/feature_operators.h"
 #include "log/event_codec.h"
@@ -82,6 +83,9 @@ struct LiveEngineOptions {
   int threads = 2;
   // Wall clock, in event-time units; tests replace it.
   std::function<EventTime()> clock;
+  // The file system of the live event log (nullptr: Env::Default()); tests inject
+  // faults with it. The bootstrap's log and the snapshots use the default one.
+  Env* log_env = nullptr;
 };
 
 // One event as a client sent it, validated (serving/event_json.h checks every field).
@@ -247,6 +251,9 @@ class LiveEngine {
   std::array<std::atomic<uint64_t>, kWriteHoldBoundsMicros.size() + 1> write_hold_counts_{};
   std::atomic<uint64_t> write_hold_micros_{0};
   std::atomic<int64_t> last_snapshot_millis_{0};
+  // The writer's group commits, one at a time, while it applies the group (the writer
+  // thread is its only user).
+  BackgroundWorker committer_;
   std::thread writer_;
 };
 

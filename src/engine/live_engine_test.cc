@@ -15,6 +15,7 @@
 #include "common/strings.h"
 #include "common/test_temp_dir.h"
 #include "gtest/gtest.h"
+#include "log/env.h"
 #include "log/snapshot.h"
 
 namespace streamrec {
@@ -197,6 +198,102 @@ TEST_F(LiveEngineTest, MetricsCountTheWritersExclusiveHolds) {
   Ingest(*engine, {Event("u1", "a", EventType::kView, kStart)});
   Ingest(*engine, {Event("u1", "b", EventType::kView, kStart)});
   EXPECT_GE(holds(), before + 2);
+}
+
+// The POSIX file system, whose files' Sync fails while fail_syncs is set (a disk that
+// stopped taking writes).
+class SyncFailingEnv final : public Env {
+ public:
+  std::atomic<bool> fail_syncs{false};
+
+  absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& p) override {
+    return Wrap(base_->NewWritableFile(p));
+  }
+  absl::StatusOr<std::unique_ptr<WritableFile>> NewAppendableFile(const std::string& p) override {
+    return Wrap(base_->NewAppendableFile(p));
+  }
+  absl::StatusOr<std::unique_ptr<RandomAccessFile>> NewRandomAccessFile(
+      const std::string& p) override {
+    return base_->NewRandomAccessFile(p);
+  }
+  absl::StatusOr<std::unique_ptr<FileContents>> ReadFile(const std::string& p) override {
+    return base_->ReadFile(p);
+  }
+  absl::StatusOr<uint64_t> GetFileSize(const std::string& p) override {
+    return base_->GetFileSize(p);
+  }
+  absl::StatusOr<std::vector<std::string>> GetChildren(const std::string& d) override {
+    return base_->GetChildren(d);
+  }
+  absl::Status CreateDir(const std::string& d) override { return base_->CreateDir(d); }
+  absl::Status RemoveFile(const std::string& p) override { return base_->RemoveFile(p); }
+  absl::Status RenameFile(const std::string& f, const std::string& t) override {
+    return base_->RenameFile(f, t);
+  }
+  absl::Status TruncateFile(const std::string& p, uint64_t n) override {
+    return base_->TruncateFile(p, n);
+  }
+  absl::Status SyncDir(const std::string& d) override {
+    return fail_syncs ? absl::DataLossError("injected: the disk failed") : base_->SyncDir(d);
+  }
+  absl::StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& p) override {
+    return base_->LockFile(p);
+  }
+
+ private:
+  class File final : public WritableFile {
+   public:
+    File(std::unique_ptr<WritableFile> base, const std::atomic<bool>* fail)
+        : base_(std::move(base)), fail_(fail) {}
+    absl::Status Append(std::string_view data) override { return base_->Append(data); }
+    absl::Status Sync() override {
+      return *fail_ ? absl::DataLossError("injected: the disk failed") : base_->Sync();
+    }
+
+   private:
+    std::unique_ptr<WritableFile> base_;
+    const std::atomic<bool>* fail_;
+  };
+  absl::StatusOr<std::unique_ptr<WritableFile>> Wrap(
+      absl::StatusOr<std::unique_ptr<WritableFile>> file) {
+    if (!file.ok()) return file.status();
+    return std::make_unique<File>(std::move(*file), &fail_syncs);
+  }
+  Env* const base_ = Env::Default();
+};
+
+// A group whose commit fails is not acknowledged, and nothing after it is taken: the
+// engine cannot tell what of its log reached the disk. A restart recovers every event
+// acknowledged before.
+TEST_F(LiveEngineTest, AFailedCommitAcknowledgesNothingAndRefusesWhatFollows) {
+  SyncFailingEnv env;
+  LiveEngineOptions o = Options();
+  o.log_env = &env;
+  auto engine = Open(o);
+  ASSERT_NE(engine, nullptr);
+  Ingest(*engine, {Event("u1", "a", EventType::kView, kStart, "e1")});
+  env.fail_syncs = true;
+  const auto ingest = [&](std::string event_id) {
+    std::promise<absl::StatusOr<IngestAck>> done;
+    auto result = done.get_future();
+    engine->Ingest({Event("u2", "b", EventType::kView, kStart, std::move(event_id))},
+                   [&](absl::StatusOr<IngestAck> a) { done.set_value(a); });
+    return result.get().status();
+  };
+  const absl::Status failed = ingest("e2");
+  EXPECT_EQ(failed.code(), absl::StatusCode::kUnavailable) << failed;
+  EXPECT_NE(failed.message().find("the event log failed"), std::string::npos) << failed;
+  env.fail_syncs = false;
+  EXPECT_EQ(ingest("e3").code(), absl::StatusCode::kUnavailable);  // even with the disk back
+  engine.reset();
+
+  auto reopened = Open(Options());
+  ASSERT_NE(reopened, nullptr);
+  reopened->Read([](const LiveState& s) {
+    EXPECT_TRUE(s.ids.users.Find("u1").has_value());
+    EXPECT_TRUE(s.event_ids.contains("e1"));
+    EXPECT_FALSE(s.event_ids.contains("e3"));
+  });
 }
 
 // Everything the engine holds, in a form two engines can be compared by.
