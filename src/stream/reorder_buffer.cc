@@ -35,8 +35,20 @@ bool ReorderBuffer::Push(const Record& r, EventTime now) {
   return true;
 }
 
+int64_t ReorderBuffer::BucketOf(EventTime t) {
+  // Floor division: times before 1970 (bootstrapped history) go to negative buckets.
+  const int64_t q = t.micros / kBucketMicros;
+  return t.micros % kBucketMicros < 0 ? q - 1 : q;
+}
+
 void ReorderBuffer::Insert(const Entry& e) {
-  heap_.push(e);
+  Bucket& bucket = buckets_[BucketOf(e.record.time)];
+  if (bucket.sorted && bucket.entries.size() > bucket.released &&
+      StreamOrderLess(e.record, bucket.entries.back().record)) {
+    bucket.sorted = false;  // arrivals come in arrival order: only time can put it back
+  }
+  bucket.entries.push_back(e);
+  ++size_;
   std::vector<Record>& pending = pending_by_user_[e.record.user];
   // Keep the user's list in stream order; records mostly arrive in order.
   auto at = pending.end();
@@ -51,12 +63,10 @@ void ReorderBuffer::Save(ByteWriter* w) const {
   w->Put(last_arrival_.micros);
   w->Put(arrivals_);
   w->Put(late_);
-  // The heap's array in any order: Load pushes the entries back one by one.
-  auto copy = heap_;
-  w->PutVarint(copy.size());
-  while (!copy.empty()) {
-    w->Put(copy.top());
-    copy.pop();
+  // The buffered entries in any order: Load inserts them back one by one.
+  w->PutVarint(size_);
+  for (const auto& [_, bucket] : buckets_) {
+    for (size_t i = bucket.released; i < bucket.entries.size(); ++i) w->Put(bucket.entries[i]);
   }
 }
 
@@ -70,7 +80,8 @@ bool ReorderBuffer::Load(ByteReader* r) {
     return false;
   }
   seen_any_ = seen != 0;
-  heap_ = {};
+  buckets_.clear();
+  size_ = 0;
   pending_by_user_.clear();
   for (uint64_t i = 0; i < n; ++i) {
     Entry e;
@@ -80,10 +91,9 @@ bool ReorderBuffer::Load(ByteReader* r) {
   return true;
 }
 
-void ReorderBuffer::PopInto(std::vector<Record>* out) {
-  const Record r = heap_.top().record;
-  heap_.pop();
+void ReorderBuffer::Emit(const Record& r, std::vector<Record>* out) {
   out->push_back(r);
+  --size_;
   auto it = pending_by_user_.find(r.user);
   STREAMREC_CHECK(it != pending_by_user_.end() && !it->second.empty())
       << "a released record has no pending entry";
@@ -93,13 +103,51 @@ void ReorderBuffer::PopInto(std::vector<Record>* out) {
   if (pending.empty()) pending_by_user_.erase(it);
 }
 
+void ReorderBuffer::Sort(Bucket* bucket) {
+  if (bucket->sorted) return;
+  std::sort(bucket->entries.begin() + static_cast<ptrdiff_t>(bucket->released),
+            bucket->entries.end(), [](const Entry& a, const Entry& b) {
+              if (StreamOrderLess(a.record, b.record)) return true;
+              if (StreamOrderLess(b.record, a.record)) return false;
+              return a.arrival < b.arrival;
+            });
+  bucket->sorted = true;
+}
+
 void ReorderBuffer::Release(EventTime now, std::vector<Record>* out) {
   const EventTime watermark = Watermark(now);
-  while (!heap_.empty() && heap_.top().record.time < watermark) PopInto(out);
+  // Only buckets up to the watermark's hold records before it.
+  const int64_t last = BucketOf(watermark);
+  while (!buckets_.empty()) {
+    const auto first = buckets_.begin();
+    if (first->first > last) return;
+    Bucket& bucket = first->second;
+    Sort(&bucket);
+    while (bucket.released < bucket.entries.size() &&
+           bucket.entries[bucket.released].record.time < watermark) {
+      Emit(bucket.entries[bucket.released++].record, out);
+    }
+    if (bucket.released < bucket.entries.size()) return;  // the rest is at or after it
+    // Emptied. A bucket the watermark has passed gets no more records (they would be
+    // late); the one it is inside may, so it stays, without its released entries.
+    if (first->first < last) {
+      buckets_.erase(first);
+    } else {
+      bucket.entries.clear();
+      bucket.released = 0;
+      return;
+    }
+  }
 }
 
 void ReorderBuffer::ReleaseAll(std::vector<Record>* out) {
-  while (!heap_.empty()) PopInto(out);
+  for (auto& [_, bucket] : buckets_) {
+    Sort(&bucket);
+    for (size_t i = bucket.released; i < bucket.entries.size(); ++i) {
+      Emit(bucket.entries[i].record, out);
+    }
+  }
+  buckets_.clear();
 }
 
 std::span<const Record> ReorderBuffer::PendingOf(UserIdx user) const {

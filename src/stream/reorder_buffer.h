@@ -21,10 +21,10 @@
 // Concurrency: none inside; the engine's writer owns it and serializes readers.
 
 #include <cstdint>
-#include <queue>
 #include <span>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "common/byte_io.h"
 #include "common/event.h"
@@ -57,7 +57,7 @@ class ReorderBuffer {
   // Replaces the contents; false when the input is short or malformed.
   bool Load(ByteReader* r);
 
-  size_t size() const { return heap_.size(); }
+  size_t size() const { return size_; }
   int64_t late_records() const { return late_; }
   int64_t allowed_lateness_micros() const { return lateness_; }
 
@@ -66,15 +66,21 @@ class ReorderBuffer {
     Record record;
     uint64_t arrival;  // ties in stream order keep arrival order
   };
-  struct After {
-    bool operator()(const Entry& a, const Entry& b) const {
-      if (StreamOrderLess(a.record, b.record)) return false;
-      if (StreamOrderLess(b.record, a.record)) return true;
-      return a.arrival > b.arrival;
-    }
+  // Records by event time, kBucketMicros to a bucket. Release sorts a bucket (stream
+  // order, then arrival) when it first takes from it, so a record costs an append and
+  // its share of a small sort, whatever the number buffered. Arrivals into a bucket that
+  // was sorted are appended after it and sorted in at the next release from it.
+  static constexpr int64_t kBucketMicros = 1'000'000;
+  struct Bucket {
+    std::vector<Entry> entries;
+    size_t released = 0;  // entries[0, released) are released (a prefix, once sorted)
+    bool sorted = true;   // entries[released, end) are in order
   };
-  void PopInto(std::vector<Record>* out);
+  static int64_t BucketOf(EventTime t);
+  // Sorts the bucket's entries not yet released, if an arrival left them out of order.
+  static void Sort(Bucket* bucket);
   void Insert(const Entry& e);
+  void Emit(const Record& r, std::vector<Record>* out);
 
   int64_t lateness_;
   bool seen_any_ = false;
@@ -83,7 +89,8 @@ class ReorderBuffer {
   EventTime last_arrival_{};
   uint64_t arrivals_ = 0;
   int64_t late_ = 0;
-  std::priority_queue<Entry, std::vector<Entry>, After> heap_;
+  size_t size_ = 0;  // buffered: not yet released
+  absl::btree_map<int64_t, Bucket> buckets_;
   absl::flat_hash_map<UserIdx, std::vector<Record>> pending_by_user_;
 };
 

@@ -171,5 +171,74 @@ TEST(ReorderBufferTest, ShuffledWithinLatenessEqualsSorted) {
   for (size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i].seq, sorted[i].seq) << i;
 }
 
+// Against a model of the contract, on random input: every record not late is released
+// exactly when the watermark passes it, in stream order with ties by arrival, and
+// PendingOf shows what is not released yet. Times are in milliseconds around 1970, so
+// that buckets of event time are crossed, entered after part of them was released, and
+// lie on both sides of zero; ties in time and seq are frequent.
+TEST(ReorderBufferTest, ReleasesWhatAModelOfTheContractReleases) {
+  std::mt19937_64 rng(11);
+  constexpr int64_t kMs = 1000;
+  const int64_t lateness = 1500 * kMs;
+  ReorderBuffer buffer(lateness);
+  struct Held {
+    Record record;
+    uint64_t arrival;
+  };
+  std::vector<Held> model;  // buffered, in arrival order
+  uint64_t arrivals = 0;
+  int64_t wall = -20'000 * kMs;
+  std::vector<Record> released;
+  for (int step = 0; step < 20'000; ++step) {
+    wall += static_cast<int64_t>(rng() % 40) * kMs;
+    if (rng() % 4 != 0) {
+      Record r;
+      // Mostly near the wall clock, some far behind (late), a few ahead.
+      const int64_t skew = static_cast<int64_t>(rng() % 2600) - 2400;
+      r.time = EventTime{wall + skew * kMs + static_cast<int64_t>(rng() % 3) * 333};
+      r.user = UserIdx(static_cast<uint32_t>(rng() % 7));
+      r.seq = static_cast<uint32_t>(rng() % 5);
+      r.kind = rng() % 5 == 0 ? RecordKind::kPurchase : RecordKind::kEvent;
+      const bool late = r.time < buffer.Watermark(EventTime{wall});
+      ASSERT_EQ(buffer.Push(r, EventTime{wall}), !late) << step;
+      if (!late) model.push_back(Held{r, arrivals++});
+    }
+    if (rng() % 3 == 0) {
+      const EventTime watermark = buffer.Watermark(EventTime{wall});
+      released.clear();
+      buffer.Release(EventTime{wall}, &released);
+      std::vector<Held> due;
+      std::erase_if(model, [&](const Held& h) {
+        if (!(h.record.time < watermark)) return false;
+        due.push_back(h);
+        return true;
+      });
+      std::sort(due.begin(), due.end(), [](const Held& a, const Held& b) {
+        if (StreamOrderLess(a.record, b.record)) return true;
+        if (StreamOrderLess(b.record, a.record)) return false;
+        return a.arrival < b.arrival;
+      });
+      ASSERT_EQ(released.size(), due.size()) << step;
+      for (size_t i = 0; i < due.size(); ++i) {
+        ASSERT_EQ(released[i].time, due[i].record.time) << step << " " << i;
+        ASSERT_EQ(released[i].seq, due[i].record.seq) << step << " " << i;
+        ASSERT_EQ(released[i].user, due[i].record.user) << step << " " << i;
+        ASSERT_EQ(released[i].kind, due[i].record.kind) << step << " " << i;
+      }
+      ASSERT_EQ(buffer.size(), model.size());
+      for (uint32_t u = 0; u < 7; ++u) {
+        size_t n = 0;
+        for (const Held& h : model) n += h.record.user == UserIdx(u);
+        ASSERT_EQ(buffer.PendingOf(UserIdx(u)).size(), n) << step;
+      }
+    }
+  }
+  std::vector<Record> rest;
+  buffer.ReleaseAll(&rest);
+  EXPECT_EQ(rest.size(), model.size());
+  EXPECT_TRUE(std::is_sorted(rest.begin(), rest.end(), StreamOrderLess));
+  EXPECT_EQ(buffer.size(), 0u);
+}
+
 }  // namespace
 }  // namespace streamrec
