@@ -7,7 +7,9 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "common/byte_io.h"
@@ -643,25 +645,25 @@ std::string LiveEngine::MetricsText() const {
          static_cast<double>(log.commits));
   metric("streamrec_log_syncs_total", "fdatasync calls.", "counter",
          static_cast<double>(log.syncs));
-  out +=
-      "# HELP streamrec_log_fsync_seconds Latency of the event log's fdatasync calls.\n"
-      "# TYPE streamrec_log_fsync_seconds histogram\n";
-  std::array<double, kSyncLatencyBoundsMicros.size()> bounds;
-  for (size_t b = 0; b < bounds.size(); ++b) bounds[b] = kSyncLatencyBoundsMicros[b] / 1e6;
-  AppendHistogramSamples(&out, "streamrec_log_fsync_seconds", "", bounds, log.sync_latency_counts,
-                         static_cast<double>(log.sync_micros) / 1e6);
-  out +=
-      "# HELP streamrec_engine_write_hold_seconds How long the writer held the state "
-      "exclusively, each time; reads wait for the hold in progress.\n"
-      "# TYPE streamrec_engine_write_hold_seconds histogram\n";
-  std::array<double, kWriteHoldBoundsMicros.size()> hold_bounds;
+  // A histogram whose bounds and sum are in microseconds, in seconds.
+  const auto micros_histogram = [&](std::string_view name, std::string_view help,
+                                    std::span<const uint64_t> bounds_micros,
+                                    std::span<const uint64_t> counts, uint64_t sum_micros) {
+    out += StrCat("# HELP ", name, " ", help, "\n# TYPE ", name, " histogram\n");
+    std::vector<double> bounds;
+    for (const uint64_t b : bounds_micros) bounds.push_back(static_cast<double>(b) / 1e6);
+    AppendHistogramSamples(&out, name, "", bounds, counts, static_cast<double>(sum_micros) / 1e6);
+  };
+  micros_histogram("streamrec_log_fsync_seconds", "Latency of the event log's fdatasync calls.",
+                   kSyncLatencyBoundsMicros, log.sync_latency_counts, log.sync_micros);
   std::array<uint64_t, kWriteHoldBoundsMicros.size() + 1> hold_counts;
-  for (size_t b = 0; b < hold_bounds.size(); ++b) hold_bounds[b] = kWriteHoldBoundsMicros[b] / 1e6;
   for (size_t b = 0; b < hold_counts.size(); ++b) {
     hold_counts[b] = write_hold_counts_[b].load(std::memory_order_relaxed);
   }
-  AppendHistogramSamples(&out, "streamrec_engine_write_hold_seconds", "", hold_bounds, hold_counts,
-                         static_cast<double>(write_hold_micros_.load()) / 1e6);
+  micros_histogram("streamrec_engine_write_hold_seconds",
+                   "How long the writer held the state exclusively, each time; a read that "
+                   "comes meanwhile waits for the rest of it.",
+                   kWriteHoldBoundsMicros, hold_counts, write_hold_micros_.load());
   const ProcessMemory memory = ReadProcessMemory();
   metric("streamrec_process_resident_bytes", "Resident memory of the process.", "gauge",
          static_cast<double>(memory.resident_bytes));

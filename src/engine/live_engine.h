@@ -177,7 +177,8 @@ class LiveEngine {
 
   // The writer's exclusive hold of the state. The recommenders' pair updates in flight
   // are waited for before it is released, so readers never see them half applied. How
-  // long each hold lasted goes to write_hold_counts_: every read waits that long.
+  // long each hold lasted goes to write_hold_counts_ (a read that comes meanwhile waits
+  // for the rest of it).
   class WriteLock {
    public:
     explicit WriteLock(LiveEngine* engine);
