@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
-#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -411,11 +410,7 @@ LiveEngine::WriteLock::~WriteLock() {
   const auto micros = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                                 std::chrono::steady_clock::now() - start_)
                                                 .count());
-  const size_t bucket =
-      std::lower_bound(kWriteHoldBoundsMicros.begin(), kWriteHoldBoundsMicros.end(), micros) -
-      kWriteHoldBoundsMicros.begin();
-  engine_->write_hold_counts_[bucket].fetch_add(1, std::memory_order_relaxed);
-  engine_->write_hold_micros_.fetch_add(micros, std::memory_order_relaxed);
+  engine_->write_holds_.Record(micros);
 }
 
 void LiveEngine::Ingest(std::vector<IncomingEvent> events, IngestDone done) {
@@ -645,25 +640,13 @@ std::string LiveEngine::MetricsText() const {
          static_cast<double>(log.commits));
   metric("streamrec_log_syncs_total", "fdatasync calls.", "counter",
          static_cast<double>(log.syncs));
-  // A histogram whose bounds and sum are in microseconds, in seconds.
-  const auto micros_histogram = [&](std::string_view name, std::string_view help,
-                                    std::span<const uint64_t> bounds_micros,
-                                    std::span<const uint64_t> counts, uint64_t sum_micros) {
-    out += StrCat("# HELP ", name, " ", help, "\n# TYPE ", name, " histogram\n");
-    std::vector<double> bounds;
-    for (const uint64_t b : bounds_micros) bounds.push_back(static_cast<double>(b) / 1e6);
-    AppendHistogramSamples(&out, name, "", bounds, counts, static_cast<double>(sum_micros) / 1e6);
-  };
-  micros_histogram("streamrec_log_fsync_seconds", "Latency of the event log's fdatasync calls.",
-                   kSyncLatencyBoundsMicros, log.sync_latency_counts, log.sync_micros);
-  std::array<uint64_t, kWriteHoldBoundsMicros.size() + 1> hold_counts;
-  for (size_t b = 0; b < hold_counts.size(); ++b) {
-    hold_counts[b] = write_hold_counts_[b].load(std::memory_order_relaxed);
-  }
-  micros_histogram("streamrec_engine_write_hold_seconds",
-                   "How long the writer held the state exclusively, each time; a read that "
-                   "comes meanwhile waits for the rest of it.",
-                   kWriteHoldBoundsMicros, hold_counts, write_hold_micros_.load());
+  AppendMicrosHistogram(&out, "streamrec_log_fsync_seconds",
+                        "Latency of the event log's fdatasync calls.", kSyncLatencyBoundsMicros,
+                        log.sync_latency_counts, log.sync_micros);
+  AppendMicrosHistogram(&out, "streamrec_engine_write_hold_seconds",
+                        "How long the writer held the state exclusively, each time; a read that "
+                        "comes meanwhile waits for the rest of it.",
+                        kWriteHoldBoundsMicros, write_holds_.Counts(), write_holds_.SumMicros());
   const ProcessMemory memory = ReadProcessMemory();
   metric("streamrec_process_resident_bytes", "Resident memory of the process.", "gauge",
          static_cast<double>(memory.resident_bytes));

@@ -49,6 +49,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/background_worker.h"
 #include "common/interner.h"
+#include "common/prometheus.h"
 #include "features/feature_operators.h"
 #include "log/event_codec.h"
 #include "log/event_log.h"
@@ -177,7 +178,7 @@ class LiveEngine {
 
   // The writer's exclusive hold of the state. The recommenders' pair updates in flight
   // are waited for before it is released, so readers never see them half applied. How
-  // long each hold lasted goes to write_hold_counts_ (a read that comes meanwhile waits
+  // long each hold lasted goes to write_holds_ (a read that comes meanwhile waits
   // for the rest of it).
   class WriteLock {
    public:
@@ -247,10 +248,8 @@ class LiveEngine {
   absl::Status failure_;  // the first log failure; every later ingest fails with it
 
   std::atomic<int64_t> snapshots_written_{0};
-  // The writer's exclusive holds by duration: [b] counts those above kWriteHoldBoundsMicros
-  // [b - 1] and at most [b] (the last, those above every bound); and their sum.
-  std::array<std::atomic<uint64_t>, kWriteHoldBoundsMicros.size() + 1> write_hold_counts_{};
-  std::atomic<uint64_t> write_hold_micros_{0};
+  // The writer's exclusive holds by duration.
+  MicrosHistogram<kWriteHoldBoundsMicros.size()> write_holds_{kWriteHoldBoundsMicros};
   std::atomic<int64_t> last_snapshot_millis_{0};
   // The writer's group commits, one at a time, while it applies the group (the writer
   // thread is its only user).

@@ -233,11 +233,7 @@ absl::Status EventLog::SyncActive() {
     return status;
   }
   syncs_.fetch_add(1, std::memory_order_relaxed);
-  const size_t bucket = static_cast<size_t>(
-      std::lower_bound(kSyncLatencyBoundsMicros.begin(), kSyncLatencyBoundsMicros.end(), micros) -
-      kSyncLatencyBoundsMicros.begin());
-  sync_latency_counts_[bucket].fetch_add(1, std::memory_order_relaxed);
-  sync_micros_.fetch_add(micros, std::memory_order_relaxed);
+  sync_latency_.Record(micros);
   if (file == active_) active_synced_bytes_ = std::max(active_synced_bytes_, target);
   return absl::OkStatus();
 }
@@ -344,10 +340,8 @@ EventLogStats EventLog::stats() const {
                   bytes_written_.load(std::memory_order_relaxed),
                   commits_.load(std::memory_order_relaxed), syncs_.load(std::memory_order_relaxed),
                   segments_created_.load(std::memory_order_relaxed)};
-  for (size_t b = 0; b < s.sync_latency_counts.size(); ++b) {
-    s.sync_latency_counts[b] = sync_latency_counts_[b].load(std::memory_order_relaxed);
-  }
-  s.sync_micros = sync_micros_.load(std::memory_order_relaxed);
+  s.sync_latency_counts = sync_latency_.Counts();
+  s.sync_micros = sync_latency_.SumMicros();
   return s;
 }
 

@@ -42,6 +42,7 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/prometheus.h"
 #include "log/env.h"
 #include "log/log_offset.h"
 
@@ -198,8 +199,8 @@ class EventLog {
   bool stop_ = false;
 
   std::atomic<uint64_t> records_committed_{0}, bytes_written_{0}, commits_{0}, syncs_{0},
-      segments_created_{0}, sync_micros_{0};
-  std::array<std::atomic<uint64_t>, kSyncLatencyBoundsMicros.size() + 1> sync_latency_counts_{};
+      segments_created_{0};
+  MicrosHistogram<kSyncLatencyBoundsMicros.size()> sync_latency_{kSyncLatencyBoundsMicros};
   std::thread background_;  // kInterval only
 };
 
