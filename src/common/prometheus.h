@@ -52,7 +52,8 @@ inline void AppendMicrosHistogram(std::string* out, std::string_view name, std::
 }
 
 // Durations in microseconds that threads record concurrently (relaxed atomics), counted
-// against fixed ascending upper bounds; a last bucket holds those above every bound.
+// against fixed ascending upper bounds; a last bucket holds those above every bound. The
+// bounds are held by reference: they must outlive the histogram (a constant, as a rule).
 template <size_t N>
 class MicrosHistogram {
  public:
