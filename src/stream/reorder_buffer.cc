@@ -114,20 +114,23 @@ void ReorderBuffer::Sort(Bucket* bucket) {
   bucket->sorted = true;
 }
 
-void ReorderBuffer::Release(EventTime now, std::vector<Record>* out) {
+void ReorderBuffer::Release(EventTime now, std::vector<Record>* out, size_t max_records) {
   const EventTime watermark = Watermark(now);
   // Only buckets up to the watermark's hold records before it.
   const int64_t last = BucketOf(watermark);
-  while (!buckets_.empty()) {
+  size_t left = max_records;
+  while (!buckets_.empty() && left > 0) {
     const auto first = buckets_.begin();
     if (first->first > last) return;
     Bucket& bucket = first->second;
     Sort(&bucket);
-    while (bucket.released < bucket.entries.size() &&
+    while (left > 0 && bucket.released < bucket.entries.size() &&
            bucket.entries[bucket.released].record.time < watermark) {
       Emit(bucket.entries[bucket.released++].record, out);
+      --left;
     }
-    if (bucket.released < bucket.entries.size()) return;  // the rest is at or after it
+    // The rest is at or after the watermark, or past max_records.
+    if (bucket.released < bucket.entries.size()) return;
     // Emptied. A bucket the watermark has passed gets no more records (they would be
     // late); the one it is inside may, so it stays, without its released entries.
     if (first->first < last) {

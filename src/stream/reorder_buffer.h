@@ -20,6 +20,7 @@
 //
 // Concurrency: none inside; the engine's writer owns it and serializes readers.
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -41,8 +42,10 @@ class ReorderBuffer {
   bool Push(const Record& r, EventTime now);
 
   // Appends to `out`, in stream order, every buffered record with time < the watermark
-  // at wall time `now`.
-  void Release(EventTime now, std::vector<Record>* out);
+  // at wall time `now`; at most `max_records` of them, the first (the others stay for
+  // the next call, which releases them first: releasing in parts gives the same
+  // sequence as at once).
+  void Release(EventTime now, std::vector<Record>* out, size_t max_records = SIZE_MAX);
   // Appends every buffered record, in stream order (shutdown, or a snapshot that must
   // not lose the buffer's content).
   void ReleaseAll(std::vector<Record>* out);

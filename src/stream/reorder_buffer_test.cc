@@ -240,5 +240,42 @@ TEST(ReorderBufferTest, ReleasesWhatAModelOfTheContractReleases) {
   EXPECT_EQ(buffer.size(), 0u);
 }
 
+// Release with max_records (the engine releases in parts, letting readers in between):
+// the parts, taken until one comes back short, make the sequence one call releases, and
+// what is not released yet stays pending and counted.
+TEST(ReorderBufferTest, ReleasingInPartsGivesTheSequenceOfOneRelease) {
+  std::mt19937_64 rng(12);
+  constexpr int64_t kMs = 1000;
+  ReorderBuffer whole(1500 * kMs), parts(1500 * kMs);
+  int64_t wall = 0;
+  for (int step = 0; step < 5'000; ++step) {
+    wall += static_cast<int64_t>(rng() % 40) * kMs;
+    Record r;
+    r.time = EventTime{wall + (static_cast<int64_t>(rng() % 2600) - 2400) * kMs};
+    r.user = UserIdx(static_cast<uint32_t>(rng() % 7));
+    r.seq = static_cast<uint32_t>(step);
+    ASSERT_EQ(whole.Push(r, EventTime{wall}), parts.Push(r, EventTime{wall}));
+    if (rng() % 50 != 0) continue;
+    std::vector<Record> expected, got;
+    whole.Release(EventTime{wall}, &expected);
+    const size_t max_records = 1 + rng() % 5;
+    for (;;) {
+      const size_t before = got.size();
+      parts.Release(EventTime{wall}, &got, max_records);
+      ASSERT_LE(got.size() - before, max_records);
+      if (got.size() - before < max_records) break;
+      ASSERT_EQ(parts.size(), whole.size() + (expected.size() - got.size())) << step;
+    }
+    ASSERT_EQ(got.size(), expected.size()) << step;
+    for (size_t i = 0; i < got.size(); ++i) {
+      ASSERT_EQ(got[i].seq, expected[i].seq) << step << " " << i;
+    }
+    ASSERT_EQ(parts.size(), whole.size());
+    for (uint32_t u = 0; u < 7; ++u) {
+      ASSERT_EQ(parts.PendingOf(UserIdx(u)).size(), whole.PendingOf(UserIdx(u)).size());
+    }
+  }
+}
+
 }  // namespace
 }  // namespace streamrec
