@@ -300,10 +300,11 @@ absl::Status LiveEngine::Recover(StartupReport* report) {
     return absl::DataLossError(StrCat("the snapshot covers log offsets below ", from.value,
                                       " but the log starts at ", log_->start_offset().value));
   }
-  WriteLock lock(this);
+  // No reader comes before recovery is done: one hold for all of it.
+  WriteHolds holds(this, SIZE_MAX);
   return log_->ReadFrom(from, [&](LogOffset offset, std::string_view payload) -> absl::Status {
     ++report->replayed_log_records;
-    absl::Status s = ApplyPayload(payload, /*add_event_ids=*/true);
+    absl::Status s = ApplyPayload(payload, /*add_event_ids=*/true, &holds);
     if (!s.ok()) return absl::DataLossError(StrCat("log record ", offset.value, ": ", s.message()));
     return absl::OkStatus();
   });
@@ -313,12 +314,13 @@ absl::Status LiveEngine::Recover(StartupReport* report) {
 // tables of a large shop miss the cache.
 constexpr size_t kInternAhead = 16;
 
-absl::Status LiveEngine::ApplyPayload(std::string_view payload, bool add_event_ids) {
+absl::Status LiveEngine::ApplyPayload(std::string_view payload, bool add_event_ids,
+                                      WriteHolds* holds) {
   ASSIGN_OR_RETURN(const LogPayload p, ParseLogPayload(payload));
   RETURN_IF_ERROR(DecodeEvents(p.events, &decoded_));
   LiveState& s = *state_;
-  batch_.clear();
   if (p.kind == PayloadKind::kBootstrapRecords) {
+    batch_.clear();
     for (const LoggedEvent& e : decoded_) {
       if (add_event_ids && !e.event_id.empty()) s.event_ids.Insert(e.event_id);
       Record r;
@@ -327,25 +329,38 @@ absl::Status LiveEngine::ApplyPayload(std::string_view payload, bool add_event_i
       batch_.push_back(r);
     }
     ApplyOrdered(batch_);
+    holds->Applied(decoded_.size());
     return absl::OkStatus();
   }
-  // A live request: through the reorder buffer as at its arrival; late records into
-  // batch_. The order-free aggregates take the buffered records now, all of the payload
-  // at once (so their state loads overlap), and the rest when they are released; then
-  // the late ones, in the same order as applying each record as it comes.
+  const std::span<const LoggedEvent> events(decoded_);
+  for (size_t at = 0; at < events.size(); at += kEventsPerSlice) {
+    ApplyLiveSlice(events.subspan(at, std::min(kEventsPerSlice, events.size() - at)), p.kind,
+                   p.arrival, add_event_ids, holds);
+  }
+  return absl::OkStatus();
+}
+
+void LiveEngine::ApplyLiveSlice(std::span<const LoggedEvent> events, PayloadKind kind,
+                                EventTime arrival, bool add_event_ids, WriteHolds* holds) {
+  // Through the reorder buffer as at its arrival; late records into batch_. The
+  // order-free aggregates take the buffered records now, all of the slice at once (so
+  // their state loads overlap), and the rest when they are released; then the late
+  // ones, in the same order as applying each record as it comes.
+  LiveState& s = *state_;
+  batch_.clear();
   on_time_.clear();
-  for (size_t i = 0; i < decoded_.size(); ++i) {
-    if (const size_t ahead = i + kInternAhead; ahead < decoded_.size()) {
-      s.ids.users.Prefetch(decoded_[ahead].user_id);
-      s.ids.items.Prefetch(decoded_[ahead].item_id);
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (const size_t ahead = i + kInternAhead; ahead < events.size()) {
+      s.ids.users.Prefetch(events[ahead].user_id);
+      s.ids.items.Prefetch(events[ahead].item_id);
     }
-    const LoggedEvent& e = decoded_[i];
+    const LoggedEvent& e = events[i];
     if (add_event_ids && !e.event_id.empty()) s.event_ids.Insert(e.event_id);
     Record records[2];
     const int n = LoggedEventRecords(s.ids.users.Intern(e.user_id), s.ids.items.Intern(e.item_id),
-                                     e, p.kind, next_seq_++, records);
+                                     e, kind, next_seq_++, records);
     for (int r = 0; r < n; ++r) {
-      (s.buffer.Push(records[r], p.arrival) ? on_time_ : batch_).push_back(records[r]);
+      (s.buffer.Push(records[r], arrival) ? on_time_ : batch_).push_back(records[r]);
     }
   }
   s.ops.ApplyOrderFree(on_time_);
@@ -354,7 +369,7 @@ absl::Status LiveEngine::ApplyPayload(std::string_view payload, bool add_event_i
   for (const Record& r : on_time_) {
     if (r.kind == RecordKind::kEvent) s.models.ObservePopularity(r.item, r.type, r.time);
   }
-  s.events_accepted += static_cast<int64_t>(decoded_.size());
+  s.events_accepted += static_cast<int64_t>(events.size());
   if (!batch_.empty()) {
     s.ops.ApplyLate(batch_);
     for (const Record& r : batch_) {
@@ -368,8 +383,8 @@ absl::Status LiveEngine::ApplyPayload(std::string_view payload, bool add_event_i
                                   .late = true});
     }
   }
-  ReleaseUpTo(p.arrival);
-  return absl::OkStatus();
+  holds->Applied(events.size());
+  ReleaseUpTo(arrival, holds);
 }
 
 void LiveEngine::ApplyOrdered(std::span<const Record> records) {
@@ -392,14 +407,17 @@ void LiveEngine::ObserveEnriched(bool popularity_counted) {
   state_->models.ObserveBatch(model_events_);
 }
 
-void LiveEngine::ReleaseUpTo(EventTime now) {
-  released_.clear();
-  state_->buffer.Release(now, &released_);
-  if (released_.empty()) return;
+void LiveEngine::ReleaseUpTo(EventTime now, WriteHolds* holds) {
   LiveState& s = *state_;
-  scratch_out_.Clear();
-  s.ops.ApplyOrdered(released_, &scratch_out_);
-  ObserveEnriched(/*popularity_counted=*/true);  // on arrival, in ApplyPayload
+  do {
+    released_.clear();
+    s.buffer.Release(now, &released_, kEventsPerSlice);
+    if (released_.empty()) return;
+    scratch_out_.Clear();
+    s.ops.ApplyOrdered(released_, &scratch_out_);
+    ObserveEnriched(/*popularity_counted=*/true);  // on arrival, in ApplyLiveSlice
+    holds->Applied(released_.size());
+  } while (released_.size() == kEventsPerSlice);
 }
 
 LiveEngine::WriteLock::WriteLock(LiveEngine* engine)
@@ -411,6 +429,26 @@ LiveEngine::WriteLock::~WriteLock() {
                                                 std::chrono::steady_clock::now() - start_)
                                                 .count());
   engine_->write_holds_.Record(micros);
+}
+
+LiveEngine::WriteHolds::WriteHolds(LiveEngine* engine, size_t events_per_hold)
+    : engine_(engine), events_per_hold_(events_per_hold), lock_(std::in_place, engine) {}
+
+void LiveEngine::WriteHolds::Applied(size_t events) {
+  held_ += events;
+  if (held_ < events_per_hold_) return;
+  lock_.reset();
+  // A read's shared hold takes tens of microseconds, but a reader woken by the unlock
+  // may first wait for a core. Past the bound the writer goes on: reads that come at
+  // every moment must not stop ingest.
+  constexpr auto kBound = std::chrono::milliseconds(2);
+  const auto until = std::chrono::steady_clock::now() + kBound;
+  while (engine_->readers_waiting_.load(std::memory_order_relaxed) > 0 &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::yield();
+  }
+  lock_.emplace(engine_);
+  held_ = 0;
 }
 
 void LiveEngine::Ingest(std::vector<IncomingEvent> events, IngestDone done) {
@@ -453,8 +491,8 @@ void LiveEngine::WriterLoop() {
       ProcessGroup(&group);
       group.clear();
     } else {
-      WriteLock lock(this);
-      if (state_->buffer.size() > 0) ReleaseUpTo(clock_());
+      WriteHolds holds(this, kEventsPerHold);
+      if (state_->buffer.size() > 0) ReleaseUpTo(clock_(), &holds);
     }
     const bool due = options_.snapshot_every_events > 0 &&
                      events_since_snapshot_ >= options_.snapshot_every_events;
@@ -529,9 +567,9 @@ void LiveEngine::ProcessGroup(std::vector<Request>* group) {
   absl::Status committed;
   if (committing) committer_.Run([this, &committed] { committed = log_->Commit(); });
   if (status.ok()) {
-    WriteLock lock(this);
+    WriteHolds holds(this, kEventsPerHold);
     for (const std::string& payload : payloads) {
-      const absl::Status applied = ApplyPayload(payload, /*add_event_ids=*/false);
+      const absl::Status applied = ApplyPayload(payload, /*add_event_ids=*/false, &holds);
       STREAMREC_CHECK(applied.ok()) << "a payload just encoded does not apply: " << applied;
     }
     for (const IngestAck& a : acks) state_->duplicates += static_cast<int64_t>(a.duplicates);

@@ -41,6 +41,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,6 +51,7 @@
 #include "common/background_worker.h"
 #include "common/interner.h"
 #include "common/prometheus.h"
+#include "engine/log_payload.h"
 #include "features/feature_operators.h"
 #include "log/event_codec.h"
 #include "log/event_log.h"
@@ -157,7 +159,9 @@ class LiveEngine {
   // Runs fn(const LiveState&) under the shared lock and returns its result.
   template <typename Fn>
   decltype(auto) Read(Fn&& fn) const {
+    readers_waiting_.fetch_add(1, std::memory_order_relaxed);
     absl::ReaderMutexLock lock(&state_mu_);
+    readers_waiting_.fetch_sub(1, std::memory_order_relaxed);
     return fn(static_cast<const LiveState&>(*state_));
   }
 
@@ -197,13 +201,43 @@ class LiveEngine {
   void WriterLoop();
   // Logs and applies one group of requests; calls their completions.
   void ProcessGroup(std::vector<Request>* group);
-  // Applies one logged payload (live or in replay); adds its event ids to
-  // state_->event_ids when `add_event_ids` (the live path added them when it logged
-  // the payload). REQUIRES: state_mu_ held exclusively.
-  absl::Status ApplyPayload(std::string_view payload, bool add_event_ids);
-  // Moves records the watermark passed at `now` into the operators and models.
-  // REQUIRES: state_mu_ held exclusively.
-  void ReleaseUpTo(EventTime now);
+  // A live payload is applied in slices of this many events, each as if it were a
+  // payload of its own with the same arrival, and the reorder buffer releases at most
+  // this many records at a time. Replay slices a logged payload the same way, so it
+  // rebuilds the state the live engine had.
+  static constexpr size_t kEventsPerSlice = 256;
+  // A hold of the exclusive lock ends, and readers get in, once it has applied this
+  // many events (WriteHolds): a read waits for about this much work at most, however
+  // large the request or the group.
+  static constexpr size_t kEventsPerHold = 256;
+
+  // The writer's exclusive hold over a stretch of work, let go and taken again each
+  // time `events_per_hold` events have been applied under it; in between, the reads
+  // that wait for the lock take it first (the mutex would let the writer, which locks
+  // it again at once, take it ahead of the readers it woke).
+  class WriteHolds {
+   public:
+    WriteHolds(LiveEngine* engine, size_t events_per_hold);
+    // Counts `events` applied under the current hold; past the bound, lets readers in.
+    void Applied(size_t events);
+
+   private:
+    LiveEngine* engine_;
+    size_t events_per_hold_;
+    size_t held_ = 0;
+    std::optional<WriteLock> lock_;
+  };
+
+  // Applies one logged payload (live or in replay) under `holds`; adds its event ids
+  // to state_->event_ids when `add_event_ids` (the live path added them when it logged
+  // the payload).
+  absl::Status ApplyPayload(std::string_view payload, bool add_event_ids, WriteHolds* holds);
+  // One slice of a live payload that arrived at `arrival`.
+  void ApplyLiveSlice(std::span<const LoggedEvent> events, PayloadKind kind, EventTime arrival,
+                      bool add_event_ids, WriteHolds* holds);
+  // Moves records the watermark passed at `now` into the operators and models, at most
+  // kEventsPerSlice at a time.
+  void ReleaseUpTo(EventTime now, WriteHolds* holds);
   // Records in stream order through every operator (bootstrap), then the models.
   void ApplyOrdered(std::span<const Record> records);
   // The enriched events in scratch_out_ to the recommenders; `popularity_counted`: they
@@ -226,6 +260,8 @@ class LiveEngine {
   std::unique_ptr<EventLog> log_;
 
   mutable absl::Mutex state_mu_;
+  // Reads waiting for state_mu_ (WriteHolds lets them in between two holds).
+  mutable std::atomic<int> readers_waiting_{0};
   std::unique_ptr<LiveState> state_;  // guarded by state_mu_ (written by the writer only)
 
   // Writer-thread only.

@@ -361,6 +361,84 @@ TEST_F(LiveEngineTest, RestartFromSnapshotAndFromLogAloneGiveTheSameState) {
   }
 }
 
+// The state in more detail than Fingerprint: every user's session recommendations with
+// their scores, which read the pair weights and the recent items.
+std::string ModelFingerprint(const LiveEngine& engine) {
+  return engine.Read([](const LiveState& s) {
+    std::string out;
+    std::vector<ScoredItem> scored;
+    for (uint32_t u = 0; u < s.ids.users.size(); ++u) {
+      s.models.RecommendForUser(UserIdx(u), 5, ModelKind::kSession, {}, &scored);
+      out += StrCat(s.ids.users.Name(UserIdx(u)), ":");
+      for (const ScoredItem& i : scored) out += StrCat(s.ids.items.Name(i.item), "=", i.score, ",");
+      out += ";";
+    }
+    return out;
+  });
+}
+
+// Requests of thousands of events each, their times shuffled over half an hour (so
+// that the watermark moves within a request, and some of its events are late to the
+// part of it before them).
+std::vector<std::vector<IncomingEvent>> LargeRequests() {
+  std::vector<std::vector<IncomingEvent>> requests;
+  uint64_t x = 7;
+  const auto next = [&x] { return x = x * 6364136223846793005ULL + 1442695040888963407ULL; };
+  for (int r = 0; r < 3; ++r) {
+    std::vector<IncomingEvent> events;
+    for (int i = 0; i < 3'500; ++i) {
+      const int64_t t =
+          kStart.micros + r * 30 * kMinute + static_cast<int64_t>(next() >> 33) % (30 * kMinute);
+      const EventType type = (next() >> 40) % 13 == 0 ? EventType::kPurchase : EventType::kView;
+      events.push_back(IncomingEvent{
+          StrCat("u", (next() >> 33) % 40), StrCat("sku_", (next() >> 33) % 60), "", type,
+          EventTime{t}, type == EventType::kPurchase ? std::optional(4.0) : std::nullopt});
+    }
+    requests.push_back(std::move(events));
+  }
+  return requests;
+}
+
+TEST_F(LiveEngineTest, ALargeRequestIsAppliedInHoldsThatLetReadsIn) {
+  auto engine = Open(Options());
+  const auto holds = [&] {
+    const std::string text = engine->MetricsText();
+    const std::string key = "\nstreamrec_engine_write_hold_seconds_count ";
+    return std::stoull(text.substr(text.find(key) + key.size()));
+  };
+  const uint64_t before = holds();
+  std::vector<IncomingEvent> events;
+  for (int i = 0; i < 10'000; ++i) {
+    events.push_back(Event(StrCat("u", i % 100), StrCat("sku_", i % 70), EventType::kView,
+                           EventTime{kStart.micros + i * 1000}));
+  }
+  EXPECT_EQ(Ingest(*engine, std::move(events)).accepted, 10'000u);
+  // One hold per 1,024 events at most.
+  EXPECT_GE(holds(), before + 10);
+}
+
+TEST_F(LiveEngineTest, LargeRequestsReplayedFromTheLogGiveTheSameState) {
+  std::string expected, expected_models;
+  {
+    auto engine = Open(Options());
+    int r = 0;
+    for (auto& request : LargeRequests()) {
+      now_ = EventTime{kStart.micros + (++r) * 30 * kMinute};
+      Ingest(*engine, std::move(request));
+    }
+    expected = Fingerprint(*engine);
+    expected_models = ModelFingerprint(*engine);
+    ASSERT_TRUE(engine->Read([](const LiveState& s) { return s.late_events; }) > 0);
+    ASSERT_TRUE(engine->Stop().ok());
+  }
+  fs::remove_all(dir_ / "snapshots");
+  StartupReport report;
+  auto engine = Open(Options(), &report);
+  EXPECT_EQ(report.replayed_log_records, 3u);
+  EXPECT_EQ(Fingerprint(*engine), expected);
+  EXPECT_EQ(ModelFingerprint(*engine), expected_models);
+}
+
 TEST_F(LiveEngineTest, SnapshotOfADifferentlyConfiguredEngineIsSkippedAndTheLogReplayed) {
   {
     auto engine = Open(Options());
