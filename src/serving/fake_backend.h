@@ -31,6 +31,7 @@ class FakeBackend : public Backend {
   absl::Status ingest_error = absl::OkStatus();  // non-OK: Ingest answers it
   bool hold_ingest = false;                      // keep callbacks until CompleteHeld
   bool drop_ingest = false;                      // destroy callbacks without calling them
+  bool block_ingest = false;                     // Ingest returns only after Unblock
 
   // What the server passed (read after the answer, or under mu).
   std::mutex mu;
@@ -46,6 +47,11 @@ class FakeBackend : public Backend {
   void Ingest(std::vector<IngestEvent> events, IngestCallback done) override {
     std::unique_lock lock(mu);
     ++ingest_calls;
+    if (block_ingest) {
+      ++blocked_;
+      held_changed_.notify_all();
+      held_changed_.wait(lock, [&] { return !block_ingest; });
+    }
     if (drop_ingest) return;
     if (!ingest_error.ok()) {
       lock.unlock();
@@ -70,6 +76,18 @@ class FakeBackend : public Backend {
   bool WaitForHeld(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
     std::unique_lock lock(mu);
     return held_changed_.wait_for(lock, timeout, [&] { return held_.size() >= n; });
+  }
+
+  // Waits until an Ingest call blocks (block_ingest); false after `timeout`.
+  bool WaitForBlocked(std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    std::unique_lock lock(mu);
+    return held_changed_.wait_for(lock, timeout, [&] { return blocked_ > 0; });
+  }
+  // Lets the blocked Ingest calls go on, and later ones not block.
+  void Unblock() {
+    std::lock_guard lock(mu);
+    block_ingest = false;
+    held_changed_.notify_all();
   }
 
   // Calls every held callback, from this thread.
@@ -190,7 +208,8 @@ class FakeBackend : public Backend {
 
   StringSet event_ids_;
   std::vector<std::pair<IngestResult, IngestCallback>> held_;
-  std::condition_variable held_changed_;
+  std::condition_variable held_changed_;  // held_ or blocked_ changed, or Unblock
+  int blocked_ = 0;                       // Ingest calls that blocked (block_ingest)
 };
 
 }  // namespace streamrec

@@ -18,6 +18,7 @@
 #include "boost/asio/post.hpp"
 #include "boost/asio/steady_timer.hpp"
 #include "boost/asio/strand.hpp"
+#include "boost/asio/thread_pool.hpp"
 #include "boost/asio/write.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
@@ -83,6 +84,7 @@ class HttpServerImpl {
   const HttpServerOptions& options() const { return options_; }
   const Api& api() const { return api_; }
   ServerMetrics& metrics() { return metrics_; }
+  net::thread_pool& body_thread() { return body_thread_; }
 
  private:
   void Accept();
@@ -105,6 +107,9 @@ class HttpServerImpl {
   const Api api_;
   std::vector<std::unique_ptr<net::io_context>> iocs_;
   std::vector<net::executor_work_guard<net::io_context::executor_type>> work_;
+  // Serves the requests with large bodies (HttpServerOptions::inline_body_limit), one at
+  // a time. Before api_ in destruction: its jobs use it.
+  net::thread_pool body_thread_{1};
   size_t next_ioc_ = 0;             // the io_context of the next connection (round robin)
   tcp::acceptor acceptor_;          // on its own strand, in the first io_context
   net::steady_timer accept_timer_;  // backs off after a failed accept (out of descriptors)
@@ -256,16 +261,37 @@ class HttpSession final : public Responder, public std::enable_shared_from_this<
   void Dispatch() {
     ApiRequest request = Request();
     request.body = parser_->get().body();
+    if (request.body.size() > server_->options().inline_body_limit) {
+      // The session waits for Finish meanwhile: nothing on its strand touches the
+      // request (the body stays in parser_) or match_ until then.
+      net::post(server_->body_thread(), [self = shared_from_this(), request] {
+        try {
+          std::optional<ApiResponse> response = self->Handle(request);
+          if (response) {
+            self->Finish([r = std::move(*response)]() mutable { return std::move(r); });
+          }
+        } catch (const std::exception& e) {
+          // Out of memory, say: the connection is dropped with the session; serve on.
+          Log(LogLevel::kError, "body_thread_exception", {{"error", e.what()}});
+        }
+      });
+      return;
+    }
+    std::optional<ApiResponse> response = Handle(request);
+    if (response) Respond(std::move(*response), /*close=*/false);
+  }
+
+  // The route's answer, or nullopt when it answers through Finish. On the strand, or on
+  // the body thread (Dispatch).
+  std::optional<ApiResponse> Handle(const ApiRequest& request) {
     // The parsed body is done with when Handle returns, so one reader per thread serves
     // every connection.
     thread_local JsonReader json;
-    std::optional<ApiResponse> response;
     try {
-      response = server_->api().Handle(match_, request, &json, shared_from_this());
+      return server_->api().Handle(match_, request, &json, shared_from_this());
     } catch (const std::exception& e) {
-      response = ErrorResponse(500, "internal", e.what());
+      return ErrorResponse(500, "internal", e.what());
     }
-    if (response) Respond(std::move(*response), /*close=*/false);
   }
 
   // Writes the answer to the current request. `close`: the request's body was not read
@@ -488,6 +514,7 @@ void HttpServerImpl::Stop() {
   for (const auto& ioc : iocs_) ioc->stop();
   for (std::thread& thread : threads_) thread.join();
   threads_.clear();
+  body_thread_.join();  // idle: every session is gone
 }
 
 HttpServer::HttpServer(Backend* backend, HttpServerOptions options)

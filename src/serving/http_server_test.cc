@@ -35,7 +35,7 @@ class HttpServerTest : public ::testing::Test {
     if (server_) server_->Stop();
     options.host = "127.0.0.1";
     options.port = 0;
-    options.io_threads = 2;
+    if (options.io_threads == 0) options.io_threads = 2;
     server_ = std::make_unique<HttpServer>(&backend_, std::move(options));
     ASSERT_TRUE(server_->Start().ok());
     ASSERT_NE(server_->port(), 0);
@@ -325,6 +325,46 @@ TEST_F(HttpServerTest, IngestAnswersOnlyAfterBackendCompletes) {
   EXPECT_EQ(res.result_int(), 200);
   EXPECT_EQ(res.body(), R"({"accepted":1,"duplicates":0,"rejected":[]})");
   EXPECT_TRUE(res.keep_alive());
+}
+
+// A large body is parsed, and its route served, on the body thread: the other
+// connections of its I/O thread (here the only one) are answered meanwhile.
+TEST_F(HttpServerTest, ALargeBodyDoesNotHoldUpItsIoThread) {
+  StartServer({.io_threads = 1, .inline_body_limit = 16});
+  backend_.block_ingest = true;
+  TestClient large = Client();
+  large.WriteRaw(StrCat("POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: ", kView.size(),
+                        "\r\n\r\n", kView));
+  ASSERT_TRUE(backend_.WaitForBlocked());
+  std::future<unsigned> other = std::async(std::launch::async, [this] {
+    return Client().Get("/v1/users/u1/recommendations").result_int();
+  });
+  const bool answered = other.wait_for(std::chrono::seconds(5)) == std::future_status::ready;
+  backend_.Unblock();
+  EXPECT_TRUE(answered) << "the I/O thread waited for the large request";
+  EXPECT_EQ(other.get(), 200u);
+  TestResponse res = large.Read();
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(), R"({"accepted":1,"duplicates":0,"rejected":[]})");
+  EXPECT_TRUE(res.keep_alive());
+}
+
+// Served on the body thread, every kind of answer is the same as on the I/O thread:
+// one later (ingest), one at once (all rejected, malformed), and another route's.
+TEST_F(HttpServerTest, LargeBodiesGetTheAnswersOfSmallOnes) {
+  StartServer({.inline_body_limit = 0});
+  TestClient client = Client();
+  EXPECT_EQ(client.Post("/v1/events", std::string(kView)).body(),
+            R"({"accepted":1,"duplicates":0,"rejected":[]})");
+  const TestResponse rejected =
+      client.Post("/v1/events", R"([{"user_id":"u1","item_id":"i1","event_type":"nap"}])");
+  EXPECT_EQ(rejected.result_int(), 200);
+  EXPECT_EQ(Json(rejected).at("accepted").as_int64(), 0);
+  ExpectError(client.Post("/v1/events", "{oops"), 400, "malformed_json");
+  const TestResponse session =
+      client.Post("/v1/sessions/recommendations", R"([{"item_id":"i1","event_type":"view"}])");
+  EXPECT_EQ(session.result_int(), 200) << session.body();
+  EXPECT_EQ(IngestCalls(), 1);
 }
 
 TEST_F(HttpServerTest, IngestFailureInTheEngineIs503) {
