@@ -2,7 +2,8 @@
 # The live engine over HTTP: ingest throughput (a fresh server, the 2M-event data set);
 # then on the 10M-event state of bench/run.sh's data (500k users, 50k items): restart
 # time, recommendation latency while events are ingested, read-your-writes delay, ALS
-# retraining and latency with ALS in the blend. Figures go to stdout.
+# retraining and latency with ALS in the blend, and latency beside a bulk load. Figures
+# go to stdout.
 #
 #   SERVE_USERS, SERVE_ITEMS, SERVE_EVENTS   replayed data (default 100000, 10000, 2000000)
 #   RESTART_DATA                             the 10M data set of bench/run.sh (its folder)
@@ -143,6 +144,21 @@ LUA
     echo "-- model=$model (hybrid: ALS in the blend)"
     wrk -t2 -c8 -d10s --latency -s "$out/users-$model.lua" "$url" | sed -n '1,20p'
   done
+
+  # A bulk load beside the answers: requests of 50,000 events (4.7 MB each), one a
+  # second, while GETs come at 1,000/s. The events are two weeks on and read from yet
+  # another spelling of the path, so they are new and on time (sessions, pairs), not
+  # duplicates or late.
+  echo "== GET recommendations at 1000 requests/s (wrk, paced, 4 connections, 3 x 10 s) while loading requests of 50000 events at 50000 events/s"
+  "$bin" replay "$(dirname "$replay_file")/././$(basename "$replay_file")" --url "$url" \
+    --batch 50000 --rate 50000 --mapping "$out/two-weeks-later.toml" >/dev/null 2>&1 &
+  replay_pid=$!
+  sleep 2
+  for _ in 1 2 3; do
+    wrk -t4 -c4 -d10s -s "$root/bench/paced.lua" "$url" -- 1000 4 "$users" | grep '^paced'
+  done
+  kill "$replay_pid" 2>/dev/null || true
+  wait "$replay_pid" 2>/dev/null || true
 }
 
 # The clickstream again, a week later: after the state's watermark, so its events are on
@@ -151,6 +167,10 @@ LUA
 cat >"$out/week-later.toml" <<'TOML'
 [events.constants]
 timestamp_offset_ms = "604800000"
+TOML
+cat >"$out/two-weeks-later.toml" <<'TOML'
+[events.constants]
+timestamp_offset_ms = "1209600000"
 TOML
 
 restart="${RESTART_DATA:-$out/data-500000-50000-10000000}"
