@@ -40,15 +40,23 @@ inline void AppendHistogramSamples(std::string* out, std::string_view name, std:
   fmt::format_to(o, "{}_sum{} {}\n{}_count{} {}\n", name, braced, sum, name, braced, cumulative);
 }
 
-// Appends a histogram whose bounds, per-bucket counts and sum are in microseconds, in
-// seconds, with its HELP and TYPE lines (`counts` as AppendHistogramSamples takes them).
+// Appends the samples of one histogram series whose bounds, per-bucket counts and sum
+// are in microseconds, in seconds (as AppendHistogramSamples takes them otherwise).
+inline void AppendMicrosHistogramSamples(std::string* out, std::string_view name,
+                                         std::string_view labels,
+                                         std::span<const uint64_t> bounds_micros,
+                                         std::span<const uint64_t> counts, uint64_t sum_micros) {
+  std::vector<double> bounds;
+  for (const uint64_t b : bounds_micros) bounds.push_back(static_cast<double>(b) / 1e6);
+  AppendHistogramSamples(out, name, labels, bounds, counts, static_cast<double>(sum_micros) / 1e6);
+}
+
+// The same, one series without labels, with its HELP and TYPE lines.
 inline void AppendMicrosHistogram(std::string* out, std::string_view name, std::string_view help,
                                   std::span<const uint64_t> bounds_micros,
                                   std::span<const uint64_t> counts, uint64_t sum_micros) {
   fmt::format_to(std::back_inserter(*out), "# HELP {} {}\n# TYPE {} histogram\n", name, help, name);
-  std::vector<double> bounds;
-  for (const uint64_t b : bounds_micros) bounds.push_back(static_cast<double>(b) / 1e6);
-  AppendHistogramSamples(out, name, "", bounds, counts, static_cast<double>(sum_micros) / 1e6);
+  AppendMicrosHistogramSamples(out, name, "", bounds_micros, counts, sum_micros);
 }
 
 // Durations in microseconds that threads record concurrently (relaxed atomics), counted

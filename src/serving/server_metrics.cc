@@ -18,11 +18,8 @@ int StatusIndex(int status, int min, int count) { return std::clamp(status - min
 void ServerMetrics::RequestFinished(Route route, int status, std::chrono::nanoseconds latency) {
   PerRoute& r = routes_[static_cast<int>(route)];
   r.by_status[StatusIndex(status, kMinStatus, kStatusCount)].fetch_add(1, kRelaxed);
-  const double seconds = std::chrono::duration<double>(latency).count();
-  const size_t bucket = std::lower_bound(kLatencyBounds.begin(), kLatencyBounds.end(), seconds) -
-                        kLatencyBounds.begin();
-  r.buckets[bucket].fetch_add(1, kRelaxed);
-  r.latency_ns.fetch_add(static_cast<uint64_t>(std::max<int64_t>(0, latency.count())), kRelaxed);
+  // Rounded up, so that a latency above a bound never counts as within it.
+  r.latency.Record(static_cast<uint64_t>(std::max<int64_t>(0, (latency.count() + 999) / 1000)));
   in_flight_.fetch_sub(1, kRelaxed);
 }
 
@@ -59,14 +56,12 @@ void ServerMetrics::AppendText(std::string* out) const {
                  "# TYPE streamrec_http_request_duration_seconds histogram\n");
   for (int i = 0; i < kRouteCount; ++i) {
     const PerRoute& r = routes_[i];
-    uint64_t counts[kBucketCount];
-    uint64_t total = 0;
-    for (size_t b = 0; b < kBucketCount; ++b) total += counts[b] = r.buckets[b].load(kRelaxed);
-    if (total == 0) continue;
+    const auto counts = r.latency.Counts();
+    if (std::all_of(counts.begin(), counts.end(), [](uint64_t n) { return n == 0; })) continue;
     const std::string_view route = GetRouteInfo(static_cast<Route>(i)).pattern;
-    AppendHistogramSamples(out, "streamrec_http_request_duration_seconds",
-                           fmt::format("route=\"{}\"", route), kLatencyBounds, counts,
-                           static_cast<double>(r.latency_ns.load(kRelaxed)) * 1e-9);
+    AppendMicrosHistogramSamples(out, "streamrec_http_request_duration_seconds",
+                                 fmt::format("route=\"{}\"", route), kLatencyBoundsMicros, counts,
+                                 r.latency.SumMicros());
   }
 
   fmt::format_to(o,

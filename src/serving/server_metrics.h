@@ -13,16 +13,18 @@
 #include <cstdint>
 #include <string>
 
+#include "common/prometheus.h"
 #include "serving/target.h"
 
 namespace streamrec {
 
 class ServerMetrics {
  public:
-  // Upper bounds of the latency buckets, in seconds (the last, +Inf, is implied).
-  static constexpr std::array<double, 16> kLatencyBounds = {
-      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-      0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+  // Upper bounds of the latency buckets, in microseconds (the last, +Inf, is implied):
+  // 100 µs to 10 s.
+  static constexpr std::array<uint64_t, 16> kLatencyBoundsMicros = {
+      100,    250,     500,     1'000,   2'500,     5'000,     10'000,    25'000,
+      50'000, 100'000, 250'000, 500'000, 1'000'000, 2'500'000, 5'000'000, 10'000'000};
 
   ServerMetrics() = default;
   ServerMetrics(const ServerMetrics&) = delete;
@@ -50,12 +52,10 @@ class ServerMetrics {
  private:
   static constexpr int kMinStatus = 100;
   static constexpr int kStatusCount = 500;  // 100..599; anything else counts as 599
-  static constexpr size_t kBucketCount = kLatencyBounds.size() + 1;
 
   struct PerRoute {
     std::array<std::atomic<uint64_t>, kStatusCount> by_status{};
-    std::array<std::atomic<uint64_t>, kBucketCount> buckets{};  // not cumulative
-    std::atomic<uint64_t> latency_ns{0};
+    MicrosHistogram<kLatencyBoundsMicros.size()> latency{kLatencyBoundsMicros};
   };
 
   std::array<PerRoute, kRouteCount> routes_{};
