@@ -6,6 +6,7 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "common/structured_log.h"
+#include "common/thread_priority.h"
 
 namespace streamrec {
 namespace {
@@ -128,6 +129,12 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> ModelSlot::TrainGuarded(
 }
 
 void ModelSlot::Loop(std::stop_token stop) {
+  // A training takes a core for tens of seconds (24 s for ALS on the 10M state): the
+  // requests come first, the training takes what they leave.
+  if (absl::Status lowered = LowerThisThreadsPriority(); !lowered.ok()) {
+    Log(LogLevel::kWarning, "training_priority_not_lowered",
+        {{"error", std::string(lowered.message())}});
+  }
   bool first = true;
   bool last_failed = false;
   while (!stop.stop_requested()) {

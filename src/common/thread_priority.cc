@@ -1,0 +1,23 @@
+#include "common/thread_priority.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "common/strings.h"
+
+namespace streamrec {
+
+absl::Status LowerThisThreadsPriority() {
+  // On Linux the nice value belongs to a thread: PRIO_PROCESS with a thread's id sets
+  // that thread's alone.
+  constexpr int kLowest = 19;
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kLowest) != 0) {
+    return absl::InternalError(StrCat("setpriority: ", std::strerror(errno)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace streamrec

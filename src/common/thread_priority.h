@@ -1,0 +1,16 @@
+#pragma once
+// Background work that must not slow the answers: a thread that trains a model for
+// tens of seconds on a server with two cores would otherwise take one of them from
+// the requests for all that time.
+
+#include "absl/status/status.h"
+
+namespace streamrec {
+
+// Gives the calling thread the lowest priority of the normal policy (nice 19): it then
+// runs when the process's other threads leave a core free, and takes a small share of
+// one when they do not, so it still finishes on a busy machine. Threads it starts later
+// inherit this. Linux; the error when the system refuses.
+absl::Status LowerThisThreadsPriority();
+
+}  // namespace streamrec
