@@ -28,6 +28,7 @@ class FakeBackend : public Backend {
   absl::Status ready = absl::OkStatus();
   absl::Status read_error = absl::OkStatus();    // non-OK: every read answers it
   bool throw_on_read = false;                    // every read throws
+  bool throw_foreign = false;                    // reads and ingest throw; not a std::exception
   absl::Status ingest_error = absl::OkStatus();  // non-OK: Ingest answers it
   bool hold_ingest = false;                      // keep callbacks until CompleteHeld
   bool drop_ingest = false;                      // destroy callbacks without calling them
@@ -47,6 +48,7 @@ class FakeBackend : public Backend {
   void Ingest(std::vector<IngestEvent> events, IngestCallback done) override {
     std::unique_lock lock(mu);
     ++ingest_calls;
+    if (throw_foreign) throw ForeignFailure{};
     if (block_ingest) {
       ++blocked_;
       held_changed_.notify_all();
@@ -187,9 +189,11 @@ class FakeBackend : public Backend {
   }
 
  private:
+  struct ForeignFailure {};  // not a std::exception: no handler on the way names it
   absl::Status ReadFault() {
     std::lock_guard lock(mu);
     if (throw_on_read) throw std::runtime_error("fake backend failure");
+    if (throw_foreign) throw ForeignFailure{};
     return read_error;
   }
   void Record(const RecommendRequest& request) {

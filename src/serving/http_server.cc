@@ -132,6 +132,9 @@ class HttpSession final : public Responder, public std::enable_shared_from_this<
       : stream_(std::move(socket)), server_(server) {}
 
   ~HttpSession() override {
+    // A request is left unanswered only when a handler threw out of its thread's loop
+    // (out of memory, say) and the connection went with it.
+    if (busy_) server_->metrics().RequestAbandoned();
     if (registered_) server_->Unregister(this);
   }
 
@@ -273,6 +276,8 @@ class HttpSession final : public Responder, public std::enable_shared_from_this<
         } catch (const std::exception& e) {
           // Out of memory, say: the connection is dropped with the session; serve on.
           Log(LogLevel::kError, "body_thread_exception", {{"error", e.what()}});
+        } catch (...) {
+          Log(LogLevel::kError, "body_thread_exception", {{"error", "unknown"}});
         }
       });
       return;

@@ -53,6 +53,17 @@ class HttpServerTest : public ::testing::Test {
     EXPECT_THAT(std::string(body.at("detail").as_string()), HasSubstr(std::string(detail)));
   }
 
+  // Whether the server's in-flight gauge reaches `n` within a few seconds: a request
+  // counts until its answer is written, which may be after the client has read it.
+  bool InFlightBecomes(int64_t n) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (server_->metrics().in_flight() != n) {
+      if (std::chrono::steady_clock::now() > until) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+  }
+
   int IngestCalls() {
     std::lock_guard lock(backend_.mu);
     return backend_.ingest_calls;
@@ -612,6 +623,32 @@ TEST_F(HttpServerTest, BackendExceptionIs500AndTheServerServesOn) {
   ExpectError(client.Get("/v1/users/u1/recommendations"), 500, "internal", "fake backend failure");
   backend_.throw_on_read = false;
   EXPECT_EQ(client.Get("/v1/users/u1/recommendations").result_int(), 200);
+}
+
+// The I/O thread's loop catches what a handler throws past the routes' own catch; the
+// connection goes, the request counts as abandoned, and the server serves on.
+TEST_F(HttpServerTest, AnExceptionOutOfAHandlerDropsOnlyItsConnection) {
+  backend_.throw_foreign = true;
+  TestClient client = Client();
+  client.WriteRaw("GET /v1/users/u1/recommendations HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(client.ClosedByServer());
+  EXPECT_TRUE(InFlightBecomes(0)) << "the dropped request is still counted in flight";
+  backend_.throw_foreign = false;
+  EXPECT_EQ(Client().Get("/v1/users/u1/recommendations").result_int(), 200);
+}
+
+// The same on the body thread, which serves large bodies.
+TEST_F(HttpServerTest, AnExceptionOutOfALargeBodysHandlerDropsOnlyItsConnection) {
+  StartServer({.inline_body_limit = 0});
+  backend_.throw_foreign = true;
+  TestClient client = Client();
+  const std::string_view session = R"([{"item_id":"i1","event_type":"view"}])";
+  client.WriteRaw(StrCat("POST /v1/sessions/recommendations HTTP/1.1\r\nHost: x\r\n",
+                         "Content-Length: ", session.size(), "\r\n\r\n", session));
+  EXPECT_TRUE(client.ClosedByServer());
+  EXPECT_TRUE(InFlightBecomes(0)) << "the dropped request is still counted in flight";
+  backend_.throw_foreign = false;
+  EXPECT_EQ(Client().Post("/v1/sessions/recommendations", std::string(session)).result_int(), 200);
 }
 
 // ---- health, readiness, metrics, admin ---------------------------------------------
