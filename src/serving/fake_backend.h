@@ -28,7 +28,7 @@ class FakeBackend : public Backend {
   absl::Status ready = absl::OkStatus();
   absl::Status read_error = absl::OkStatus();    // non-OK: every read answers it
   bool throw_on_read = false;                    // every read throws
-  bool throw_foreign = false;                    // reads and ingest throw; not a std::exception
+  bool throw_foreign = false;                    // every read throws a non-std::exception
   absl::Status ingest_error = absl::OkStatus();  // non-OK: Ingest answers it
   bool hold_ingest = false;                      // keep callbacks until CompleteHeld
   bool drop_ingest = false;                      // destroy callbacks without calling them
@@ -48,7 +48,6 @@ class FakeBackend : public Backend {
   void Ingest(std::vector<IngestEvent> events, IngestCallback done) override {
     std::unique_lock lock(mu);
     ++ingest_calls;
-    if (throw_foreign) throw ForeignFailure{};
     if (block_ingest) {
       ++blocked_;
       held_changed_.notify_all();
