@@ -631,9 +631,12 @@ absl::Status LiveEngine::Stop() {
     stopping_ = true;
   }
   queue_cv_.notify_one();
-  if (writer_.joinable()) writer_.join();
+  // The writer runs only once Open has recovered the state: an engine whose Open failed
+  // holds part of it, and a snapshot of that, covering the whole log, would hide the rest.
+  const bool opened = writer_.joinable();
+  if (opened) writer_.join();
   absl::Status status;
-  if (log_ != nullptr) {
+  if (opened && log_ != nullptr) {
     std::lock_guard lock(queue_mu_);
     if (failure_.ok()) {
       status = WriteSnapshot().status();

@@ -16,6 +16,7 @@
 #include "common/test_temp_dir.h"
 #include "gtest/gtest.h"
 #include "log/env.h"
+#include "log/event_log.h"
 #include "log/snapshot.h"
 
 namespace streamrec {
@@ -297,6 +298,27 @@ TEST_F(LiveEngineTest, AFailedCommitAcknowledgesNothingAndRefusesWhatFollows) {
     EXPECT_TRUE(s.event_ids.contains("e1"));
     EXPECT_FALSE(s.event_ids.contains("e3"));
   });
+}
+
+// A start that cannot replay the log fails, and fails again the next time: the
+// engine it leaves behind writes no snapshot that would cover the record it stopped at.
+TEST_F(LiveEngineTest, ALogRecordThatDoesNotApplyFailsEveryStart) {
+  {
+    auto engine = Open(Options());
+    ASSERT_NE(engine, nullptr);
+    Ingest(*engine, {Event("u1", "a", EventType::kView, kStart, "e1")});
+  }  // stops: a snapshot covers the log so far
+  {
+    auto log = EventLog::Open((dir_ / "log").string(), {});
+    ASSERT_TRUE(log.ok()) << log.status();
+    (*log)->Append("not a payload of the engine");
+    ASSERT_TRUE((*log)->Commit().ok());
+  }
+  for (int start = 0; start < 2; ++start) {
+    const auto engine = LiveEngine::Open(Options());
+    ASSERT_FALSE(engine.ok()) << "start " << start;
+    EXPECT_EQ(engine.status().code(), absl::StatusCode::kDataLoss) << engine.status();
+  }
 }
 
 // Everything the engine holds, in a form two engines can be compared by.
