@@ -490,9 +490,11 @@ void LiveEngine::WriterLoop() {
     if (!group.empty()) {
       ProcessGroup(&group);
       group.clear();
-    } else {
+    } else if (const EventTime now = clock_(); state_->buffer.Releasable(now)) {
+      // Only this thread changes the buffer, so it may look without the lock; an idle
+      // tick with nothing to release takes no hold.
       WriteHolds holds(this, kEventsPerHold);
-      if (state_->buffer.size() > 0) ReleaseUpTo(clock_(), &holds);
+      ReleaseUpTo(now, &holds);
     }
     const bool due = options_.snapshot_every_events > 0 &&
                      events_since_snapshot_ >= options_.snapshot_every_events;

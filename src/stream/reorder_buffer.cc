@@ -143,6 +143,24 @@ void ReorderBuffer::Release(EventTime now, std::vector<Record>* out, size_t max_
   }
 }
 
+bool ReorderBuffer::Releasable(EventTime now) const {
+  if (size_ == 0) return false;
+  const EventTime watermark = Watermark(now);
+  const int64_t last = BucketOf(watermark);
+  // Buckets before the watermark's are emptied and erased by Release, so the first one
+  // with records decides.
+  for (const auto& [key, bucket] : buckets_) {
+    if (key > last) return false;
+    if (bucket.released == bucket.entries.size()) continue;  // kept empty, or all released
+    if (key < last) return true;                             // wholly before the watermark
+    for (size_t i = bucket.released; i < bucket.entries.size(); ++i) {
+      if (bucket.entries[i].record.time < watermark) return true;
+    }
+    return false;
+  }
+  return false;
+}
+
 void ReorderBuffer::ReleaseAll(std::vector<Record>* out) {
   for (auto& [_, bucket] : buckets_) {
     Sort(&bucket);

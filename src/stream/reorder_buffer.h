@@ -46,6 +46,9 @@ class ReorderBuffer {
   // the next call, which releases them first: releasing in parts gives the same
   // sequence as at once).
   void Release(EventTime now, std::vector<Record>* out, size_t max_records = SIZE_MAX);
+  // Whether Release(now) would release a record. Cheap when it would not for a while;
+  // at worst it looks at the records of the watermark's bucket (a second of them).
+  bool Releasable(EventTime now) const;
   // Appends every buffered record, in stream order (shutdown, or a snapshot that must
   // not lose the buffer's content).
   void ReleaseAll(std::vector<Record>* out);

@@ -173,7 +173,8 @@ TEST(ReorderBufferTest, ShuffledWithinLatenessEqualsSorted) {
 
 // Against a model of the contract, on random input: every record not late is released
 // exactly when the watermark passes it, in stream order with ties by arrival, and
-// PendingOf shows what is not released yet. Times are in milliseconds around 1970, so
+// PendingOf shows what is not released yet, and Releasable says whether a Release
+// would give a record. Times are in milliseconds around 1970, so
 // that buckets of event time are crossed, entered after part of them was released, and
 // lie on both sides of zero; ties in time and seq are frequent.
 TEST(ReorderBufferTest, ReleasesWhatAModelOfTheContractReleases) {
@@ -205,8 +206,10 @@ TEST(ReorderBufferTest, ReleasesWhatAModelOfTheContractReleases) {
     }
     if (rng() % 3 == 0) {
       const EventTime watermark = buffer.Watermark(EventTime{wall});
+      const bool releasable = buffer.Releasable(EventTime{wall});
       released.clear();
       buffer.Release(EventTime{wall}, &released);
+      ASSERT_EQ(releasable, !released.empty()) << step;
       std::vector<Held> due;
       std::erase_if(model, [&](const Held& h) {
         if (!(h.record.time < watermark)) return false;
