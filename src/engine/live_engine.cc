@@ -509,8 +509,14 @@ void LiveEngine::WriterLoop() {
              {"seconds",
               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}});
       } else {
+        // A schedule's next try comes after as many events again, not after every group:
+        // a snapshot serializes the whole state on this thread.
+        snapshot_failures_.fetch_add(1);
+        if (due) events_since_snapshot_ = 0;
         Log(LogLevel::kError, "snapshot_failed",
-            {{"trigger", trigger}, {"error", std::string(covered.status().message())}});
+            {{"trigger", trigger},
+             {"error", std::string(covered.status().message())},
+             {"then", "the next scheduled one comes after as many events again"}});
       }
       for (SnapshotRequest& r : snapshot_requests) r.done(covered);
       snapshot_requests.clear();
@@ -697,6 +703,8 @@ std::string LiveEngine::MetricsText() const {
          static_cast<double>(memory.peak_resident_bytes));
   metric("streamrec_snapshots_total", "Snapshots written by this process.", "counter",
          static_cast<double>(snapshots_written_.load()));
+  metric("streamrec_snapshot_failures_total", "Snapshots this process failed to write.", "counter",
+         static_cast<double>(snapshot_failures_.load()));
   return out;
 }
 

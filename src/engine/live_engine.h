@@ -284,6 +284,7 @@ class LiveEngine {
   absl::Status failure_;  // the first log failure; every later ingest fails with it
 
   std::atomic<int64_t> snapshots_written_{0};
+  std::atomic<int64_t> snapshot_failures_{0};
   // The writer's exclusive holds by duration.
   MicrosHistogram<kWriteHoldBoundsMicros.size()> write_holds_{kWriteHoldBoundsMicros};
   std::atomic<int64_t> last_snapshot_millis_{0};

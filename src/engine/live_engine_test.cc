@@ -178,9 +178,18 @@ TEST_F(LiveEngineTest, MetricsHoldTheFsyncLatencyAndTheProcessMemory) {
   EXPECT_GT(std::stod(text.substr(rss + 34)), 1e6);  // a process holds more than a MB
 }
 
+// The value of a series without labels in /metrics.
+double MetricValue(const LiveEngine& engine, std::string_view name) {
+  const std::string text = engine.MetricsText();
+  const std::string key = StrCat("\n", name, " ");
+  const size_t at = text.find(key);
+  EXPECT_NE(at, std::string::npos) << text;
+  return at == std::string::npos ? -1 : std::stod(text.substr(at + key.size()));
+}
+
 // /metrics counts the writer's exclusive holds of the state by duration: every ingested
-// group is one (the recovery at start and idle ticks add theirs), and the buckets are
-// cumulative up to the count.
+// group is one (the recovery at start adds its own, and an idle tick one when it releases
+// records), and the buckets are cumulative up to the count.
 // The writer's exclusive holds so far, from /metrics (its count and +Inf bucket agree).
 uint64_t WriteHolds(const LiveEngine& engine) {
   const std::string text = engine.MetricsText();
@@ -205,6 +214,33 @@ TEST_F(LiveEngineTest, MetricsCountTheWritersExclusiveHolds) {
   Ingest(*engine, {Event("u1", "b", EventType::kView, kStart)});
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ(WriteHolds(*engine), before + 2);
+}
+
+// A scheduled snapshot that fails (its folder is a file here) is counted and tried again
+// after as many events, not after every request: it serializes the whole state.
+TEST_F(LiveEngineTest, AFailedScheduledSnapshotIsTriedAgainAfterAsManyEvents) {
+  LiveEngineOptions o = Options();
+  o.snapshot_every_events = 4;
+  auto engine = Open(o);
+  ASSERT_NE(engine, nullptr);
+  fs::remove_all(dir_ / "snapshots");
+  std::ofstream(dir_ / "snapshots") << "not a folder";
+  int n = 0;
+  const auto ingest = [&](int events) {
+    for (int i = 0; i < events; ++i) {
+      Ingest(*engine, {Event("u1", StrCat("i", ++n), EventType::kView, kStart, StrCat("e", n))});
+    }
+    // A duplicate adds no event, and the writer looks at the schedule after each group:
+    // once it is acknowledged, the schedule after the events before it has been seen to.
+    Ingest(*engine, {Event("u1", "i1", EventType::kView, kStart, "e1")});
+  };
+  const auto failures = [&] { return MetricValue(*engine, "streamrec_snapshot_failures_total"); };
+  ingest(4);
+  EXPECT_EQ(failures(), 1);
+  ingest(3);
+  EXPECT_EQ(failures(), 1) << "tried again before as many events";
+  ingest(1);
+  EXPECT_EQ(failures(), 2);
 }
 
 // The POSIX file system, whose files' Sync fails while fail_syncs is set (a disk that
