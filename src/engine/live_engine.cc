@@ -542,6 +542,10 @@ void LiveEngine::ProcessGroup(std::vector<Request>* group) {
   }
   size_t next_id = 0;
   absl::Status status;
+  // The requests [0, durable) are applied and acknowledged, the others answered 503.
+  // Under kAlways each request is committed alone: when one's commit fails, those before
+  // it are durable, and it and those after are not. A failed group commit fails all.
+  size_t durable = group->size();
   for (size_t i = 0; i < group->size() && status.ok(); ++i) {
     logged.clear();
     for (const IncomingEvent& e : (*group)[i].events) {
@@ -564,7 +568,13 @@ void LiveEngine::ProcessGroup(std::vector<Request>* group) {
     std::string& payload = payloads.emplace_back();
     AppendLivePayload(now, logged, &payload);
     log_->Append(payload);
-    if (options_.fsync == FsyncPolicy::kAlways) status = log_->Commit();
+    if (options_.fsync == FsyncPolicy::kAlways) {
+      status = log_->Commit();
+      if (!status.ok()) {
+        durable = i;
+        payloads.pop_back();
+      }
+    }
   }
   // The group commit (write and fdatasync) runs on committer_ while this thread applies
   // the same events: the group costs the longer of the two, not their sum. Nothing is
@@ -574,34 +584,33 @@ void LiveEngine::ProcessGroup(std::vector<Request>* group) {
   const bool committing = status.ok() && options_.fsync != FsyncPolicy::kAlways;
   absl::Status committed;
   if (committing) committer_.Run([this, &committed] { committed = log_->Commit(); });
-  if (status.ok()) {
+  if (!payloads.empty()) {  // all of the group's, or under kAlways the durable requests'
     WriteHolds holds(this, kEventsPerHold);
     for (const std::string& payload : payloads) {
       const absl::Status applied = ApplyPayload(payload, /*add_event_ids=*/false, &holds);
       STREAMREC_CHECK(applied.ok()) << "a payload just encoded does not apply: " << applied;
     }
-    for (const IngestAck& a : acks) state_->duplicates += static_cast<int64_t>(a.duplicates);
   }
   if (committing) {
     committer_.Wait();
     status = committed;
+    if (!status.ok()) durable = 0;
   }
   if (!status.ok()) {
     Log(LogLevel::kError, "event_log_failed",
         {{"error", std::string(status.message())},
          {"then", "every ingest request answers 503 until a restart"}});
-    {
-      std::lock_guard lock(queue_mu_);
-      failure_ = status;
-    }
-    for (Request& r : *group) {
-      r.done(absl::UnavailableError(StrCat("the event log failed: ", status.message())));
-    }
-    return;
+    std::lock_guard lock(queue_mu_);
+    failure_ = status;
   }
   for (size_t i = 0; i < group->size(); ++i) {
-    events_since_snapshot_ += acks[i].accepted;
-    (*group)[i].done(acks[i]);
+    if (i < durable) {
+      state_->duplicates += static_cast<int64_t>(acks[i].duplicates);
+      events_since_snapshot_ += acks[i].accepted;
+      (*group)[i].done(acks[i]);
+    } else {
+      (*group)[i].done(absl::UnavailableError(StrCat("the event log failed: ", status.message())));
+    }
   }
 }
 

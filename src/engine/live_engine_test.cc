@@ -248,6 +248,11 @@ TEST_F(LiveEngineTest, AFailedScheduledSnapshotIsTriedAgainAfterAsManyEvents) {
 class SyncFailingEnv final : public Env {
  public:
   std::atomic<bool> fail_syncs{false};
+  // When >= 0: this many more file Syncs succeed, then every one fails.
+  std::atomic<int> syncs_before_failing{-1};
+  // While set, a file Sync waits (counted in syncs_waiting) before it goes on.
+  std::atomic<bool> hold_syncs{false};
+  std::atomic<int> syncs_waiting{0};
 
   absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& p) override {
     return Wrap(base_->NewWritableFile(p));
@@ -286,21 +291,31 @@ class SyncFailingEnv final : public Env {
  private:
   class File final : public WritableFile {
    public:
-    File(std::unique_ptr<WritableFile> base, const std::atomic<bool>* fail)
-        : base_(std::move(base)), fail_(fail) {}
+    File(std::unique_ptr<WritableFile> base, SyncFailingEnv* env)
+        : base_(std::move(base)), env_(env) {}
     absl::Status Append(std::string_view data) override { return base_->Append(data); }
     absl::Status Sync() override {
-      return *fail_ ? absl::DataLossError("injected: the disk failed") : base_->Sync();
+      if (env_->hold_syncs) {
+        ++env_->syncs_waiting;
+        while (env_->hold_syncs) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        --env_->syncs_waiting;
+      }
+      if (const int left = env_->syncs_before_failing.load(); left == 0) {
+        env_->fail_syncs = true;
+      } else if (left > 0) {
+        --env_->syncs_before_failing;
+      }
+      return env_->fail_syncs ? absl::DataLossError("injected: the disk failed") : base_->Sync();
     }
 
    private:
     std::unique_ptr<WritableFile> base_;
-    const std::atomic<bool>* fail_;
+    SyncFailingEnv* env_;
   };
   absl::StatusOr<std::unique_ptr<WritableFile>> Wrap(
       absl::StatusOr<std::unique_ptr<WritableFile>> file) {
     if (!file.ok()) return file.status();
-    return std::make_unique<File>(std::move(*file), &fail_syncs);
+    return std::make_unique<File>(std::move(*file), this);
   }
   Env* const base_ = Env::Default();
 };
@@ -358,6 +373,46 @@ TEST_F(LiveEngineTest, ALogRecordThatDoesNotApplyFailsEveryStart) {
     ASSERT_FALSE(engine.ok()) << "start " << start;
     EXPECT_EQ(engine.status().code(), absl::StatusCode::kDataLoss) << engine.status();
   }
+}
+
+// Under fsync=always each request of a group is committed alone: when one's commit
+// fails, those before it are durable, and are applied and acknowledged, not refused
+// with the rest (a client retrying them would add their events twice).
+TEST_F(LiveEngineTest, UnderFsyncAlwaysTheRequestsCommittedBeforeAFailureAreAcknowledged) {
+  SyncFailingEnv env;
+  LiveEngineOptions o = Options();
+  o.log_env = &env;
+  o.fsync = FsyncPolicy::kAlways;
+  auto engine = Open(o);
+  ASSERT_NE(engine, nullptr);
+  const auto ingest = [&](std::string user, std::string event_id) {
+    auto done = std::make_shared<std::promise<absl::StatusOr<IngestAck>>>();
+    engine->Ingest({Event(std::move(user), "a", EventType::kView, kStart, std::move(event_id))},
+                   [done](absl::StatusOr<IngestAck> a) { done->set_value(std::move(a)); });
+    return done->get_future();
+  };
+  // The first request's commit waits; the next two queue behind it as one group.
+  env.hold_syncs = true;
+  auto first = ingest("u1", "e1");
+  while (env.syncs_waiting == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto second = ingest("u2", "e2");
+  auto third = ingest("u3", "e3");
+  env.syncs_before_failing = 2;  // the first's and the second's
+  env.hold_syncs = false;
+  EXPECT_TRUE(first.get().ok());
+  const absl::StatusOr<IngestAck> acked = second.get();
+  ASSERT_TRUE(acked.ok()) << acked.status();
+  EXPECT_EQ(acked->accepted, 1u);
+  EXPECT_EQ(third.get().status().code(), absl::StatusCode::kUnavailable);
+  engine->Read([](const LiveState& s) { EXPECT_TRUE(s.ids.users.Find("u2").has_value()); });
+  engine.reset();
+
+  auto reopened = Open(Options());
+  ASSERT_NE(reopened, nullptr);
+  reopened->Read([](const LiveState& s) {
+    EXPECT_TRUE(s.event_ids.contains("e1"));
+    EXPECT_TRUE(s.event_ids.contains("e2"));
+  });
 }
 
 // Everything the engine holds, in a form two engines can be compared by.
