@@ -229,7 +229,9 @@ absl::StatusOr<Recommendations> EngineBackend::RecommendForUser(std::string_view
     const std::vector<ItemIdx> exclude = KnownItems(request.exclude, s.ids);
     std::vector<ScoredItem> scored;
     const std::optional<UserIdx> user = s.ids.users.Find(user_id);
-    if (!user || (batch_slot != nullptr && !input)) {
+    // A batch model asked for by name answers from popular for a user it can say nothing
+    // of: unknown, or whose items are all newer than the model.
+    if (!user || (batch_slot != nullptr && (!input || input->items.empty()))) {
       s.models.Popular(request.k, *kind != ModelKind::kPopular, now, {.exclude = exclude}, &scored);
       out.items = Render(scored, s.ids);
       return;

@@ -202,6 +202,23 @@ TEST_F(EngineBackendTest, HybridGivesAtMostKWhenAlsKnowsNoneOfTheUsersItems) {
   EXPECT_EQ(r->items.size(), 2u);
 }
 
+// As for a user ALS has never seen: a known user whose items ALS does not know gets
+// popular items, not an empty list.
+TEST_F(EngineBackendTest, AlsAnswersPopularForAUserWhoseItemsAreAllNewerThanTheModel) {
+  TwoGroups();
+  ASSERT_TRUE(Retrain().ok());
+  Ingest({View("late", "z1"), View("late", "z2")});  // items new since the training
+  absl::StatusOr<Recommendations> late = backend_->RecommendForUser("late", {2, "als", {}});
+  absl::StatusOr<Recommendations> unknown = backend_->RecommendForUser("nobody", {2, "als", {}});
+  ASSERT_TRUE(late.ok()) << late.status();
+  ASSERT_TRUE(unknown.ok()) << unknown.status();
+  ASSERT_EQ(late->items.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(late->items[i].item_id, unknown->items[i].item_id) << i;
+    EXPECT_EQ(late->items[i].reason, unknown->items[i].reason) << i;
+  }
+}
+
 TEST_F(EngineBackendTest, SimilarItemsByAlsFactorsStayInTheGroup) {
   TwoGroups();
   EXPECT_EQ(backend_->SimilarItems("a0", 3, "als").status().code(), absl::StatusCode::kUnavailable);
