@@ -408,15 +408,17 @@ absl::Status HttpServerImpl::Start() {
     port_ = acceptor_.local_endpoint(ec).port();
 
     for (const auto& ioc : iocs_) work_.push_back(net::make_work_guard(*ioc));
+    // Every thread first, then the accept loop: should a thread fail to start, no
+    // connection is on a context that nothing runs, and Stop does not wait for one.
+    threads_.reserve(iocs_.size());
+    for (const auto& ioc : iocs_) {
+      threads_.emplace_back([this, ioc = ioc.get()] { RunIoThread(ioc); });
+    }
     {
       std::lock_guard lock(mu_);
       accepting_ = true;
     }
     net::post(acceptor_.get_executor(), [this] { Accept(); });
-    threads_.reserve(iocs_.size());
-    for (const auto& ioc : iocs_) {
-      threads_.emplace_back([this, ioc = ioc.get()] { RunIoThread(ioc); });
-    }
   } catch (const std::exception& e) {
     return absl::InternalError(StrCat("cannot start the HTTP server: ", e.what()));
   }
