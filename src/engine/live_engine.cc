@@ -565,14 +565,15 @@ void LiveEngine::ProcessGroup(std::vector<Request>* group) {
     }
     acks[i].accepted = logged.size();
     if (logged.empty()) continue;
-    std::string& payload = payloads.emplace_back();
-    AppendLivePayload(now, logged, &payload);
-    log_->Append(payload);
+    // Usually one payload; a request of tens of MB takes several (each a log record).
+    const size_t first_payload = payloads.size();
+    AppendLivePayloads(now, logged, EventLog::kMaxPayloadBytes, &payloads);
+    for (size_t p = first_payload; p < payloads.size(); ++p) log_->Append(payloads[p]);
     if (options_.fsync == FsyncPolicy::kAlways) {
       status = log_->Commit();
       if (!status.ok()) {
         durable = i;
-        payloads.pop_back();
+        payloads.resize(first_payload);
       }
     }
   }

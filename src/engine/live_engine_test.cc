@@ -553,6 +553,29 @@ TEST_F(LiveEngineTest, LargeRequestsReplayedFromTheLogGiveTheSameState) {
   EXPECT_EQ(ModelFingerprint(*engine), expected_models);
 }
 
+// A request larger than a log record holds (64 MiB) is logged as several records,
+// which replay applies to the same state.
+TEST_F(LiveEngineTest, ARequestLargerThanALogRecordIsLoggedInPartsAndReplayed) {
+  const std::string padding(20'000, 'x');  // three ids of 20 kB an event: 72 MB
+  std::vector<IncomingEvent> request;
+  for (int i = 0; i < 1200; ++i) {
+    request.push_back(Event(StrCat("u", i, padding), StrCat("i", i % 50, padding), EventType::kView,
+                            EventTime{kStart.micros + i}, StrCat("e", i, padding)));
+  }
+  std::string expected;
+  {
+    auto engine = Open(Options());
+    EXPECT_EQ(Ingest(*engine, std::move(request)).accepted, 1200u);
+    expected = Fingerprint(*engine);
+    ASSERT_TRUE(engine->Stop().ok());
+  }
+  fs::remove_all(dir_ / "snapshots");
+  StartupReport report;
+  auto engine = Open(Options(), &report);
+  EXPECT_GE(report.replayed_log_records, 2u);
+  EXPECT_EQ(Fingerprint(*engine), expected);
+}
+
 TEST_F(LiveEngineTest, SnapshotOfADifferentlyConfiguredEngineIsSkippedAndTheLogReplayed) {
   {
     auto engine = Open(Options());

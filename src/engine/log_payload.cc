@@ -11,6 +11,17 @@ void AppendLivePayload(EventTime arrival, std::span<const LoggedEvent> events, s
   EncodeEvents(events, out);
 }
 
+void AppendLivePayloads(EventTime arrival, std::span<const LoggedEvent> events, size_t max_bytes,
+                        std::vector<std::string>* out) {
+  std::string& payload = out->emplace_back();
+  AppendLivePayload(arrival, events, &payload);
+  if (payload.size() <= max_bytes || events.size() <= 1) return;
+  out->pop_back();
+  const size_t half = events.size() / 2;
+  AppendLivePayloads(arrival, events.first(half), max_bytes, out);
+  AppendLivePayloads(arrival, events.subspan(half), max_bytes, out);
+}
+
 void AppendBootstrapPayload(std::span<const LoggedEvent> records, std::string* out) {
   out->push_back(static_cast<char>(PayloadKind::kBootstrapRecords));
   EncodeEvents(records, out);

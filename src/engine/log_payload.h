@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/event.h"
@@ -27,6 +28,12 @@ struct LogPayload {
 };
 
 void AppendLivePayload(EventTime arrival, std::span<const LoggedEvent> events, std::string* out);
+// The live payloads of one request, each at most `max_bytes` (the log's record limit):
+// one, or the events split into halves until each fits. Appended to `out`, in order;
+// applied in turn they make the same state on the live path and in replay. An event
+// that alone does not fit is a payload of its own (the caller bounds events' sizes).
+void AppendLivePayloads(EventTime arrival, std::span<const LoggedEvent> events, size_t max_bytes,
+                        std::vector<std::string>* out);
 void AppendBootstrapPayload(std::span<const LoggedEvent> records, std::string* out);
 
 // DataLoss for an unknown kind or a short header.

@@ -8,6 +8,9 @@
 #include "log/segment_format.h"
 
 namespace streamrec {
+
+static_assert(EventLog::kMaxPayloadBytes == segment::kMaxPayloadBytes);
+
 namespace {
 
 bool SyncsOnCommit(FsyncPolicy policy) { return policy != FsyncPolicy::kInterval; }

@@ -118,8 +118,11 @@ class EventLog {
   EventLog(const EventLog&) = delete;
   EventLog& operator=(const EventLog&) = delete;
 
+  // The largest payload a record holds: 64 MiB.
+  static constexpr size_t kMaxPayloadBytes = size_t{64} << 20;
+
   // Frames `payload` into the commit buffer and returns its offset. No I/O.
-  // REQUIRES: payload.size() <= 64 MiB (a larger one is a bug of the caller).
+  // REQUIRES: payload.size() <= kMaxPayloadBytes (a larger one is a bug of the caller).
   LogOffset Append(std::string_view payload);
 
   // Writes every record appended since the last Commit, then fdatasyncs unless the
