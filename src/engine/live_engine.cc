@@ -346,6 +346,12 @@ void LiveEngine::ApplyLiveSlice(std::span<const LoggedEvent> events, PayloadKind
   // order-free aggregates take the buffered records now, all of the slice at once (so
   // their state loads overlap), and the rest when they are released; then the late
   // ones, in the same order as applying each record as it comes.
+  //
+  // First what the watermark at the arrival releases before any of the slice is pushed:
+  // the writer's idle ticks may have released it already, and replay, which has no
+  // ticks, must apply it at the same point, before the slice's late records (a late
+  // purchase changes the purchase history that ordered events read).
+  ReleaseUpTo(arrival, holds);
   LiveState& s = *state_;
   batch_.clear();
   on_time_.clear();

@@ -415,6 +415,37 @@ TEST_F(LiveEngineTest, UnderFsyncAlwaysTheRequestsCommittedBeforeAFailureAreAckn
   });
 }
 
+// While idle the writer releases what the watermark passes, and logs nothing of it:
+// replay must still apply those records before the next request's late ones. Here a
+// view released while idle is enriched without the late purchase that follows it, live
+// and replayed alike.
+TEST_F(LiveEngineTest, RecordsReleasedWhileIdleComeBeforeTheNextRequestInReplayToo) {
+  const auto history = [](const LiveEngine& engine) {
+    return engine.Read([](const LiveState& s) {
+      const std::optional<UserIdx> u = s.ids.users.Find("u1");
+      const Session* session = u ? s.ops.sessionizer().Current(*u) : nullptr;
+      return session != nullptr ? static_cast<int>(session->history_at_end.count) : -1;
+    });
+  };
+  int live = 0;
+  {
+    auto engine = Open(Options());
+    Ingest(*engine, {Event("u1", "a", EventType::kView, kStart)});  // waits in the buffer
+    now_ = EventTime{kStart.micros + 10 * kMinute};                 // the watermark passes it
+    while (engine->Read([](const LiveState& s) { return s.buffer.size(); }) > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    Ingest(*engine, {Event("u1", "b", EventType::kPurchase, EventTime{kStart.micros - 60 * kMinute},
+                           "", 5.0)});
+    live = history(*engine);
+    ASSERT_TRUE(engine->Stop().ok());
+  }
+  EXPECT_EQ(live, 0) << "the view was enriched after the late purchase";
+  fs::remove_all(dir_ / "snapshots");
+  auto replayed = Open(Options());
+  EXPECT_EQ(history(*replayed), live);
+}
+
 // Everything the engine holds, in a form two engines can be compared by.
 std::string Fingerprint(const LiveEngine& engine) {
   return engine.Read([](const LiveState& s) {
