@@ -591,12 +591,16 @@ void LiveEngine::ProcessGroup(std::vector<Request>* group) {
   const bool committing = status.ok() && options_.fsync != FsyncPolicy::kAlways;
   absl::Status committed;
   if (committing) committer_.Run([this, &committed] { committed = log_->Commit(); });
-  if (!payloads.empty()) {  // all of the group's, or under kAlways the durable requests'
+  // The payloads are all of the group's, or under kAlways the durable requests'.
+  int64_t duplicates = 0;
+  for (size_t i = 0; i < durable; ++i) duplicates += static_cast<int64_t>(acks[i].duplicates);
+  if (!payloads.empty() || duplicates > 0) {
     WriteHolds holds(this, kEventsPerHold);
     for (const std::string& payload : payloads) {
       const absl::Status applied = ApplyPayload(payload, /*add_event_ids=*/false, &holds);
       STREAMREC_CHECK(applied.ok()) << "a payload just encoded does not apply: " << applied;
     }
+    state_->duplicates += duplicates;  // readers see it: under the hold
   }
   if (committing) {
     committer_.Wait();
@@ -612,7 +616,6 @@ void LiveEngine::ProcessGroup(std::vector<Request>* group) {
   }
   for (size_t i = 0; i < group->size(); ++i) {
     if (i < durable) {
-      state_->duplicates += static_cast<int64_t>(acks[i].duplicates);
       events_since_snapshot_ += acks[i].accepted;
       (*group)[i].done(acks[i]);
     } else {
