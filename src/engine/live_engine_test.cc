@@ -53,6 +53,13 @@ class LiveEngineTest : public ::testing::Test {
     return engine.ok() ? std::move(*engine) : nullptr;
   }
 
+  // Opens the state again from its log alone: the snapshots removed, every record
+  // replayed.
+  std::unique_ptr<LiveEngine> OpenFromTheLogAlone(StartupReport* report = nullptr) {
+    fs::remove_all(dir_ / "snapshots");
+    return Open(Options(), report);
+  }
+
   static IncomingEvent Event(std::string user, std::string item, EventType type, EventTime t,
                              std::string event_id = "", std::optional<double> amount = {}) {
     return IncomingEvent{std::move(user), std::move(item), std::move(event_id), type, t, amount};
@@ -441,8 +448,7 @@ TEST_F(LiveEngineTest, RecordsReleasedWhileIdleComeBeforeTheNextRequestInReplayT
     ASSERT_TRUE(engine->Stop().ok());
   }
   EXPECT_EQ(live, 0) << "the view was enriched after the late purchase";
-  fs::remove_all(dir_ / "snapshots");
-  auto replayed = Open(Options());
+  auto replayed = OpenFromTheLogAlone();
   EXPECT_EQ(history(*replayed), live);
 }
 
@@ -501,10 +507,9 @@ TEST_F(LiveEngineTest, RestartFromSnapshotAndFromLogAloneGiveTheSameState) {
     EXPECT_EQ(Fingerprint(*engine), expected);
     ASSERT_TRUE(engine->Stop().ok());
   }
-  fs::remove_all(dir_ / "snapshots");
   {
     StartupReport report;
-    auto engine = Open(Options(), &report);
+    auto engine = OpenFromTheLogAlone(&report);
     EXPECT_FALSE(report.snapshot_offset.has_value());
     EXPECT_EQ(report.replayed_log_records, 30u);
     EXPECT_EQ(Fingerprint(*engine), expected);
@@ -576,9 +581,8 @@ TEST_F(LiveEngineTest, LargeRequestsReplayedFromTheLogGiveTheSameState) {
     ASSERT_TRUE(engine->Read([](const LiveState& s) { return s.late_events; }) > 0);
     ASSERT_TRUE(engine->Stop().ok());
   }
-  fs::remove_all(dir_ / "snapshots");
   StartupReport report;
-  auto engine = Open(Options(), &report);
+  auto engine = OpenFromTheLogAlone(&report);
   EXPECT_EQ(report.replayed_log_records, 3u);
   EXPECT_EQ(Fingerprint(*engine), expected);
   EXPECT_EQ(ModelFingerprint(*engine), expected_models);
@@ -600,9 +604,8 @@ TEST_F(LiveEngineTest, ARequestLargerThanALogRecordIsLoggedInPartsAndReplayed) {
     expected = Fingerprint(*engine);
     ASSERT_TRUE(engine->Stop().ok());
   }
-  fs::remove_all(dir_ / "snapshots");
   StartupReport report;
-  auto engine = Open(Options(), &report);
+  auto engine = OpenFromTheLogAlone(&report);
   EXPECT_GE(report.replayed_log_records, 2u);
   EXPECT_EQ(Fingerprint(*engine), expected);
 }
