@@ -319,6 +319,37 @@ TEST(ServeTest, UnknownConfigKeyIsAnErrorNamingIt) {
       << ReadFile(dir / "err");
 }
 
+// A config file's values meet the same ranges as the command line's, and a value its
+// field cannot hold is refused rather than wrapped or cut.
+TEST(ServeTest, OutOfRangeSettingsAreErrorsFromTheFileAndTheCommandLine) {
+  TempDir dir("serve_config_range");
+  const struct {
+    std::string config;  // the file's text, or empty: `flags` alone
+    std::string flags;
+    std::string message;
+  } cases[] = {
+      {"hybrid_als_weight = 1.5\n", "", "--hybrid-als-weight must be from 0 to 1, not 1.5"},
+      {"snapshot_every = -1\n", "", "'snapshot_every' must be a whole number from 0 to"},
+      {"body_limit = 1.5e6\n", "", "'body_limit' must be a whole number"},
+      {"threads = 0\n", "", "--threads must be from 1 to 64, not 0"},
+      {"retrain_every = 1e300\n", "", "--retrain-every must be a whole number of seconds"},
+      {"", "--retrain-every 0.5", "--retrain-every must be a whole number of seconds"},
+      {"", "--train-threads 65", "--train-threads must be from 1 to 64, not 65"},
+  };
+  for (const auto& c : cases) {
+    std::string command = StrCat(STREAMREC_BINARY, " serve --state ", dir / "state", " ", c.flags);
+    if (!c.config.empty()) {
+      WriteFile(dir / "serve.toml", c.config);
+      command += StrCat(" --config ", dir / "serve.toml");
+    }
+    const int status = std::system(StrCat(command, " 2>", dir / "err").c_str());
+    EXPECT_EQ(WEXITSTATUS(status), 2) << c.config << c.flags;
+    EXPECT_NE(ReadFile(dir / "err").find(c.message), std::string::npos)
+        << c.config << c.flags << ": " << ReadFile(dir / "err");
+    EXPECT_FALSE(fs::exists(dir / "state")) << "started with " << c.config << c.flags;
+  }
+}
+
 // The live recommenders' options come from the config file too: with conditional
 // probability and no shrinkage, an item seen once, together with another, has that other
 // as its neighbour with similarity exactly 1 (cosine with shrinkage 10 would give 1/11).

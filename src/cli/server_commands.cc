@@ -4,10 +4,13 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <type_traits>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "cli/engine_backend.h"
@@ -80,11 +83,21 @@ absl::Status ApplyConfigFile(const std::string& path, const CLI::App& serve, Ser
       *out = v->get();
       return absl::OkStatus();
     };
+    // A value the field cannot hold is an error here; ValidateServeSettings checks the
+    // ranges that command line and file share.
     auto number = [&](auto* out) -> absl::Status {
+      using T = std::remove_pointer_t<decltype(out)>;
       if (const auto* i = node.as_integer()) {
-        *out = static_cast<std::remove_pointer_t<decltype(out)>>(i->get());
+        if constexpr (std::is_integral_v<T>) {
+          if (!std::in_range<T>(i->get())) {
+            return bad(StrCat("a whole number from ", std::numeric_limits<T>::min(), " to ",
+                              std::numeric_limits<T>::max()));
+          }
+        }
+        *out = static_cast<T>(i->get());
       } else if (const auto* f = node.as_floating_point()) {
-        *out = static_cast<std::remove_pointer_t<decltype(out)>>(f->get());
+        if constexpr (std::is_integral_v<T>) return bad("a whole number");
+        *out = static_cast<T>(f->get());
       } else {
         return bad("a number");
       }
@@ -171,6 +184,37 @@ absl::Status ApplyConfigFile(const std::string& path, const CLI::App& serve, Ser
   if (s->fsync != "always" && s->fsync != "batch" && s->fsync != "interval") {
     return absl::InvalidArgumentError(
         StrCat(path, ": fsync must be always, batch or interval, not '", s->fsync, "'"));
+  }
+  return absl::OkStatus();
+}
+
+// The ranges of the settings, whether from the command line or the config file.
+absl::Status ValidateServeSettings(const ServeSettings& s) {
+  const auto out_of_range = [](std::string_view option, double value, std::string_view want) {
+    return absl::InvalidArgumentError(StrCat("--", option, " must be ", want, ", not ", value));
+  };
+  if (!(s.allowed_lateness_seconds >= 0 && std::isfinite(s.allowed_lateness_seconds))) {
+    return out_of_range("allowed-lateness", s.allowed_lateness_seconds, "at least 0");
+  }
+  if (s.io_threads < 0 || s.io_threads > 256) {
+    return out_of_range("io-threads", s.io_threads, "from 0 (one per core) to 256");
+  }
+  if (s.body_limit_bytes == 0) return out_of_range("body-limit", 0, "at least 1");
+  if (s.threads < 1 || s.threads > 64) return out_of_range("threads", s.threads, "from 1 to 64");
+  if (s.train_threads < 1 || s.train_threads > 64) {
+    return out_of_range("train-threads", s.train_threads, "from 1 to 64");
+  }
+  // Whole seconds: a fraction would be cut to 0, which means "only on request".
+  if (!(s.retrain_every_seconds >= 0 && s.retrain_every_seconds <= 1e9 &&
+        s.retrain_every_seconds == std::trunc(s.retrain_every_seconds))) {
+    return out_of_range("retrain-every", s.retrain_every_seconds,
+                        "a whole number of seconds from 0 (only on request) to 1e9");
+  }
+  if (!(s.hybrid_als_weight >= 0 && s.hybrid_als_weight <= 1)) {
+    return out_of_range("hybrid-als-weight", s.hybrid_als_weight, "from 0 to 1");
+  }
+  if (!(s.trending_half_life_hours > 0 && std::isfinite(s.trending_half_life_hours))) {
+    return out_of_range("trending-half-life", s.trending_half_life_hours, "more than 0");
   }
   return absl::OkStatus();
 }
@@ -265,7 +309,6 @@ ServerCommands::ServerCommands(CLI::App* app) {
   serve_
       ->add_option("--allowed-lateness", s.allowed_lateness_seconds,
                    "Seconds events may arrive out of event-time order")
-      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   serve_
       ->add_option("--snapshot-every", s.snapshot_every_events,
@@ -286,7 +329,6 @@ ServerCommands::ServerCommands(CLI::App* app) {
   serve_
       ->add_option("--trending-half-life", s.trending_half_life_hours,
                    "Hours in which a trending score halves")
-      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   serve_
       ->add_option("--similarity", s.similarity,
@@ -302,8 +344,7 @@ ServerCommands::ServerCommands(CLI::App* app) {
       ->capture_default_str();
   serve_
       ->add_option("--threads", s.threads,
-                   "Threads for bootstrap, snapshots and the recommenders' pair updates")
-      ->check(CLI::Range(1, 64))
+                   "Threads for bootstrap, snapshots and the recommenders' pair updates (1 to 64)")
       ->capture_default_str();
   serve_
       ->add_option("--batch-models", s.batch_models,
@@ -312,8 +353,7 @@ ServerCommands::ServerCommands(CLI::App* app) {
       ->capture_default_str();
   serve_
       ->add_option("--retrain-every", s.retrain_every_seconds,
-                   "Seconds between trainings of the batch models (0: only on request)")
-      ->check(CLI::NonNegativeNumber)
+                   "Whole seconds between trainings of the batch models (0: only on request)")
       ->capture_default_str();
   serve_
       ->add_option("--model-file", s.model_files,
@@ -321,11 +361,10 @@ ServerCommands::ServerCommands(CLI::App* app) {
       ->expected(1, -1);
   serve_
       ->add_option("--hybrid-als-weight", s.hybrid_als_weight,
-                   "Share of ALS in the hybrid once an ALS model exists")
-      ->check(CLI::Range(0.0, 1.0))
+                   "Share of ALS in the hybrid once an ALS model exists (0 to 1)")
       ->capture_default_str();
-  serve_->add_option("--train-threads", s.train_threads, "Threads for batch model training")
-      ->check(CLI::Range(1, 64))
+  serve_
+      ->add_option("--train-threads", s.train_threads, "Threads for batch model training (1 to 64)")
       ->capture_default_str();
   serve_
       ->add_option("--log-format", s.log_format,
@@ -357,6 +396,7 @@ int ServerCommands::Serve() {
     }
   }
   const ServeSettings& s = serve_settings_;
+  if (absl::Status st = ValidateServeSettings(s); !st.ok()) return Fail(st);
   absl::StatusOr<LogFormat> log_format = ParseLogFormat(s.log_format);
   if (!log_format.ok()) return Fail(log_format.status());
   SetLogFormat(*log_format);
