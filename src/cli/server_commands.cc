@@ -497,6 +497,11 @@ int ServerCommands::Serve() {
   Log(LogLevel::kInfo, "stopping",
       {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"},
        {"then", "finishing requests, writing a snapshot"}});
+  // Trainings first: a retrain request in flight is answered at once, not after a
+  // training (tens of seconds) that the server would wait for.
+  for (ModelSlot* slot : {slots.als.get(), slots.item_knn.get()}) {
+    if (slot != nullptr) slot->Stop();
+  }
   server.Stop();
   if (absl::Status st = engine->Stop(); !st.ok()) return FailServing(st);
   Log(LogLevel::kInfo, "stopped");

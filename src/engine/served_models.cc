@@ -79,9 +79,16 @@ ModelSlot::ModelSlot(const LiveEngine* engine, RetrainOptions options,
   thread_ = std::jthread([this](std::stop_token stop) { Loop(stop); });
 }
 
-ModelSlot::~ModelSlot() {
+ModelSlot::~ModelSlot() { Stop(); }
+
+void ModelSlot::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
   thread_.request_stop();
   wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
 }
 
 std::shared_ptr<const ServedModel> ModelSlot::Current() const {
@@ -100,10 +107,16 @@ absl::Status ModelSlot::Install(std::shared_ptr<const ServedModel> model) {
 }
 
 void ModelSlot::RetrainSoon(Done done) {
-  std::lock_guard lock(mu_);
-  waiting_.push_back(std::move(done));
-  requested_ = true;
-  wake_.notify_all();
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {  // else the thread is gone, or answers only those queued already
+      waiting_.push_back(std::move(done));
+      requested_ = true;
+      wake_.notify_all();
+      return;
+    }
+  }
+  done(absl::UnavailableError("shutting down"));
 }
 
 RetrainStats ModelSlot::stats() const {

@@ -83,7 +83,13 @@ class ModelSlot {
   // model file; may be null) serves until the first training.
   ModelSlot(const LiveEngine* engine, RetrainOptions options,
             std::shared_ptr<const ServedModel> initial = nullptr);
-  ~ModelSlot();  // stops a training in progress at its next step, then the thread
+  ~ModelSlot();  // Stop()
+
+  // Stops a training in progress at its next step and ends the thread; the retrain
+  // requests waiting, and any that come later, hear that the server is shutting down.
+  // The current model keeps serving. Called before the HTTP server stops, so that it
+  // does not wait for a retrain request's answer. Idempotent.
+  void Stop();
 
   // The current model; null before the first one.
   std::shared_ptr<const ServedModel> Current() const;
@@ -110,6 +116,7 @@ class ModelSlot {
   std::shared_ptr<const ServedModel> current_;  // guarded by mu_
   std::vector<Done> waiting_;                   // guarded by mu_
   bool requested_ = false;                      // guarded by mu_
+  bool stopping_ = false;                       // guarded by mu_
   RetrainStats stats_;                          // guarded by mu_
   std::jthread thread_;                         // last: started after the rest exists
 };

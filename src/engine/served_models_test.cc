@@ -220,6 +220,32 @@ TEST_F(ServedModelsTest, DestroyingTheSlotStopsATrainingInProgress) {
   EXPECT_LT(seconds, 30.0);
 }
 
+// The server stops its slots before it waits for the requests in flight: a retrain
+// request waiting for a training is answered at once, one that comes after too, and the
+// current model goes on serving.
+TEST_F(ServedModelsTest, AStoppedSlotAnswersRetrainRequestsAtOnceAndKeepsItsModel) {
+  auto engine = Open();
+  ASSERT_NE(engine, nullptr);
+  ASSERT_TRUE(Ingest(*engine, Groups(20)).ok());
+  RetrainOptions options = Als();
+  options.train_at_start = true;
+  ModelSlot slot(engine.get(), options);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (slot.Current() == nullptr && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const std::shared_ptr<const ServedModel> model = slot.Current();
+  ASSERT_NE(model, nullptr);
+  slot.Stop();
+  std::promise<absl::StatusOr<std::shared_ptr<const ServedModel>>> done;
+  slot.RetrainSoon([&](auto m) { done.set_value(m); });
+  auto answer = done.get_future();
+  ASSERT_EQ(answer.wait_for(std::chrono::seconds(5)), std::future_status::ready)
+      << "a retrain request after Stop is never answered";
+  EXPECT_EQ(answer.get().status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(slot.Current(), model);
+}
+
 TEST_F(ServedModelsTest, RetrainUnderLiveLoadLosesNoEventAndServesThroughout) {
   auto engine = Open();
   ASSERT_NE(engine, nullptr);
