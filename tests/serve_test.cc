@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -91,6 +93,20 @@ class Server {
 
   // Sends `signal` and goes on.
   void Signal(int signal) { ::kill(pid_, signal); }
+
+  // Waits up to `timeout` for the exit; its status, or nullopt if it has not exited.
+  std::optional<int> WaitExit(std::chrono::seconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return status;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return std::nullopt;
+  }
 
   // Sends `signal` and waits for the exit; returns the exit status.
   int Kill(int signal) {
@@ -276,6 +292,29 @@ TEST(ServeTest, ExportAfterBootstrapAndReplayEqualsPipeline) {
   const std::string piped = dir / "piped";
   ASSERT_TRUE(RunPipelineOnFolder(golden, piped, 4096).ok());
   EXPECT_EQ(CompareFeatureTableDirs(piped, exported), "");
+}
+
+// A start-up can take minutes (a bootstrap, a long log): SIGTERM ends it at once, as a
+// kill would, and the state stays unbootstrapped. Here the bootstrap's events file is a
+// FIFO that no one writes, so the start-up would never end.
+TEST(ServeTest, SigtermDuringTheStartUpEndsTheProcessAtOnce) {
+  TempDir dir("serve_startup_signal");
+  const std::string events = dir / "events.csv";
+  ASSERT_EQ(::mkfifo(events.c_str(), 0600), 0);
+  const std::string err = dir / "err";
+  Server server({"--state", dir / "state", "--events", events, "--batch-models", ""}, FreePort(),
+                err);
+  for (int i = 0; i < 500 && ReadFile(err).find("event=listening") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // into the bootstrap
+  server.Signal(SIGTERM);
+  const std::optional<int> status = server.WaitExit(std::chrono::seconds(5));
+  ASSERT_TRUE(status.has_value()) << "still starting 5 s after SIGTERM: " << ReadFile(err);
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status;
+  EXPECT_NE(ReadFile(err).find("event=stopped_during_startup signal=SIGTERM"), std::string::npos)
+      << ReadFile(err);
+  EXPECT_FALSE(fs::exists(fs::path(dir / "state") / "log"));
 }
 
 TEST(ServeTest, ConfigFileSetsOptionsAndTheCommandLineWins) {

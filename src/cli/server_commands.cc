@@ -6,9 +6,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <limits>
 #include <optional>
+#include <thread>
 #include <type_traits>
 #include <utility>
 
@@ -439,6 +441,22 @@ int ServerCommands::Serve() {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Until the engine is ready a thread of its own takes them: SIGINT or SIGTERM then
+  // ends the process at once, as a kill would, rather than after a start-up that may
+  // take minutes. That leaves the state as it was: a bootstrap is renamed into place
+  // only when complete, and recovery changes nothing but a torn tail it cuts. SIGHUP is
+  // ignored until then.
+  std::jthread startup_signals([&signals](std::stop_token stop) {
+    constexpr timespec kTick{0, 50'000'000};
+    while (!stop.stop_requested()) {
+      const int signal_number = sigtimedwait(&signals, nullptr, &kTick);
+      if (signal_number == SIGINT || signal_number == SIGTERM) {
+        Log(LogLevel::kInfo, "stopped_during_startup",
+            {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
+        std::_Exit(0);
+      }
+    }
+  });
 
   // Declared before the server, so that they are destroyed after it has stopped: no
   // request can reach them once they are gone, whichever way this function returns.
@@ -489,6 +507,8 @@ int ServerCommands::Serve() {
                                                      .hybrid_als_weight = s.hybrid_als_weight});
   starting.SetTarget(&*backend);
   Log(LogLevel::kInfo, "ready", {{"seconds", report.seconds}});
+  startup_signals.request_stop();
+  startup_signals.join();
 
   int signal_number = 0;
   while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
