@@ -173,7 +173,13 @@ LogOffset EventLog::Append(std::string_view payload) {
 }
 
 absl::Status EventLog::Commit() {
-  RETURN_IF_ERROR(Healthy());
+  if (absl::Status healthy = Healthy(); !healthy.ok()) {
+    // A background sync failed: as after a failed commit, nothing more is buffered.
+    pending_.clear();
+    rolls_.clear();
+    failed_ = true;
+    return healthy;
+  }
   const std::string_view pending = pending_;
   absl::Status status;
   size_t begin = 0;
