@@ -5,10 +5,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <type_traits>
@@ -434,27 +436,43 @@ int ServerCommands::Serve() {
   options.models.pair_window = s.pair_window;
   options.models.neighbours = s.neighbours;
 
-  // SIGINT and SIGTERM are taken by this thread (sigwait), never by the server's.
+  // SIGINT, SIGTERM and SIGHUP are taken by one thread of their own (sigtimedwait),
+  // never by the server's: blocked here, before any thread starts. Until the server
+  // serves, SIGINT or SIGTERM ends the process at once, as a kill would, rather than
+  // after a start-up that may take minutes; that leaves the state as it was (a
+  // bootstrap is renamed into place only when complete, and recovery changes nothing
+  // but a torn tail it cuts), and SIGHUP is ignored. Once it serves, they are handed to
+  // the thread that runs Serve: a graceful stop, or the model files loaded again.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  // Until the engine is ready a thread of its own takes them: SIGINT or SIGTERM then
-  // ends the process at once, as a kill would, rather than after a start-up that may
-  // take minutes. That leaves the state as it was: a bootstrap is renamed into place
-  // only when complete, and recovery changes nothing but a torn tail it cuts. SIGHUP is
-  // ignored until then.
-  std::jthread startup_signals([&signals](std::stop_token stop) {
+  struct {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool serving = false;  // set before /readyz can answer 200
+    int stop_signal = 0;
+    int reloads = 0;
+  } signalled;
+  std::jthread signal_thread([&](std::stop_token stop) {
     constexpr timespec kTick{0, 50'000'000};
     while (!stop.stop_requested()) {
       const int signal_number = sigtimedwait(&signals, nullptr, &kTick);
-      if (signal_number == SIGINT || signal_number == SIGTERM) {
+      if (signal_number <= 0) continue;
+      std::lock_guard lock(signalled.mu);
+      if (signal_number == SIGHUP) {
+        signalled.reloads += signalled.serving ? 1 : 0;
+      } else if (!signalled.serving) {
         Log(LogLevel::kInfo, "stopped_during_startup",
             {{"signal", signal_number == SIGINT ? "SIGINT" : "SIGTERM"}});
         std::_Exit(0);
+      } else {
+        signalled.stop_signal = signal_number;
       }
+      signalled.cv.notify_all();
+      if (signalled.stop_signal != 0) return;
     }
   });
 
@@ -505,13 +523,23 @@ int ServerCommands::Serve() {
                                                      .als = slots.als.get(),
                                                      .item_knn = slots.item_knn.get(),
                                                      .hybrid_als_weight = s.hybrid_als_weight});
+  {
+    std::lock_guard lock(signalled.mu);
+    signalled.serving = true;
+  }
   starting.SetTarget(&*backend);
   Log(LogLevel::kInfo, "ready", {{"seconds", report.seconds}});
-  startup_signals.request_stop();
-  startup_signals.join();
 
   int signal_number = 0;
-  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+  for (;;) {
+    std::unique_lock lock(signalled.mu);
+    signalled.cv.wait(lock, [&] { return signalled.stop_signal != 0 || signalled.reloads > 0; });
+    if (signalled.stop_signal != 0) {
+      signal_number = signalled.stop_signal;
+      break;
+    }
+    signalled.reloads = 0;
+    lock.unlock();
     ReloadModelFiles(s.model_files, *engine, slots);
   }
   Log(LogLevel::kInfo, "stopping",
