@@ -86,17 +86,23 @@ LUA
   "$bin" replay "$replay_file" --url "$url" --batch 200 --rate 20000 "$@" >/dev/null 2>&1 &
   replay_pid=$!
   sleep 2
-  # The target's rate, open loop: 5,000 requests/s, each connection on a schedule, the
-  # latency counted from when a request was due (bench/paced.lua), so that a stall
-  # counts against every request it held back, not only the one it caught. First, while
-  # the replay is on its schedule (the saturating runs below can put it behind).
-  # Three runs: the host's stalls (docs/PERFORMANCE.md, *What the tail is made of*) move
-  # one run's tail by a factor of several.
-  echo "== GET recommendations at 5000 requests/s (wrk, paced, 8 connections, 3 x 10 s) while ingesting 20000 events/s"
+  # The target's rate, open loop: 5,000 requests/s on a schedule, the latency counted
+  # from when a request was due (bench/paced.lua), so that a stall counts against every
+  # request it held back, not only the one it caught. First, while the replay is on its
+  # schedule (the saturating runs below can put it behind). A crowd of clients: one wrk
+  # thread, 32 connections, a request sent on whichever is free. Three runs: the host's
+  # stalls (docs/PERFORMANCE.md, *What the tail is made of*) move one run's tail by a
+  # factor of several. Then once as 8 clients that each send one request after another
+  # (a thread and a connection each), where an answer held up holds up that client's
+  # next requests too: the figure of earlier runs.
+  echo "== GET recommendations at 5000 requests/s (wrk, paced, 1 thread, 32 connections, 3 x 10 s) while ingesting 20000 events/s"
   for _ in 1 2 3; do
-    wrk -t8 -c8 -d10s --latency -s "$root/bench/paced.lua" "$url" -- 5000 8 "$users" |
+    wrk -t1 -c32 -d10s --latency -s "$root/bench/paced.lua" "$url" -- 5000 1 "$users" |
       grep -E '^ +(50|90|99)%|^paced' | sed 's/^ \+/  from the send /'
   done
+  echo "== the same as 8 clients, each with one request at a time (wrk, paced, 8 threads, 8 connections, 10 s)"
+  wrk -t8 -c8 -d10s --latency -s "$root/bench/paced.lua" "$url" -- 5000 8 "$users" |
+    grep -E '^ +(50|90|99)%|^paced' | sed 's/^ \+/  from the send /'
   # Then saturation, closed loop: wrk keeps every connection busy, and its threads
   # share the 2 cores with the server and the replay: with 2 threads and 8 connections
   # requests queue behind each other and behind wrk itself; 4 connections, or one wrk
