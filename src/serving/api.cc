@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "boost/json/object.hpp"
+#include "common/status_macros.h"
 #include "common/strings.h"
 #include "serving/json_writer.h"
 
@@ -95,6 +98,7 @@ absl::StatusOr<QueryArgs> ParseQuery(std::string_view query) {
   absl::Status status;
   std::string key;
   std::string value;
+  std::optional<std::string> k_text;  // when `k` repeats, the last counts, valid or not
   ForEachQueryParam(query, [&](std::string_view raw_key, std::string_view raw_value) {
     if (!status.ok()) return;
     key.clear();
@@ -123,7 +127,7 @@ absl::StatusOr<QueryArgs> ParseQuery(std::string_view query) {
       return;
     }
     if (key == "k") {
-      status = ParseK(value, &args.k);
+      k_text = value;
     } else if (key == "model") {
       args.model = value;
       args.has_model = true;
@@ -132,6 +136,7 @@ absl::StatusOr<QueryArgs> ParseQuery(std::string_view query) {
     }
   });
   if (!status.ok()) return status;
+  if (k_text) RETURN_IF_ERROR(ParseK(*k_text, &args.k));
   return args;
 }
 
@@ -383,15 +388,12 @@ std::optional<ApiResponse> Api::Ingest(const ApiRequest& request, JsonReader* js
                                        const std::shared_ptr<Responder>& responder) const {
   const BodyFormat format =
       IsNdjson(request.content_type) ? BodyFormat::kNdjson : BodyFormat::kJson;
-  absl::StatusOr<ParsedEvents> parsed = ParseEventBody(request.body, format, request.arrival, json);
-  if (!parsed.ok()) return ErrorResponse(400, kMalformedJson, Text(parsed.status().message()));
-  if (const size_t n = parsed->events.size() + parsed->rejected.size();
-      max_events_per_request_ > 0 && n > max_events_per_request_) {
-    return ErrorResponse(
-        413, "too_many_events",
-        StrCat(n, " events in one request, over the limit of ", max_events_per_request_,
-               "; none was applied: send them in smaller requests"));
+  absl::StatusOr<ParsedEvents> parsed =
+      ParseEventBody(request.body, format, request.arrival, json, max_events_per_request_);
+  if (absl::IsResourceExhausted(parsed.status())) {
+    return ErrorResponse(413, "too_many_events", Text(parsed.status().message()));
   }
+  if (!parsed.ok()) return ErrorResponse(400, kMalformedJson, Text(parsed.status().message()));
   metrics_->EventsIngested(0, 0, parsed->rejected.size());
   if (parsed->events.empty()) return IngestResponse(IngestResult{}, parsed->rejected);
 

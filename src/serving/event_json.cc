@@ -82,9 +82,10 @@ absl::Status ReadType(const object& obj, bool required, EventType* out) {
   return absl::OkStatus();
 }
 
-// Milliseconds since the epoch as a JSON number; fractions of a microsecond are
-// truncated. A value too large for the supported range becomes kMaxTime + 1, which the
-// range check then refuses as too far ahead.
+// Milliseconds since the epoch as a JSON number; fractions of a microsecond are rounded
+// down, so that no time before 1970 becomes 1970 itself. A value too large for the
+// supported range becomes kMaxTime + 1, which the range check then refuses as too far
+// ahead.
 EventTime TimeFromMillis(const value& v) {
   constexpr int64_t kMaxMillis = kMaxTime.micros / 1000;
   if (const int64_t* ms = v.if_int64()) {
@@ -96,7 +97,7 @@ EventTime TimeFromMillis(const value& v) {
   const double ms = v.get_double();
   if (!(ms <= static_cast<double>(kMaxMillis))) return EventTime{kMaxTime.micros + 1};
   if (ms < -static_cast<double>(kMaxMillis)) return EventTime{-kMaxTime.micros};
-  return EventTime{static_cast<int64_t>(ms * 1000.0)};
+  return EventTime{static_cast<int64_t>(std::floor(ms * 1000.0))};
 }
 
 absl::Status ReadTime(const object& obj, EventTime now, EventTime* out) {
@@ -273,10 +274,14 @@ absl::Status SessionEventFromJson(const boost::json::value& v, EventTime now, Se
 }
 
 absl::StatusOr<ParsedEvents> ParseEventBody(std::string_view body, BodyFormat format, EventTime now,
-                                            JsonReader* reader) {
+                                            JsonReader* reader, size_t max_events) {
+  const auto over_limit = [&](std::string count) {
+    return absl::ResourceExhaustedError(
+        StrCat(count, " events in one request, over the limit of ", max_events,
+               "; none was applied: send them in smaller requests"));
+  };
   ParsedEvents out;
   if (format == BodyFormat::kNdjson) {
-    out.events.reserve(static_cast<size_t>(std::count(body.begin(), body.end(), '\n')) + 1);
     size_t index = 0;
     size_t line_number = 0;
     size_t json_lines = 0;
@@ -288,6 +293,8 @@ absl::StatusOr<ParsedEvents> ParseEventBody(std::string_view body, BodyFormat fo
       pos = end + 1;
       ++line_number;
       if (TrimAscii(line).empty()) continue;
+      if (max_events > 0 && index == max_events)
+        return over_limit(StrCat("more than ", max_events));
       absl::StatusOr<const value*> parsed = reader->Parse(line);
       if (!parsed.ok()) {
         out.rejected.push_back({index++, line_number, std::string(parsed.status().message())});
@@ -315,6 +322,7 @@ absl::StatusOr<ParsedEvents> ParseEventBody(std::string_view body, BodyFormat fo
   if (root->is_object()) {
     AddEvent(*root, 0, 0, now, &out);
   } else if (const boost::json::array* events = root->if_array()) {
+    if (max_events > 0 && events->size() > max_events) return over_limit(StrCat(events->size()));
     out.events.reserve(events->size());
     for (size_t i = 0; i < events->size(); ++i) AddEvent((*events)[i], i, 0, now, &out);
   } else {

@@ -112,9 +112,10 @@ struct ParsedEvents {
 // Splits and validates an ingest body. A JSON body that is not JSON, or not an object or
 // an array, is InvalidArgument (nothing of it is taken). In NDJSON, a line that is not
 // JSON is a rejection of that line alone, unless no line is JSON: then the body is not
-// NDJSON at all, and InvalidArgument.
+// NDJSON at all, and InvalidArgument. More than `max_events` events (valid or not; 0: no
+// limit) is ResourceExhausted, found before the events past the limit are read.
 absl::StatusOr<ParsedEvents> ParseEventBody(std::string_view body, BodyFormat format, EventTime now,
-                                            JsonReader* reader);
+                                            JsonReader* reader, size_t max_events = 0);
 
 // One event object (the rules above) into `out`; InvalidArgument "<field>: <why>".
 absl::Status EventFromJson(const boost::json::value& value, EventTime now, IngestEvent* out);

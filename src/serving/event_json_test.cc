@@ -276,7 +276,7 @@ TEST(EventJsonTest, TimestampNumbersAreMilliseconds) {
 }
 
 TEST(EventJsonTest, TimestampBefore1970IsRejected) {
-  for (const char* ts : {R"("1969-12-31 23:59:59")", "-1", "-0.5", "-1e300"}) {
+  for (const char* ts : {R"("1969-12-31 23:59:59")", "-1", "-0.5", "-0.0001", "-1e300"}) {
     EXPECT_EQ(Message(One(StrCat(R"({"user_id":"u","item_id":"i","event_type":"view","timestamp":)",
                                  ts, "}"))),
               "timestamp: before 1970-01-01")
@@ -342,6 +342,37 @@ TEST(EventJsonTest, SessionEventIsAnObjectOrABareId) {
   EXPECT_EQ(SessionEventFromJson(events[4], kNow, &e).message(), "item_id: missing");
   EXPECT_THAT(std::string(SessionEventFromJson(events[5], kNow, &e).message()),
               HasSubstr("an event must be a JSON object or an item id"));
+}
+
+TEST(EventJsonTest, NdjsonPastTheEventLimitStopsAtTheLimit) {
+  const std::string line = R"({"user_id":"u","item_id":"i","event_type":"view"})";
+  JsonReader reader;
+  // Blank lines are no events; lines that are not JSON are.
+  const std::string three = StrCat("\n\n", line, "\n\n", line, "\nx\n\n");
+  absl::StatusOr<ParsedEvents> parsed =
+      ParseEventBody(three, BodyFormat::kNdjson, kNow, &reader, /*max_events=*/3);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->events.size(), 2u);
+  std::string many = StrCat(line, "\n");
+  for (int i = 0; i < 100'000; ++i) many += "x\n";
+  parsed = ParseEventBody(many, BodyFormat::kNdjson, kNow, &reader, /*max_events=*/3);
+  EXPECT_TRUE(absl::IsResourceExhausted(parsed.status())) << parsed.status();
+  EXPECT_THAT(parsed.status().message(),
+              HasSubstr("more than 3 events in one request, over the limit of 3"));
+}
+
+TEST(EventJsonTest, ArrayPastTheEventLimitIsRefusedWhole) {
+  const std::string line = R"({"user_id":"u","item_id":"i","event_type":"view"})";
+  JsonReader reader;
+  const std::string four = StrCat("[", line, ",", line, ",", line, ",1]");
+  absl::StatusOr<ParsedEvents> parsed =
+      ParseEventBody(four, BodyFormat::kJson, kNow, &reader, /*max_events=*/3);
+  EXPECT_TRUE(absl::IsResourceExhausted(parsed.status())) << parsed.status();
+  EXPECT_THAT(parsed.status().message(), HasSubstr("4 events in one request"));
+  parsed = ParseEventBody(four, BodyFormat::kJson, kNow, &reader, /*max_events=*/4);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->events.size(), 3u);
+  EXPECT_EQ(parsed->rejected.size(), 1u);
 }
 
 TEST(EventJsonTest, ReaderIsReusableForLargeTexts) {

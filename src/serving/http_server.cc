@@ -191,6 +191,15 @@ class HttpSession final : public Responder, public std::enable_shared_from_this<
     arrival_ = WallClockNow();
     server_->metrics().RequestStarted();
     if (ec) return RefuseUnreadable(ec);
+    // A Transfer-Encoding that does not end in chunked leaves the body's length unknown
+    // (RFC 9112, 6.3). Beast would read no body, and the body's bytes would be taken for
+    // the next request: refused, and the connection closes.
+    if (parser_->get().count(http::field::transfer_encoding) > 0 && !parser_->chunked()) {
+      return Respond(ErrorResponse(400, "bad_request",
+                                   "a Transfer-Encoding other than chunked (the body's "
+                                   "length is unknown)"),
+                     /*close=*/true);
+    }
 
     const ApiRequest request = Request();
     std::optional<ApiResponse> rejection;

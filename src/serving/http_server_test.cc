@@ -391,6 +391,21 @@ TEST_F(HttpServerTest, DroppedIngestCallbackIs500) {
               "dropped the request");
 }
 
+TEST_F(HttpServerTest, TransferEncodingOtherThanChunkedIs400AndItsBodyIsNeverARequest) {
+  TestClient client = Client();
+  const std::string smuggled = StrCat(
+      "POST /v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: ", kView.size(), "\r\n\r\n", kView);
+  client.WriteRaw(StrCat("POST /v1/sessions/recommendations HTTP/1.1\r\nHost: x\r\n",
+                         "Transfer-Encoding: gzip\r\nContent-Type: application/json\r\n\r\n",
+                         smuggled));
+  TestResponse res = client.Read();
+  ExpectError(res, 400, "bad_request", "Transfer-Encoding");
+  EXPECT_FALSE(res.keep_alive());
+  // A request read out of the body would reach the backend within this time.
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(IngestCalls(), 0);
+}
+
 TEST_F(HttpServerTest, ExpectContinueIsHonoured) {
   TestClient client = Client();
   client.WriteRaw(StrCat("POST /v1/events HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n",
@@ -512,6 +527,13 @@ TEST_F(HttpServerTest, BadKIs400) {
   EXPECT_EQ(backend_.last_k, 1000u);
   ExpectError(client.Post("/v1/sessions/recommendations", R"({"events":[],"k":0})"), 400,
               "bad_request", "k: must be an integer from 1 to 1000");
+}
+
+TEST_F(HttpServerTest, WhenKRepeatsTheLastCountsValidOrNot) {
+  TestClient client = Client();
+  ASSERT_EQ(client.Get("/v1/users/u1/recommendations?k=abc&k=5").result_int(), 200);
+  EXPECT_EQ(backend_.last_k, 5u);
+  ExpectError(client.Get("/v1/users/u1/recommendations?k=5&k=abc"), 400, "bad_request", "k:");
 }
 
 TEST_F(HttpServerTest, UnknownModelIs400AndExtraModelsAreAccepted) {
