@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -292,6 +293,38 @@ TEST(ServeTest, ExportAfterBootstrapAndReplayEqualsPipeline) {
   const std::string piped = dir / "piped";
   ASSERT_TRUE(RunPipelineOnFolder(golden, piped, 4096).ok());
   EXPECT_EQ(CompareFeatureTableDirs(piped, exported), "");
+}
+
+// Export reads a stopped server's state and never repairs it: a torn tail stays in the
+// file for the server's next start to cut and report, and export says it left it out.
+TEST(ServeTest, ExportLeavesATornTailInPlaceAndSaysSo) {
+  TempDir dir("serve_export_torn");
+  const std::string state = dir / "state";
+  const uint16_t port = FreePort();
+  {
+    Server server({"--state", state}, port);
+    ASSERT_TRUE(server.WaitReady());
+    TestClient client(port);
+    ASSERT_EQ(client.Post("/v1/events", EventsBody(0, 20), "application/x-ndjson").result_int(),
+              200);
+    ASSERT_EQ(WEXITSTATUS(server.Kill(SIGTERM)), 0);
+  }
+  std::string segment;
+  for (const auto& entry : fs::directory_iterator(state + "/log")) {
+    if (entry.path().extension() == ".seg") segment = entry.path();
+  }
+  ASSERT_FALSE(segment.empty());
+  { std::ofstream(segment, std::ios::app | std::ios::binary) << "torn"; }
+  const std::string torn = ReadFile(segment);
+  const std::string err = dir / "export.err";
+  ASSERT_EQ(std::system(StrCat(STREAMREC_BINARY, " export --state ", state, " --out ",
+                               dir / "exported", " 2>", err)
+                            .c_str()),
+            0)
+      << ReadFile(err);
+  EXPECT_NE(ReadFile(err).find("event=log_tail_torn"), std::string::npos) << ReadFile(err);
+  EXPECT_EQ(ReadFile(segment), torn);
+  EXPECT_EQ(ViewsByUser(StrCat(dir / "exported", "/user_features.csv")).size(), 20u);
 }
 
 // A start-up can take minutes (a bootstrap, a long log): SIGTERM ends it at once, as a

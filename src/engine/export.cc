@@ -5,6 +5,7 @@
 #include "common/interner.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "common/structured_log.h"
 #include "engine/log_payload.h"
 #include "log/event_codec.h"
 #include "log/event_log.h"
@@ -17,7 +18,19 @@ absl::StatusOr<PipelineSummary> ExportTables(const ExportOptions& options) {
     return absl::NotFoundError(
         StrCat(options.state_dir, " is not a state directory: it has no log/ folder"));
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<EventLog> log, EventLog::Open(log_dir, EventLogOptions{}));
+  // Read only: exporting never repairs the state it reads. A torn tail, which the
+  // server's next start would cut, is left in place and not exported.
+  RecoveryReport report;
+  ASSIGN_OR_RETURN(std::unique_ptr<EventLog> log,
+                   EventLog::Open(log_dir, EventLogOptions{.read_only = true}, &report));
+  if (report.cut) {
+    Log(LogLevel::kWarning, "log_tail_torn",
+        {{"segment", report.cut->segment},
+         {"byte_offset", report.cut->byte_offset},
+         {"bytes", report.cut->bytes_dropped},
+         {"reason", report.cut->reason},
+         {"detail", "not exported, and left in place (the server cuts it at its next start)"}});
+  }
   IdDictionary ids;
   Run run;
   uint32_t seq = 0;

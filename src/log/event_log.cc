@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "common/check.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "log/segment_format.h"
@@ -62,7 +63,7 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
     return absl::InvalidArgumentError("sync_interval must be > 0 for the interval fsync policy");
   }
   Env* env = options.env != nullptr ? options.env : Env::Default();
-  RETURN_IF_ERROR(env->CreateDir(dir));
+  if (!options.read_only) RETURN_IF_ERROR(env->CreateDir(dir));
   ASSIGN_OR_RETURN(std::unique_ptr<FileLock> lock, env->LockFile(JoinPath(dir, "LOCK")));
   ASSIGN_OR_RETURN(const std::vector<std::string> names, env->GetChildren(dir));
   std::vector<std::pair<LogOffset, std::string>> files;
@@ -77,7 +78,7 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
   RecoveryReport local_report;
   RETURN_IF_ERROR(log->Recover(std::move(files), &local_report));
   if (report != nullptr) *report = std::move(local_report);
-  if (options.fsync == FsyncPolicy::kInterval) {
+  if (options.fsync == FsyncPolicy::kInterval && !options.read_only) {
     log->background_ = std::thread([raw = log.get()] { raw->BackgroundSync(); });
   }
   return log;
@@ -85,7 +86,9 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
 
 absl::Status EventLog::Recover(std::vector<std::pair<LogOffset, std::string>> files,
                                RecoveryReport* report) {
+  const bool read_only = options_.read_only;
   if (files.empty()) {
+    if (read_only) return absl::NotFoundError(StrCat(dir_, " holds no log segment"));
     ASSIGN_OR_RETURN(active_, CreateSegmentFile(options_.initial_offset));
     segments_.push_back({options_.initial_offset,
                          JoinPath(dir_, segment::FileName(options_.initial_offset)),
@@ -105,15 +108,20 @@ absl::Status EventLog::Recover(std::vector<std::pair<LogOffset, std::string>> fi
       case segment::SegmentCheck::Verdict::kOk:
         break;
       case segment::SegmentCheck::Verdict::kCutTail:
-        RETURN_IF_ERROR(env_->TruncateFile(path, check.good_bytes));
+        if (!read_only) RETURN_IF_ERROR(env_->TruncateFile(path, check.good_bytes));
         report->cut = RecoveryReport::Cut{FileNameOf(path), check.good_bytes,
                                           size - check.good_bytes, check.problem.reason};
         size = check.good_bytes;
         break;
       case segment::SegmentCheck::Verdict::kRewriteEmpty: {
+        report->cut = RecoveryReport::Cut{
+            FileNameOf(path), 0, size,
+            StrCat(check.problem.reason, read_only ? "; holds no record" : "; rewritten empty")};
+        if (read_only) {  // a segment without records, and the last: nothing to read in it
+          if (segments_.empty()) return absl::NotFoundError(StrCat(dir_, " holds no record"));
+          continue;
+        }
         ASSIGN_OR_RETURN(active_, CreateSegmentFile(first));
-        report->cut = RecoveryReport::Cut{FileNameOf(path), 0, size,
-                                          StrCat(check.problem.reason, "; rewritten empty")};
         size = segment::kHeaderBytes;
         break;
       }
@@ -123,7 +131,7 @@ absl::Status EventLog::Recover(std::vector<std::pair<LogOffset, std::string>> fi
     segments_.push_back({first, path, size});
     next_offset_ = first.value + check.records;
   }
-  if (active_ == nullptr) {
+  if (active_ == nullptr && !read_only) {
     ASSIGN_OR_RETURN(active_, env_->NewAppendableFile(segments_.back().path));
     // What a killed process wrote may still be only in the page cache: make the
     // recovered records durable before new ones follow them.
@@ -160,6 +168,7 @@ absl::StatusOr<std::unique_ptr<WritableFile>> EventLog::CreateSegmentFile(LogOff
 }
 
 LogOffset EventLog::Append(std::string_view payload) {
+  STREAMREC_CHECK(!options_.read_only) << "Append on a log opened for reading only";
   const LogOffset offset{next_offset_++};
   if (failed_) return offset;  // Commit will only report the error
   const uint64_t record_bytes = segment::kRecordHeaderBytes + payload.size();
@@ -173,6 +182,7 @@ LogOffset EventLog::Append(std::string_view payload) {
 }
 
 absl::Status EventLog::Commit() {
+  STREAMREC_CHECK(!options_.read_only) << "Commit on a log opened for reading only";
   if (absl::Status healthy = Healthy(); !healthy.ok()) {
     // A background sync failed: as after a failed commit, nothing more is buffered.
     pending_.clear();
@@ -248,6 +258,7 @@ absl::Status EventLog::SyncActive() {
 }
 
 absl::Status EventLog::Sync() {
+  STREAMREC_CHECK(!options_.read_only) << "Sync on a log opened for reading only";
   RETURN_IF_ERROR(Healthy());
   absl::Status status = SyncActive();
   if (!status.ok()) Fail(status);
@@ -275,6 +286,7 @@ void EventLog::BackgroundSync() {
 }
 
 absl::Status EventLog::DropBefore(LogOffset offset) {
+  STREAMREC_CHECK(!options_.read_only) << "DropBefore on a log opened for reading only";
   std::vector<std::string> doomed;
   {
     std::lock_guard lock(mu_);

@@ -405,18 +405,50 @@ TEST_F(EventLogTest, CorruptCrcInLastRecordIsCut) {
   EXPECT_EQ(ReadAll(*log), Expected(0, 4));
 }
 
-TEST_F(EventLogTest, CorruptRecordInTheMiddleOfTheLastSegmentCutsEverythingAfterIt) {
+// Records that verify after a bad one were written whole after it, and may have been
+// acknowledged: the bad frame is damage, not a torn tail, and cutting there would drop
+// them. The log refuses to open and leaves the file as it is, for the operator.
+TEST_F(EventLogTest, CorruptRecordFollowedByOneThatVerifiesIsDamageAndNothingIsCut) {
   {
     auto log = Open();
     AppendAndCommit(*log, 0, 10);
   }
   const uint64_t record1 = segment::kHeaderBytes + segment::kRecordHeaderBytes + Payload(0).size();
-  SetByte(SegmentPath(0), record1 + segment::kRecordHeaderBytes, '?');
+  const uint64_t record2 = record1 + segment::kRecordHeaderBytes + Payload(1).size();
+  for (const uint64_t at : {record1 + segment::kRecordHeaderBytes,  // record 1's payload
+                            record1 + 4}) {                         // its length
+    SetByte(SegmentPath(0), at, '?');
+    const std::string before = *env_.Contents(SegmentPath(0));
+    const absl::StatusOr<std::unique_ptr<EventLog>> log = EventLog::Open(kDir, options_);
+    EXPECT_TRUE(absl::IsDataLoss(log.status())) << log.status();
+    EXPECT_THAT(log.status().message(),
+                HasSubstr(StrCat("(record 1); a record that verifies follows at byte ", record2,
+                                 ", so this is damage, not an interrupted write")));
+    EXPECT_EQ(*env_.Contents(SegmentPath(0)), before);
+  }
+}
+
+TEST_F(EventLogTest, ReadOnlyOpenLeavesATornTailInPlaceAndReadsTheRecordsBeforeIt) {
+  {
+    auto log = Open();
+    AppendAndCommit(*log, 0, 5);
+  }
+  const std::string torn = *env_.Contents(SegmentPath(0)) + "torn";
+  env_.SetContents(SegmentPath(0), torn);
+  options_.read_only = true;
   RecoveryReport report;
   auto log = Open(&report);
+  ASSERT_NE(log, nullptr);
   ASSERT_TRUE(report.cut.has_value());
-  EXPECT_EQ(report.cut->byte_offset, record1);
-  EXPECT_EQ(ReadAll(*log), Expected(0, 1));
+  EXPECT_EQ(report.cut->bytes_dropped, 4u);
+  EXPECT_EQ(ReadAll(*log), Expected(0, 5));
+  EXPECT_EQ(*env_.Contents(SegmentPath(0)), torn);
+}
+
+TEST_F(EventLogTest, ReadOnlyOpenOfADirectoryWithoutSegmentsIsNotFoundAndCreatesNothing) {
+  options_.read_only = true;
+  EXPECT_TRUE(absl::IsNotFound(OpenError()));
+  EXPECT_FALSE(env_.Contents(SegmentPath(0)).has_value());
 }
 
 TEST_F(EventLogTest, ZeroedTailIsCut) {

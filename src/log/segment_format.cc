@@ -138,6 +138,26 @@ bool RecordScanner::Next(std::string_view* payload) {
   return true;
 }
 
+namespace {
+
+// Where the first record that verifies starts after byte `bad_at`, if any does. Frames
+// are not aligned, so every byte is tried; a cheap look at the type and length comes
+// before the checksum, so zeroed or random bytes cost little.
+std::optional<uint64_t> VerifiedRecordAfter(std::string_view file, uint64_t bad_at) {
+  for (uint64_t at = bad_at + 1; at + kRecordHeaderBytes <= file.size(); ++at) {
+    const char* p = file.data() + at;
+    if (static_cast<uint8_t>(p[8]) != kFullRecord) continue;
+    const uint32_t length = LoadU32(p + 4);
+    if (length > kMaxPayloadBytes || length > file.size() - at - kRecordHeaderBytes) continue;
+    RecordScanner probe(file, at);
+    std::string_view payload;
+    if (probe.Next(&payload)) return at;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 SegmentCheck CheckSegment(std::string_view file, LogOffset named_first,
                           std::optional<LogOffset> expected_first, bool last) {
   using Verdict = SegmentCheck::Verdict;
@@ -172,13 +192,25 @@ SegmentCheck CheckSegment(std::string_view file, LogOffset named_first,
   check.good_bytes = scanner.position();
   if (!scanner.problem()) return check;
   const Problem& problem = *scanner.problem();
-  if (last && problem.torn) {
+  // A torn write leaves nothing that verifies after it: what follows a bad frame in the
+  // last segment was never written whole. A record that verifies after it means damage
+  // to records written before it, which may have been acknowledged.
+  const std::optional<uint64_t> verified_after =
+      last && problem.torn ? VerifiedRecordAfter(file, problem.at) : std::nullopt;
+  if (last && problem.torn && !verified_after) {
     check.verdict = Verdict::kCutTail;
     check.problem = problem;
     return check;
   }
   const uint64_t bad_record = named_first.value + scanner.records();
   std::string where = StrCat(problem.reason, " at byte ", problem.at, " (record ", bad_record, ")");
+  if (verified_after) {
+    return corrupt(problem,
+                   StrCat(where, "; a record that verifies follows at byte ", *verified_after,
+                          ", so this is damage, not an interrupted write: records from "
+                          "offset ",
+                          bad_record, " on cannot be trusted, and none is cut"));
+  }
   if (!last) {
     return corrupt(problem, StrCat(where,
                                    "; not the last segment, so this is damage, not an interrupted "

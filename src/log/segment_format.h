@@ -58,8 +58,10 @@ void AppendRecord(std::string_view payload, std::string* out);
 //   if (scanner.problem()) ...;  // else the file ends exactly after the last record
 class RecordScanner {
  public:
-  // `file`: the whole segment, header included (records start at kHeaderBytes).
-  explicit RecordScanner(std::string_view file) : file_(file), position_(kHeaderBytes) {}
+  // `file`: the whole segment, header included; the scan starts at byte `start` (the
+  // first record's, by default).
+  explicit RecordScanner(std::string_view file, uint64_t start = kHeaderBytes)
+      : file_(file), position_(start) {}
 
   // The next verified payload (a view into `file`); false at the end of the file or at
   // the first frame that does not verify, after which problem() says why.
