@@ -43,6 +43,8 @@ EventTime SystemNow() {
 
 std::string LogDir(const std::string& state) { return state + "/log"; }
 std::string SnapshotDir(const std::string& state) { return state + "/snapshots"; }
+std::string BootstrapDir(const std::string& state) { return state + "/bootstrap.tmp"; }
+std::string StateLockPath(const std::string& state) { return state + "/LOCK"; }
 
 template <typename Id>
 void SaveNames(const Interner<Id>& interner, ByteWriter* w) {
@@ -99,7 +101,12 @@ absl::StatusOr<std::unique_ptr<LiveEngine>> LiveEngine::Open(LiveEngineOptions o
     return absl::PermissionDeniedError(
         StrCat("cannot create state directory ", engine->options_.state_dir, ": ", ec.message()));
   }
-  if (!fs::exists(LogDir(engine->options_.state_dir))) {
+  const std::string& state = engine->options_.state_dir;
+  ASSIGN_OR_RETURN(engine->state_lock_, Env::Default()->LockFile(StateLockPath(state)));
+  fs::remove_all(BootstrapDir(state), ec);  // left by an interrupted bootstrap
+  // Only a state without log and snapshots is new. A state with either has accepted
+  // events, whatever happened to the other: it is recovered, never bootstrapped again.
+  if (!fs::exists(LogDir(state)) && !fs::exists(SnapshotDir(state))) {
     RETURN_IF_ERROR(engine->Bootstrap(report));
   }
   RETURN_IF_ERROR(engine->Recover(report));
@@ -114,10 +121,8 @@ LiveEngine::~LiveEngine() { (void)Stop(); }
 // order, into a log and a snapshot built in a temporary folder, renamed into place last.
 absl::Status LiveEngine::Bootstrap(StartupReport* report) {
   const std::string& state = options_.state_dir;
-  const std::string temp = state + "/bootstrap.tmp";
+  const std::string temp = BootstrapDir(state);
   std::error_code ec;
-  fs::remove_all(temp, ec);
-  fs::remove_all(SnapshotDir(state), ec);  // left by an interrupted bootstrap
   report->bootstrapped = true;
 
   Mapping mapping;
@@ -178,11 +183,17 @@ absl::Status LiveEngine::Bootstrap(StartupReport* report) {
   log.reset();
   // The snapshot makes the next start fast; the state in memory is already current.
   RETURN_IF_ERROR(WriteSnapshotTo(temp + "/snapshots", covered));
-  fs::rename(temp + "/snapshots", SnapshotDir(state), ec);
-  if (!ec) fs::rename(temp + "/log", LogDir(state), ec);
-  if (ec) {
-    return absl::InternalError(
-        StrCat("cannot move the bootstrapped state into ", state, ": ", ec.message()));
+  // The log first, each rename synced before the next: a start after an interruption
+  // finds nothing (and bootstraps again) or a log (and replays it), never snapshots
+  // without the log they cover.
+  for (const auto& [from, to] : {std::pair{temp + "/log", LogDir(state)},
+                                 std::pair{temp + "/snapshots", SnapshotDir(state)}}) {
+    fs::rename(from, to, ec);
+    if (ec) {
+      return absl::InternalError(
+          StrCat("cannot move the bootstrapped state into ", state, ": ", ec.message()));
+    }
+    RETURN_IF_ERROR(Env::Default()->SyncDir(state));
   }
   fs::remove_all(temp, ec);
   return absl::OkStatus();
@@ -279,11 +290,16 @@ absl::Status LiveEngine::Recover(StartupReport* report) {
   const std::string& state = options_.state_dir;
   EventLogOptions log_options{
       .fsync = options_.fsync, .sync_interval = options_.sync_interval, .env = options_.log_env};
-  ASSIGN_OR_RETURN(log_, EventLog::Open(LogDir(state), log_options, &report->log));
-  if (report->bootstrapped) return absl::OkStatus();  // the state is current already
+  if (report->bootstrapped) {  // the state is current already
+    ASSIGN_OR_RETURN(log_, EventLog::Open(LogDir(state), log_options, &report->log));
+    return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(std::optional<LoadedSnapshot> snapshot,
                    LoadNewestSnapshot(SnapshotDir(state), {.threads = options_.threads},
                                       &report->skipped_snapshots));
+  // A log that is gone (or never had a segment) starts again where the snapshot ends.
+  if (snapshot) log_options.initial_offset = snapshot->covered;
+  ASSIGN_OR_RETURN(log_, EventLog::Open(LogDir(state), log_options, &report->log));
   LogOffset from = log_->start_offset();
   if (snapshot) {
     // A snapshot that verifies but does not parse (written by a differently configured

@@ -53,6 +53,7 @@
 #include "common/prometheus.h"
 #include "engine/log_payload.h"
 #include "features/feature_operators.h"
+#include "log/env.h"
 #include "log/event_codec.h"
 #include "log/event_log.h"
 #include "log/snapshot.h"
@@ -257,6 +258,9 @@ class LiveEngine {
 
   const LiveEngineOptions options_;
   const std::function<EventTime()> clock_;
+  // The state directory's LOCK, held for the engine's life from before any bootstrap:
+  // one process at a time on a state directory.
+  std::unique_ptr<FileLock> state_lock_;
   std::unique_ptr<EventLog> log_;
 
   mutable absl::Mutex state_mu_;

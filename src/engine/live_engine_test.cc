@@ -14,6 +14,7 @@
 
 #include "common/strings.h"
 #include "common/test_temp_dir.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "log/env.h"
 #include "log/event_log.h"
@@ -693,6 +694,57 @@ TEST_F(LiveEngineTest, BootstrapLoadsFilesOnceAndRestartIgnoresThem) {
     EXPECT_EQ(s.ops.records_applied(), 3);
     EXPECT_EQ(s.ids.users.size(), 2u);
   });
+}
+
+// A state whose log is gone (deleted, or never had a segment) but whose snapshots are
+// there has accepted events: it is recovered from the snapshot, never bootstrapped again
+// (which would delete the snapshots), and its log goes on at the snapshot's end.
+TEST_F(LiveEngineTest, AStateWhoseLogIsGoneIsRecoveredFromItsSnapshotNotBootstrappedAgain) {
+  const LiveEngineOptions o = BootstrapOptions(
+      "user_id,item_id,event_type,timestamp\n"
+      "u1,a,view,2024-01-01 10:00:00\n"
+      "u2,b,view,2024-01-01 10:01:00\n");
+  {
+    auto engine = Open(o);
+    Ingest(*engine, {Event("u3", "a", EventType::kView, kStart)});
+  }  // stopped: a snapshot covers the whole log
+  const fs::path log = fs::path(o.state_dir) / "log";
+  for (const bool keep_the_directory : {false, true}) {
+    fs::remove_all(log);
+    if (keep_the_directory) fs::create_directory(log);
+    StartupReport report;
+    auto engine = Open(o, &report);
+    ASSERT_NE(engine, nullptr);
+    EXPECT_FALSE(report.bootstrapped);
+    ASSERT_TRUE(report.snapshot_offset.has_value());
+    EXPECT_EQ(report.log.next_offset.value, *report.snapshot_offset);
+    const std::string user = keep_the_directory ? "u5" : "u4";
+    engine->Read([&](const LiveState& s) {
+      EXPECT_TRUE(s.ids.users.Find("u3").has_value());  // from the snapshot
+      EXPECT_FALSE(s.ids.users.Find(user).has_value());
+    });
+    Ingest(*engine, {Event(user, "b", EventType::kView, kStart)});
+    engine->Read([&](const LiveState& s) { EXPECT_TRUE(s.ids.users.Find(user).has_value()); });
+  }
+}
+
+// While one process bootstraps a state (here: holds its LOCK before the log exists), a
+// second one started on it must neither bootstrap too nor delete the first's work.
+TEST_F(LiveEngineTest, ASecondEngineOnTheSameStateIsRefusedBeforeItTouchesIt) {
+  const LiveEngineOptions o = BootstrapOptions(
+      "user_id,item_id,event_type,timestamp\n"
+      "u1,a,view,2024-01-01 10:00:00\n");
+  const fs::path state = o.state_dir;
+  fs::create_directories(state / "bootstrap.tmp");
+  absl::StatusOr<std::unique_ptr<FileLock>> held = Env::Default()->LockFile(state / "LOCK");
+  ASSERT_TRUE(held.ok()) << held.status();
+  const absl::StatusOr<std::unique_ptr<LiveEngine>> second = LiveEngine::Open(o);
+  EXPECT_TRUE(absl::IsFailedPrecondition(second.status())) << second.status();
+  EXPECT_THAT(second.status().message(), ::testing::HasSubstr("held by another"));
+  EXPECT_TRUE(fs::exists(state / "bootstrap.tmp"));
+  EXPECT_FALSE(fs::exists(state / "log"));
+  held->reset();
+  EXPECT_NE(Open(o), nullptr);  // once it is let go
 }
 
 // A shop that bootstraps from its clickstream file and then retries one of those events
