@@ -358,6 +358,10 @@ TEST_F(LiveEngineTest, AFailedCommitAcknowledgesNothingAndRefusesWhatFollows) {
   reopened->Read([](const LiveState& s) {
     EXPECT_TRUE(s.ids.users.Find("u1").has_value());
     EXPECT_TRUE(s.event_ids.contains("e1"));
+    // e2 was written, then its commit failed: it was taken back off the disk, or a client
+    // that retried it without an id would have it counted twice.
+    EXPECT_FALSE(s.event_ids.contains("e2"));
+    EXPECT_FALSE(s.ids.users.Find("u2").has_value());
     EXPECT_FALSE(s.event_ids.contains("e3"));
   });
 }

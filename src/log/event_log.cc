@@ -190,6 +190,15 @@ absl::Status EventLog::Commit() {
     failed_ = true;
     return healthy;
   }
+  size_t first_segment;
+  uint64_t first_segment_bytes;
+  LogOffset committed_before;
+  {
+    std::lock_guard lock(mu_);
+    first_segment = segments_.size() - 1;
+    first_segment_bytes = segments_.back().committed_bytes;
+    committed_before = committed_offset_;
+  }
   const std::string_view pending = pending_;
   absl::Status status;
   size_t begin = 0;
@@ -205,10 +214,27 @@ absl::Status EventLog::Commit() {
   rolls_.clear();
   if (!status.ok()) {
     Fail(status);
+    TakeBack(first_segment, first_segment_bytes, committed_before);
     return status;
   }
   commits_.fetch_add(1, std::memory_order_relaxed);
   return absl::OkStatus();
+}
+
+void EventLog::TakeBack(size_t segment, uint64_t bytes, LogOffset committed) {
+  std::vector<std::string> created;
+  std::string path;
+  {
+    std::lock_guard lock(mu_);
+    for (size_t i = segment + 1; i < segments_.size(); ++i) created.push_back(segments_[i].path);
+    segments_.resize(segment + 1);
+    segments_.back().committed_bytes = bytes;
+    committed_offset_ = committed;
+    path = segments_.back().path;
+  }
+  for (const std::string& p : created) env_->RemoveFile(p).IgnoreError();
+  if (!created.empty()) env_->SyncDir(dir_).IgnoreError();
+  env_->TruncateFile(path, bytes).IgnoreError();  // truncates and syncs
 }
 
 absl::Status EventLog::WriteActive(std::string_view bytes, LogOffset end) {

@@ -25,6 +25,7 @@
 //
 // Failure: after a write or sync error (also in the background) the state on disk is
 // unknown, so every later Commit and Sync returns that first error; reopen to recover.
+// A failed Commit first tries to take its records back off the disk.
 
 #include <array>
 #include <atomic>
@@ -182,6 +183,11 @@ class EventLog {
   absl::Status SyncActive();
   absl::Status Healthy() const;
   void Fail(const absl::Status& status);
+  // After a failed Commit: takes what it wrote back off the disk (the segments it began
+  // removed, the one it began in truncated to `bytes`), so that a restart does not apply
+  // records that were refused (a client that retries them without event ids would count
+  // them twice). Best effort: where this fails too, recovery finds those records.
+  void TakeBack(size_t segment, uint64_t bytes, LogOffset committed);
   void BackgroundSync();
 
   const std::string dir_;

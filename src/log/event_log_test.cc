@@ -321,11 +321,12 @@ TEST_F(EventLogTest, TornTailIsCutAndReported) {
   {
     auto log = Open();
     AppendAndCommit(*log, 0, 5);
-    for (uint64_t i = 5; i < 10; ++i) log->Append(Payload(i));
-    env_.FailWritesAfter(30);  // the process dies in the middle of the write
-    EXPECT_FALSE(log->Commit().ok());
   }
-  env_.ClearFaults();
+  // The process died in the middle of writing records 5 to 9: 30 of their bytes are in
+  // the file.
+  std::string framed;
+  for (uint64_t i = 5; i < 10; ++i) segment::AppendRecord(Payload(i), &framed);
+  env_.SetContents(SegmentPath(0), *env_.Contents(SegmentPath(0)) + framed.substr(0, 30));
   const uint64_t size_before = env_.Contents(SegmentPath(0))->size();
   RecoveryReport report;
   auto log = Open(&report);
@@ -343,28 +344,58 @@ TEST_F(EventLogTest, TornTailIsCutAndReported) {
 
 // The disk fills up in the middle of a group commit: the commit fails with the disk's
 // error (nothing of the group is acknowledged), so does every later one (the log is not
-// written past a hole), what was committed before stays readable, and a restart with
-// space again cuts the partial record and goes on after the last whole one.
-TEST_F(EventLogTest, FullDiskFailsTheCommitKeepsTheCommittedRecordsAndTheTailIsCut) {
-  RecoveryReport report;
-  {
+// written past a hole), what was committed before stays readable, and what the failed
+// commit wrote is taken back off the disk: a restart finds the log as it was before it
+// and goes on after the last acknowledged record.
+TEST_F(EventLogTest, FullDiskFailsTheCommitAndTakesItsRecordsBack) {
+  const uint64_t size_before = [&] {
     auto log = Open();
     AppendAndCommit(*log, 0, 5);
+    return env_.Contents(SegmentPath(0))->size();
+  }();
+  {
+    auto log = Open();
     for (uint64_t i = 5; i < 10; ++i) log->Append(Payload(i));
-    env_.FailWritesAfter(30, ENOSPC);
+    env_.FailWritesAfter(30, ENOSPC);  // record 5 whole, and part of record 6
     const absl::Status full = log->Commit();
     EXPECT_TRUE(absl::IsResourceExhausted(full)) << full;
     EXPECT_THAT(full.message(), HasSubstr("No space left on device"));
     log->Append(Payload(10));
     EXPECT_EQ(log->Commit(), full);
     EXPECT_EQ(ReadAll(*log), Expected(0, 5));
+    EXPECT_EQ(env_.Contents(SegmentPath(0))->size(), size_before);
   }
   env_.ClearFaults();
+  RecoveryReport report;
   auto log = Open(&report);
-  ASSERT_TRUE(report.cut.has_value());
-  EXPECT_EQ(ReadAll(*log), Expected(0, 6));  // record 5 reached the file whole
-  AppendAndCommit(*log, 6, 8);
+  EXPECT_FALSE(report.cut.has_value());
+  EXPECT_EQ(ReadAll(*log), Expected(0, 5));
+  AppendAndCommit(*log, 5, 8);
   EXPECT_EQ(ReadAll(*log), Expected(0, 8));
+}
+
+// A failed commit that had begun new segments removes them too.
+TEST_F(EventLogTest, AFailedCommitRemovesTheSegmentsItBegan) {
+  options_.segment_bytes = 100;
+  {
+    auto log = Open();
+    AppendAndCommit(*log, 0, 3);
+  }
+  const std::vector<std::string> before = *env_.GetChildren(kDir);
+  {
+    auto log = Open();
+    for (uint64_t i = 3; i < 30; ++i) log->Append(Payload(i));
+    env_.FailWritesAfter(400, ENOSPC);  // past a few segments
+    EXPECT_FALSE(log->Commit().ok());
+    EXPECT_EQ(ReadAll(*log), Expected(0, 3));
+  }
+  env_.ClearFaults();
+  EXPECT_EQ(*env_.GetChildren(kDir), before);
+  RecoveryReport report;
+  auto log = Open(&report);
+  EXPECT_FALSE(report.cut.has_value());
+  EXPECT_EQ(ReadAll(*log), Expected(0, 3));
+  EXPECT_EQ(log->next_offset(), LogOffset{3});
 }
 
 TEST_F(EventLogTest, TornWriteThatReachedTheDiskBeforePowerLossIsCut) {
