@@ -4,6 +4,8 @@
 //   (1 - w) * max(0, live(i)) / best_live  +  w * max(0, batch(i)) / best_batch,
 // best_* being each list's first score; a list whose best is not above 0 adds nothing
 // (no part, and no items of its own). A score below 0 counts as 0, not as a penalty.
+// (best_batch is the highest batch score among the items blended: batch_top's first,
+// unless an approximate batch_top missed a live item that scores higher.)
 // The live part is that of the live list's top n only (0 below it). The batch part counts
 // only for an item the batch model scores at least kBatchVouchRatio of its own k-th best:
 // the batch model vouches for what it nearly recommends itself, and adds nothing to items
@@ -63,7 +65,15 @@ inline void BlendLiveAndBatch(std::span<const ScoredItem> live,
     return !list.empty() && list.front().score > 0 ? weight / list.front().score : 0.0;
   };
   const double live_scale = scale(live, 1 - batch_weight);
-  const double batch_scale = scale(batch_top, batch_weight);
+  // batch_top's first is the best batch score of all when batch_top is exact. An
+  // approximate top k (the HNSW search of a large catalogue) may miss an item of the
+  // live list that scores higher: the best is then that item's, so that no part exceeds
+  // its weight.
+  double batch_best = batch_top.empty() ? 0 : batch_top.front().score;
+  if (!batch_top.empty()) {
+    for (const float s : batch_of_live) batch_best = std::max<double>(batch_best, s);
+  }
+  const double batch_scale = batch_best > 0 ? batch_weight / batch_best : 0.0;
   const double vouched = batch_top.empty() ? 0 : kBatchVouchRatio * batch_top.back().score;
   const auto batch_part = [&](double score) {
     return score >= vouched ? batch_scale * std::max(0.0, score) : 0.0;

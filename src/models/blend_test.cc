@@ -39,6 +39,21 @@ TEST(BlendTest, EachPartCountsOverItsListsBestWithItsWeight) {
   EXPECT_EQ(out[2].reason.kind, ReasonKind::kForYou);
 }
 
+// An approximate batch top k (HNSW, for large catalogues) can miss a live item that the
+// batch model scores higher than its first: that item's score is then the batch's best,
+// so no part passes its weight and no blend passes 1.
+TEST(BlendTest, ALiveItemAboveAnApproximateBatchTopSetsTheBatchsBest) {
+  const std::vector<ScoredItem> live = {S(1, 1), S(2, 0.5)};
+  const std::vector<float> batch_of_live = {0.5f, 0.05f};
+  const std::vector<ScoredItem> batch = {S(3, 0.1, ReasonKind::kForYou)};
+  std::vector<ScoredItem> out;
+  BlendLiveAndBatch(live, batch_of_live, batch, 0.5, 10, &out);
+  ASSERT_EQ(ItemsOf(out), (std::vector<uint32_t>{1, 2, 3}));
+  EXPECT_DOUBLE_EQ(out[0].score, 0.5 + 0.5);         // its batch part: 0.5 of a best of 0.5
+  EXPECT_DOUBLE_EQ(out[1].score, 0.25);  // 0.05 is below 0.85 of the k-th (0.1): no part
+  EXPECT_DOUBLE_EQ(out[2].score, 0.5 * 0.2);
+}
+
 TEST(BlendTest, LiveItemBelowTheBatchTopGetsItsBatchPartOnlyNearTheKth) {
   // The batch top 3 ends at 2.5: item 7 (2.2, at least 0.85 of it) gets its part though
   // outside the top; item 8 (2.0) gets none.
