@@ -407,6 +407,12 @@ TEST(ServeTest, OutOfRangeSettingsAreErrorsFromTheFileAndTheCommandLine) {
       {"retrain_every = 1e300\n", "", "--retrain-every must be a whole number of seconds"},
       {"", "--retrain-every 0.5", "--retrain-every must be a whole number of seconds"},
       {"", "--train-threads 65", "--train-threads must be from 1 to 64, not 65"},
+      // Unsigned options: "-1" would wrap around to the largest value (no limit).
+      {"", "--body-limit -1", "--body-limit: must not be negative, not -1"},
+      {"", "--max-events-per-request -1", "must not be negative, not -1"},
+      {"", "--snapshot-every -1", "must not be negative, not -1"},
+      {"", "--allowed-lateness 1e300", "--allowed-lateness must be from 0 to 1e9 seconds"},
+      {"", "--trending-half-life 1e300", "--trending-half-life must be more than 0 and at most"},
   };
   for (const auto& c : cases) {
     std::string command = StrCat(STREAMREC_BINARY, " serve --state ", dir / "state", " ", c.flags);

@@ -8,6 +8,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "cli/cli_checks.h"
 #include "cli/model_commands.h"
 #include "cli/replay.h"
 #include "cli/server_commands.h"
@@ -113,7 +114,7 @@ int Main(int argc, char** argv) {
       ->check(CLI::IsMember({"csv", "parquet"}))
       ->capture_default_str();
   pipeline->add_option("--chunk-size", pipe.chunk_size, "Events per micro-batch")
-      ->check(CLI::PositiveNumber)
+      ->check(kAboveZero)
       ->capture_default_str();
   pipeline->add_option("--mapping", mapping, "Mapping file (TOML) for columns and event names");
   pipeline->add_flag("--strict", pipe.strict, "Stop at the first bad row (exit code 1)");
@@ -131,10 +132,10 @@ int Main(int argc, char** argv) {
       ->expected(1, -1);
   replay->add_option("--url", rep.url, "The server, e.g. http://localhost:8080")->required();
   replay->add_option("--rate", rep.rate, "Events per second; 0 sends as fast as it can")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNotNegative)
       ->capture_default_str();
   replay->add_option("--batch", rep.batch, "Most events per request")
-      ->check(CLI::PositiveNumber)
+      ->check(kAboveZero)
       ->capture_default_str();
   replay->add_option("--mapping", replay_mapping,
                      "Mapping file (TOML) for columns and event names");

@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "absl/status/status.h"
+#include "cli/cli_checks.h"
 #include "cli/engine_backend.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
@@ -197,8 +198,8 @@ absl::Status ValidateServeSettings(const ServeSettings& s) {
   const auto out_of_range = [](std::string_view option, double value, std::string_view want) {
     return absl::InvalidArgumentError(StrCat("--", option, " must be ", want, ", not ", value));
   };
-  if (!(s.allowed_lateness_seconds >= 0 && std::isfinite(s.allowed_lateness_seconds))) {
-    return out_of_range("allowed-lateness", s.allowed_lateness_seconds, "at least 0");
+  if (!(s.allowed_lateness_seconds >= 0 && s.allowed_lateness_seconds <= 1e9)) {
+    return out_of_range("allowed-lateness", s.allowed_lateness_seconds, "from 0 to 1e9 seconds");
   }
   if (s.io_threads < 0 || s.io_threads > 256) {
     return out_of_range("io-threads", s.io_threads, "from 0 (one per core) to 256");
@@ -217,8 +218,9 @@ absl::Status ValidateServeSettings(const ServeSettings& s) {
   if (!(s.hybrid_als_weight >= 0 && s.hybrid_als_weight <= 1)) {
     return out_of_range("hybrid-als-weight", s.hybrid_als_weight, "from 0 to 1");
   }
-  if (!(s.trending_half_life_hours > 0 && std::isfinite(s.trending_half_life_hours))) {
-    return out_of_range("trending-half-life", s.trending_half_life_hours, "more than 0");
+  if (!(s.trending_half_life_hours > 0 && s.trending_half_life_hours <= 1e6)) {
+    return out_of_range("trending-half-life", s.trending_half_life_hours,
+                        "more than 0 and at most 1e6 hours");
   }
   return absl::OkStatus();
 }
@@ -317,14 +319,17 @@ ServerCommands::ServerCommands(CLI::App* app) {
   serve_
       ->add_option("--snapshot-every", s.snapshot_every_events,
                    "Events between background snapshots (0: only at shutdown)")
+      ->check(kNotNegative)
       ->capture_default_str();
   serve_->add_option("--io-threads", s.io_threads, "HTTP threads (0: one per core)")
       ->capture_default_str();
   serve_->add_option("--body-limit", s.body_limit_bytes, "Largest request body, in bytes")
+      ->check(kNotNegative)
       ->capture_default_str();
   serve_
       ->add_option("--max-events-per-request", s.max_events_per_request,
                    "Most events in one ingest request (0: no limit)")
+      ->check(kNotNegative)
       ->capture_default_str();
   serve_
       ->add_option("--exclude-purchased", s.exclude_purchased,
