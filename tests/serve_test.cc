@@ -391,6 +391,17 @@ TEST(ServeTest, UnknownConfigKeyIsAnErrorNamingIt) {
       << ReadFile(dir / "err");
 }
 
+TEST(ServeTest, AConfigThatIsADirectoryIsAnError) {
+  TempDir dir("serve_config_dir");
+  fs::create_directory(dir / "config");
+  const std::string command = StrCat(STREAMREC_BINARY, " serve --state ", dir / "state",
+                                     " --config ", dir / "config", " 2>", dir / "err");
+  EXPECT_EQ(WEXITSTATUS(std::system(command.c_str())), 2);
+  EXPECT_NE(ReadFile(dir / "err").find("a directory, not a file"), std::string::npos)
+      << ReadFile(dir / "err");
+  EXPECT_FALSE(fs::exists(dir / "state"));
+}
+
 // A config file's values meet the same ranges as the command line's, and a value its
 // field cannot hold is refused rather than wrapped or cut.
 TEST(ServeTest, OutOfRangeSettingsAreErrorsFromTheFileAndTheCommandLine) {

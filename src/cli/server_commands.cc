@@ -68,6 +68,9 @@ absl::Status ParseListen(const std::string& listen, HttpServerOptions* out) {
 // Reads `path` (TOML) into `s`, for every key whose option was not given on the command
 // line. Unknown keys and wrongly typed values are errors naming the file and the key.
 absl::Status ApplyConfigFile(const std::string& path, const CLI::App& serve, ServeSettings* s) {
+  if (std::filesystem::is_directory(path)) {
+    return absl::InvalidArgumentError(StrCat("--config ", path, ": a directory, not a file"));
+  }
   toml::table table;
   try {
     table = toml::parse_file(path);
