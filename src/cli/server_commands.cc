@@ -505,6 +505,16 @@ int ServerCommands::Serve() {
   if (report.bootstrapped) {
     Log(LogLevel::kInfo, "bootstrapped",
         {{"records", report.bootstrap_records}, {"rejected_rows", report.bootstrap_rejected_rows}});
+    // What was refused, and why: a bootstrap is not done again, so this is the one chance
+    // to see it (the files, at the lines named, can be fixed and the state started anew).
+    for (const std::string& row : report.bootstrap_rejected_examples) {
+      Log(LogLevel::kWarning, "bootstrap_row_rejected", {{"row", row}});
+    }
+    if (const int64_t more = report.bootstrap_rejected_rows -
+                             static_cast<int64_t>(report.bootstrap_rejected_examples.size());
+        more > 0) {
+      Log(LogLevel::kWarning, "bootstrap_rows_rejected_not_shown", {{"rows", more}});
+    }
   } else {
     Log(LogLevel::kInfo, "recovered",
         {{"log", report.log.ToString()},

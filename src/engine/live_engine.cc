@@ -130,12 +130,16 @@ absl::Status LiveEngine::Bootstrap(StartupReport* report) {
     ASSIGN_OR_RETURN(mapping, LoadMapping(*options_.mapping_file));
   }
   IdDictionary& ids = state_->ids;
-  RecordLoader loader(mapping, &ids,
-                      LoaderOptions{.threads = options_.threads, .keep_event_ids = true},
-                      [&](const RejectedRow&) {
-                        ++report->bootstrap_rejected_rows;
-                        return absl::OkStatus();
-                      });
+  RecordLoader loader(
+      mapping, &ids, LoaderOptions{.threads = options_.threads, .keep_event_ids = true},
+      [&](const RejectedRow& row) {
+        ++report->bootstrap_rejected_rows;
+        if (report->bootstrap_rejected_examples.size() < StartupReport::kRejectedRowsReported) {
+          report->bootstrap_rejected_examples.push_back(
+              StrCat(row.source, ":", row.line, ": ", row.reason));
+        }
+        return absl::OkStatus();
+      });
   std::vector<Run> runs;
   for (const std::string& p : options_.bootstrap_purchases) {
     RETURN_IF_ERROR(loader.Load({p, SourceKind::kPurchases}, &runs));

@@ -112,6 +112,9 @@ struct StartupReport {
   bool bootstrapped = false;
   int64_t bootstrap_records = 0;
   int64_t bootstrap_rejected_rows = 0;
+  // The first kRejectedRowsReported of them: "<file>:<line>: <why>".
+  static constexpr size_t kRejectedRowsReported = 20;
+  std::vector<std::string> bootstrap_rejected_examples;
   std::optional<uint64_t> snapshot_offset;  // the snapshot loaded, by covered log offset
   std::vector<SkippedSnapshot> skipped_snapshots;
   uint64_t replayed_log_records = 0;

@@ -689,6 +689,9 @@ TEST_F(LiveEngineTest, BootstrapLoadsFilesOnceAndRestartIgnoresThem) {
     EXPECT_TRUE(report.bootstrapped);
     EXPECT_EQ(report.bootstrap_records, 3);
     EXPECT_EQ(report.bootstrap_rejected_rows, 1);
+    ASSERT_EQ(report.bootstrap_rejected_examples.size(), 1u);
+    EXPECT_THAT(report.bootstrap_rejected_examples[0],
+                ::testing::MatchesRegex(".*events.csv:5: .*bogus.*"));
     engine->Read([](const LiveState& s) { EXPECT_EQ(s.ops.records_applied(), 3); });
   }
   StartupReport report;
