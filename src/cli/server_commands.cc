@@ -593,18 +593,21 @@ int ServerCommands::Inspect() {
   if (!std::filesystem::is_directory(inspect_state_)) {
     return Fail(absl::NotFoundError(StrCat(inspect_state_, " is not a directory")));
   }
+  if (!std::filesystem::exists(inspect_state_ + "/log") &&
+      !std::filesystem::exists(inspect_state_ + "/snapshots")) {
+    return Fail(absl::NotFoundError(
+        StrCat(inspect_state_, " is not a state directory: it has neither log/ nor snapshots/")));
+  }
   absl::StatusOr<std::vector<SegmentSummary>> segments = InspectLog(inspect_state_ + "/log");
   if (!segments.ok()) return Fail(segments.status());
   absl::StatusOr<std::vector<SnapshotSummary>> snapshots =
       InspectSnapshots(inspect_state_ + "/snapshots");
   if (!snapshots.ok()) return Fail(snapshots.status());
-  bool damaged = false;
   uint64_t records = 0;
   std::printf("log: %zu segments\n", segments->size());
   for (const SegmentSummary& seg : *segments) {
     std::printf("  %s\n", seg.ToString().c_str());
     records += seg.records;
-    damaged |= seg.state == SegmentSummary::State::kCorrupt;
   }
   std::printf("log: %llu records\n", static_cast<unsigned long long>(records));
   int valid = 0;
@@ -613,9 +616,16 @@ int ServerCommands::Inspect() {
     std::printf("  %s\n", snap.ToString().c_str());
     valid += snap.valid();
   }
-  if (damaged) {
-    std::printf("the log is damaged before its tail: the server will refuse to start\n");
+  const std::vector<std::string> problems = StartProblems(*segments, *snapshots);
+  for (const std::string& problem : problems) std::printf("%s\n", problem.c_str());
+  if (!problems.empty()) {
+    std::printf("the server will refuse to start on this state\n");
     return 1;
+  }
+  if (segments->empty() && valid > 0) {
+    std::printf(
+        "the log is gone: the server starts from the newest snapshot, with a new log "
+        "at its end\n");
   }
   std::printf("ok: %d valid snapshots\n", valid);
   return 0;

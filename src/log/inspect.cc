@@ -105,4 +105,29 @@ absl::StatusOr<std::vector<SnapshotSummary>> InspectSnapshots(const std::string&
   return summaries;
 }
 
+std::vector<std::string> StartProblems(std::span<const SegmentSummary> segments,
+                                       std::span<const SnapshotSummary> snapshots) {
+  std::vector<std::string> problems;
+  for (const SegmentSummary& seg : segments) {
+    if (seg.state == SegmentSummary::State::kCorrupt) {
+      problems.push_back(StrCat(seg.file, " is damaged: ", seg.reason));
+    }
+  }
+  std::optional<LogOffset> newest;
+  for (const SnapshotSummary& snap : snapshots) {
+    if (snap.valid() && (!newest || *newest < snap.name.covered)) newest = snap.name.covered;
+  }
+  if (!newest || segments.empty()) return problems;  // a log that is gone starts at newest
+  const LogOffset start = segments.front().first_offset;
+  const LogOffset end{segments.back().first_offset.value + segments.back().records};
+  if (*newest < start) {
+    problems.push_back(StrCat("the log starts at offset ", start.value,
+                              ", after the newest snapshot's covered offset ", newest->value));
+  } else if (end < *newest) {
+    problems.push_back(StrCat("the newest snapshot covers the log to offset ", newest->value,
+                              ", past its end at offset ", end.value));
+  }
+  return problems;
+}
+
 }  // namespace streamrec

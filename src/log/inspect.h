@@ -5,6 +5,7 @@
 // show a record being written as a torn tail).
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -55,5 +56,12 @@ absl::StatusOr<std::vector<SegmentSummary>> InspectLog(const std::string& dir, E
 // verified.
 absl::StatusOr<std::vector<SnapshotSummary>> InspectSnapshots(const std::string& dir,
                                                               const SnapshotOptions& options = {});
+
+// Why the engine would refuse to start on a state whose log and snapshots are these (as
+// InspectLog and InspectSnapshots found them), one line each; empty when it would start.
+// Damage in the log; a newest valid snapshot that the log does not continue (the log
+// starts after the offset it covers, or ends before it).
+std::vector<std::string> StartProblems(std::span<const SegmentSummary> segments,
+                                       std::span<const SnapshotSummary> snapshots);
 
 }  // namespace streamrec

@@ -2,6 +2,7 @@
 
 #include "log/inspect.h"
 
+#include "common/strings.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "log/event_log.h"
@@ -11,6 +12,7 @@
 namespace streamrec {
 namespace {
 
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
@@ -119,6 +121,36 @@ TEST_F(InspectTest, SnapshotsAreListedWithValidityAndSizes) {
   EXPECT_THAT((*summaries)[1].problem, HasSubstr("frame 0"));
   EXPECT_TRUE((*summaries)[2].name.temporary);
   EXPECT_THAT((*summaries)[2].ToString(), HasSubstr("invalid: incomplete"));
+}
+
+// What the engine's start would refuse, judged from the summaries alone.
+TEST_F(InspectTest, StartProblemsAreDamageAndASnapshotTheLogDoesNotContinue) {
+  WriteLog(10);
+  const std::vector<SegmentSummary> log = Inspect();
+  const auto snapshot = [](uint64_t covered, bool valid = true) {
+    SnapshotSummary s;
+    s.name.covered = LogOffset{covered};
+    if (!valid) s.problem = "frame 0: checksum mismatch";
+    return s;
+  };
+  EXPECT_THAT(StartProblems(log, {}), IsEmpty());
+  EXPECT_THAT(StartProblems(log, std::vector{snapshot(4), snapshot(10)}), IsEmpty());
+  EXPECT_THAT(StartProblems({}, std::vector{snapshot(10)}), IsEmpty());  // a log gone
+  // An invalid newer snapshot is skipped: the valid one at 10 is the newest.
+  EXPECT_THAT(StartProblems(log, std::vector{snapshot(10), snapshot(12, false)}), IsEmpty());
+  EXPECT_THAT(StartProblems(log, std::vector{snapshot(11)}),
+              ElementsAre("the newest snapshot covers the log to offset 11, past its end at "
+                          "offset 10"));
+  std::vector<SegmentSummary> later = log;
+  for (SegmentSummary& seg : later) seg.first_offset.value += 100;
+  EXPECT_THAT(StartProblems(later, std::vector{snapshot(10)}),
+              ElementsAre("the log starts at offset 100, after the newest snapshot's covered "
+                          "offset 10"));
+  std::vector<SegmentSummary> damaged = log;
+  damaged[0].state = SegmentSummary::State::kCorrupt;
+  damaged[0].reason = "checksum mismatch at byte 43";
+  EXPECT_THAT(StartProblems(damaged, {}),
+              ElementsAre(StrCat(damaged[0].file, " is damaged: checksum mismatch at byte 43")));
 }
 
 }  // namespace
