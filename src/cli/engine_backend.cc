@@ -320,7 +320,7 @@ absl::StatusOr<std::vector<RecommendedItem>> EngineBackend::SimilarItems(std::st
   }
   return engine_->Read([&](const LiveState& s) -> absl::StatusOr<std::vector<RecommendedItem>> {
     const std::optional<ItemIdx> item = s.ids.items.Find(item_id);
-    if (!item) return absl::NotFoundError(StrCat("unknown item ", item_id));
+    if (!item) return absl::NotFoundError(StrCat("unknown item '", item_id, "'"));
     std::vector<ScoredItem> scored;
     if (als == nullptr) {
       s.models.SimilarItems(*item, k, &scored);
@@ -352,7 +352,7 @@ absl::StatusOr<std::vector<RecommendedItem>> EngineBackend::Popular(size_t k,
 absl::StatusOr<boost::json::value> EngineBackend::UserView(std::string_view user_id) {
   return engine_->Read([&](const LiveState& s) -> absl::StatusOr<boost::json::value> {
     const std::optional<UserIdx> user = s.ids.users.Find(user_id);
-    if (!user) return absl::NotFoundError(StrCat("unknown user ", user_id));
+    if (!user) return absl::NotFoundError(StrCat("unknown user '", user_id, "'"));
     const PurchaseTotals p = s.ops.purchase_history().Totals(*user);
     const EngagementCounts e = s.ops.user_engagement(*user);
     boost::json::object view;
@@ -419,7 +419,7 @@ absl::StatusOr<boost::json::value> EngineBackend::UserView(std::string_view user
 absl::StatusOr<boost::json::value> EngineBackend::ItemView(std::string_view item_id) {
   return engine_->Read([&](const LiveState& s) -> absl::StatusOr<boost::json::value> {
     const std::optional<ItemIdx> item = s.ids.items.Find(item_id);
-    if (!item) return absl::NotFoundError(StrCat("unknown item ", item_id));
+    if (!item) return absl::NotFoundError(StrCat("unknown item '", item_id, "'"));
     const ItemAggregate a = s.ops.item_features().Get(*item);
     boost::json::object view;
     view["item_id"] = item_id;
@@ -442,7 +442,7 @@ absl::StatusOr<boost::json::value> EngineBackend::ItemView(std::string_view item
 }
 
 std::vector<std::string> EngineBackend::ExtraModels() {
-  std::vector<std::string> names = {"trending"};
+  std::vector<std::string> names;
   if (options_.als != nullptr) names.push_back("als");
   if (options_.item_knn != nullptr) names.push_back("itemknn");
   return names;

@@ -236,6 +236,13 @@ TEST_F(EngineBackendTest, SimilarItemsByAlsFactorsStayInTheGroup) {
   EXPECT_EQ(backend_->SimilarItems("nope", 3, "als").status().code(), absl::StatusCode::kNotFound);
 }
 
+// The 404's detail names the id as docs/API.md shows it.
+TEST_F(EngineBackendTest, UnknownIdsAreNamedInQuotes) {
+  EXPECT_EQ(backend_->UserView("nobody").status().message(), "unknown user 'nobody'");
+  EXPECT_EQ(backend_->ItemView("nothing").status().message(), "unknown item 'nothing'");
+  EXPECT_EQ(backend_->SimilarItems("nothing", 3, "").status().message(), "unknown item 'nothing'");
+}
+
 TEST_F(EngineBackendTest, RetrainOfAModelNotTrainedHereIsInvalidArgument) {
   const absl::Status s = Retrain("itemknn").status();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);

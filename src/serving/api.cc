@@ -458,15 +458,17 @@ std::optional<ApiResponse> Api::Retrain(const RouteMatch& match,
   return std::nullopt;
 }
 
-absl::Status Api::CheckModel(std::string_view model) const {
+absl::Status Api::CheckModel(std::string_view model, bool extra_models) const {
   for (std::string_view builtin : kBuiltinModels) {
     if (model == builtin) return absl::OkStatus();
   }
-  const std::vector<std::string> extra = backend_->ExtraModels();
+  const std::vector<std::string> extra =
+      extra_models ? backend_->ExtraModels() : std::vector<std::string>();
   if (std::find(extra.begin(), extra.end(), model) != extra.end()) return absl::OkStatus();
   // A backend that is not ready may not know its extra models yet: the model may well
   // exist in a moment, so the answer is "not yet", not "no such model".
-  if (absl::Status ready = backend_->Ready(); ready.code() == absl::StatusCode::kUnavailable) {
+  if (absl::Status ready = backend_->Ready();
+      extra_models && ready.code() == absl::StatusCode::kUnavailable) {
     return ready;
   }
   std::string available;
@@ -483,7 +485,7 @@ ApiResponse Api::UserRecommendations(const RouteMatch& match) const {
   absl::StatusOr<QueryArgs> args = ParseQuery(match.query);
   if (!args.ok()) return BadRequest(args.status());
   const std::string_view model = args->has_model ? std::string_view(args->model) : "hybrid";
-  if (absl::Status s = CheckModel(model); !s.ok()) return ErrorResponse(s);
+  if (absl::Status s = CheckModel(model, /*extra_models=*/true); !s.ok()) return ErrorResponse(s);
   const RecommendRequest request{args->k, model, std::move(args->exclude)};
   absl::StatusOr<Recommendations> recs = backend_->RecommendForUser(*user_id, request);
   if (!recs.ok()) return ErrorResponse(recs.status());
@@ -550,7 +552,10 @@ ApiResponse Api::SessionRecommendations(const ApiRequest& request, JsonReader* j
   }
   std::stable_sort(session.begin(), session.end(),
                    [](const SessionEvent& a, const SessionEvent& b) { return a.time < b.time; });
-  if (absl::Status s = CheckModel(recommend.model); !s.ok()) return ErrorResponse(s);
+  // The extra (batch) models answer for a user's history, not for an anonymous session.
+  if (absl::Status s = CheckModel(recommend.model, /*extra_models=*/false); !s.ok()) {
+    return ErrorResponse(s);
+  }
   absl::StatusOr<Recommendations> recs = backend_->RecommendForSession(session, recommend);
   if (!recs.ok()) return ErrorResponse(recs.status());
   return RecommendationsResponse(nullptr, *recs);

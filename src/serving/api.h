@@ -96,9 +96,10 @@ class Api {
   std::optional<ApiResponse> Retrain(const RouteMatch& match,
                                      const std::shared_ptr<Responder>& responder) const;
 
-  // OK when `model` is built in or one of the backend's extra models; for another model,
-  // the backend's Unavailable while it is not ready, else InvalidArgument.
-  absl::Status CheckModel(std::string_view model) const;
+  // OK when `model` is built in or (with `extra_models`) one of the backend's extra
+  // models; for another model, with `extra_models` the backend's Unavailable while it is
+  // not ready, else InvalidArgument naming the models available.
+  absl::Status CheckModel(std::string_view model, bool extra_models) const;
 
   Backend* backend_;
   ServerMetrics* metrics_;

@@ -50,9 +50,11 @@ struct IngestResult {
   size_t duplicates = 0;  // of those, events whose event_id was seen before (ignored)
 };
 
-// The models every backend answers for (it may answer Unavailable while one is not
-// built yet). A backend may serve more under other names: ExtraModels.
-inline constexpr std::string_view kBuiltinModels[] = {"hybrid", "popular", "item", "session"};
+// The models every backend answers for, for users and for anonymous sessions alike (it
+// may answer Unavailable while one is not built yet). A backend may serve users more
+// under other names: ExtraModels.
+inline constexpr std::string_view kBuiltinModels[] = {"hybrid", "popular", "trending", "item",
+                                                      "session"};
 
 struct RecommendRequest {
   size_t k = 10;                     // 1..1000
@@ -132,8 +134,9 @@ class Backend {
   virtual absl::StatusOr<boost::json::value> UserView(std::string_view user_id) = 0;
   virtual absl::StatusOr<boost::json::value> ItemView(std::string_view item_id) = 0;
 
-  // Model names served beyond kBuiltinModels. Called only for a name that is not built
-  // in, so it may be slow-ish (it may take a lock).
+  // Model names served for users beyond kBuiltinModels (batch models, which answer for
+  // a user's history; never for an anonymous session). Called only for a name that is
+  // not built in, so it may be slow-ish (it may take a lock).
   virtual std::vector<std::string> ExtraModels() = 0;
 
   // OK when the engine answers requests (state loaded, log replayed); otherwise

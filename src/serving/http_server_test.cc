@@ -538,10 +538,15 @@ TEST_F(HttpServerTest, WhenKRepeatsTheLastCountsValidOrNot) {
 
 TEST_F(HttpServerTest, UnknownModelIs400AndExtraModelsAreAccepted) {
   ExpectError(Client().Get("/v1/users/u1/recommendations?model=als"), 400, "bad_request",
-              "unknown model 'als' (available: hybrid, popular, item, session)");
+              "unknown model 'als' (available: hybrid, popular, trending, item, session)");
   backend_.extra_models = {"als"};
   EXPECT_EQ(Client().Get("/v1/users/u1/recommendations?model=als").result_int(), 200);
   EXPECT_EQ(backend_.last_model, "als");
+  // An extra model answers for a user's history: an anonymous session has none, and is
+  // told which models it can have.
+  ExpectError(Client().Post("/v1/sessions/recommendations", R"({"events":["i1"],"model":"als"})"),
+              400, "bad_request",
+              "unknown model 'als' (available: hybrid, popular, trending, item, session)");
 }
 
 TEST_F(HttpServerTest, ExcludeIsSplitAndDecoded) {

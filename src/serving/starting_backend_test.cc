@@ -37,9 +37,14 @@ TEST_F(StartingBackendTest, BeforeTheEngineOnlyHealthzIsOkAndEverythingElseIs503
   EXPECT_EQ(Client().Get("/v1/users/u1/recommendations").result_int(), 503);
   // A model the engine may serve once it is up (its extra models are not known yet).
   EXPECT_EQ(Client().Get("/v1/users/u1/recommendations?model=trending").result_int(), 503);
+  // Sessions are never answered by an extra model, starting or not.
   EXPECT_EQ(
       Client().Post("/v1/sessions/recommendations", R"({"events":[],"model":"als"})").result_int(),
-      503);
+      400);
+  EXPECT_EQ(Client()
+                .Post("/v1/sessions/recommendations", R"({"events":[],"model":"session"})")
+                .result_int(),
+            503);
   EXPECT_EQ(Client().Get("/v1/popular").result_int(), 503);
   EXPECT_EQ(Client()
                 .Post("/v1/events", R"({"user_id":"u1","item_id":"i1","event_type":"view"})")
