@@ -56,6 +56,13 @@ const RouteInfo& GetRouteInfo(Route route) { return kRoutes[static_cast<int>(rou
 
 RouteMatch MatchRoute(std::string_view target) {
   RouteMatch match;
+  // The absolute form (RFC 9112, 3.2.2: "http://host:port/path?query"), which a server
+  // must accept, names the same route as its path.
+  if (const size_t scheme = target.find("://");
+      !target.empty() && target[0] != '/' && scheme != std::string_view::npos) {
+    const size_t path = target.find('/', scheme + 3);
+    target = path == std::string_view::npos ? std::string_view("/") : target.substr(path);
+  }
   if (target.empty() || target[0] != '/') return match;
   const size_t question = target.find('?');
   if (question != std::string_view::npos) match.query = target.substr(question + 1);

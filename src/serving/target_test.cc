@@ -31,7 +31,7 @@ TEST(TargetTest, NearMissesAreUnknown) {
   for (const char* target :
        {"", "*", "v1/events", "/", "/v1", "/v1/", "/v1/events/", "/v2/events", "/v1/popular/x",
         "/v1/users/u1/recommendations/", "/v1/users/u1/similar", "/v1/items/i1/recommendations",
-        "/v1/sessions/x", "/v1/admin", "/healthz/", "/a/b/c/d/e/f/g", "http://host/v1/events"}) {
+        "/v1/sessions/x", "/v1/admin", "/healthz/", "/a/b/c/d/e/f/g"}) {
     EXPECT_EQ(MatchRoute(target).route, Route::kUnknown) << target;
   }
 }
@@ -45,6 +45,17 @@ TEST(TargetTest, IdAndQueryAreRaw) {
   EXPECT_EQ(m.route, Route::kItem);
   EXPECT_EQ(m.raw_id, "i%3F");
   EXPECT_EQ(m.query, "");
+}
+
+TEST(TargetTest, AbsoluteFormNamesTheRouteOfItsPath) {
+  RouteMatch m = MatchRoute("http://127.0.0.1:8080/v1/users/u1/recommendations?k=3");
+  EXPECT_EQ(m.route, Route::kUserRecommendations);
+  EXPECT_EQ(m.raw_id, "u1");
+  EXPECT_EQ(m.query, "k=3");
+  EXPECT_EQ(MatchRoute("HTTP://shop.example/healthz").route, Route::kHealthz);
+  EXPECT_EQ(MatchRoute("http://host/v1/events").route, Route::kEvents);
+  EXPECT_EQ(MatchRoute("http://shop.example").route, Route::kUnknown);
+  EXPECT_EQ(MatchRoute("v1/events").route, Route::kUnknown);
 }
 
 TEST(TargetTest, EmptyIdSegmentStillMatches) {
