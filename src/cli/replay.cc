@@ -597,8 +597,12 @@ absl::Status CheckOptions(const ReplayOptions& o) {
   if (o.files.empty()) return absl::InvalidArgumentError("no input: give event files to replay");
   if (o.batch < 1) return absl::InvalidArgumentError("--batch must be at least 1");
   if (o.connections < 1) return absl::InvalidArgumentError("--connections must be at least 1");
-  if (!(o.rate >= 0) || !std::isfinite(o.rate)) {
-    return absl::InvalidArgumentError("--rate must be a number of events per second, 0 or more");
+  // Past these bounds the schedule's arithmetic overflows: all at once, or an event a
+  // request.
+  if (!(o.rate == 0 || (o.rate >= 1e-3 && o.rate <= 1e9))) {
+    return absl::InvalidArgumentError(
+        StrCat("--rate must be 0 (as fast as it can) or from 0.001 to 1e9 events per second, not ",
+               o.rate));
   }
   if (o.max_attempts < 1) return absl::InvalidArgumentError("max_attempts must be at least 1");
   return absl::OkStatus();

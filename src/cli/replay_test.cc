@@ -629,6 +629,22 @@ TEST_F(ReplayTest, RateIsKeptWithinTwentyPercent) {
   EXPECT_THAT(BatchSizes(server.requests()), ElementsAre(200, 200, 200, 200, 200));
 }
 
+// Past these the schedule's arithmetic overflowed: everything at once for a tiny rate,
+// an event a request for a huge one.
+TEST_F(ReplayTest, RatesOutsideTheScheduleArithmeticAreRefused) {
+  FakeIngestServer server;
+  const std::string events = Write("events.csv", StrCat(kHeader, "u1,i1,view,2019-10-01,\n"));
+  for (const double rate : {1e-12, 1e30, -1.0}) {
+    ReplayOptions options = OptionsFor(server, {events});
+    options.rate = rate;
+    ReplaySummary summary;
+    const absl::Status status = RunReplay(options, {}, &summary);
+    EXPECT_TRUE(absl::IsInvalidArgument(status)) << rate << ": " << status;
+    EXPECT_THAT(status.message(), HasSubstr("--rate must be 0 (as fast as it can) or from 0.001"));
+  }
+  EXPECT_THAT(server.requests(), IsEmpty());
+}
+
 TEST_F(ReplayTest, NothingToSendIsNotAnError) {
   FakeIngestServer server;
   const std::string events = Write("events.csv", std::string(kHeader));
