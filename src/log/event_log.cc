@@ -210,30 +210,34 @@ absl::Status EventLog::Commit() {
   }
   if (status.ok()) status = WriteActive(pending.substr(begin), LogOffset{next_offset_});
   if (status.ok() && SyncsOnCommit(options_.fsync)) status = SyncActive();
-  pending_.clear();
-  rolls_.clear();
   if (!status.ok()) {
     Fail(status);
     TakeBack(first_segment, first_segment_bytes, committed_before);
-    return status;
   }
+  pending_.clear();
+  rolls_.clear();
+  if (!status.ok()) return status;
   commits_.fetch_add(1, std::memory_order_relaxed);
   return absl::OkStatus();
 }
 
 void EventLog::TakeBack(size_t segment, uint64_t bytes, LogOffset committed) {
-  std::vector<std::string> created;
   std::string path;
   {
     std::lock_guard lock(mu_);
-    for (size_t i = segment + 1; i < segments_.size(); ++i) created.push_back(segments_[i].path);
     segments_.resize(segment + 1);
     segments_.back().committed_bytes = bytes;
     committed_offset_ = committed;
     path = segments_.back().path;
   }
-  for (const std::string& p : created) env_->RemoveFile(p).IgnoreError();
-  if (!created.empty()) env_->SyncDir(dir_).IgnoreError();
+  // Every segment the commit was to begin, also one whose creation failed half-way: left
+  // behind, it would not continue the truncated segment, and recovery would refuse it.
+  // Removed before the truncation, so that an interruption leaves at worst the records
+  // that came before the first of them.
+  for (const Roll& roll : rolls_) {
+    env_->RemoveFile(JoinPath(dir_, segment::FileName(roll.first))).IgnoreError();
+  }
+  if (!rolls_.empty()) env_->SyncDir(dir_).IgnoreError();
   env_->TruncateFile(path, bytes).IgnoreError();  // truncates and syncs
 }
 

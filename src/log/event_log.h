@@ -183,10 +183,11 @@ class EventLog {
   absl::Status SyncActive();
   absl::Status Healthy() const;
   void Fail(const absl::Status& status);
-  // After a failed Commit: takes what it wrote back off the disk (the segments it began
-  // removed, the one it began in truncated to `bytes`), so that a restart does not apply
-  // records that were refused (a client that retries them without event ids would count
-  // them twice). Best effort: where this fails too, recovery finds those records.
+  // After a failed Commit, before rolls_ is cleared: takes what it wrote back off the
+  // disk (the segments of rolls_ removed, the one it began in, `segment`, truncated to
+  // `bytes`), so that a restart does not apply records that were refused (a client that
+  // retries them without event ids would count them twice). Best effort: where this
+  // fails too, recovery finds those records.
   void TakeBack(size_t segment, uint64_t bytes, LogOffset committed);
   void BackgroundSync();
 

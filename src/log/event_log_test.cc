@@ -382,20 +382,27 @@ TEST_F(EventLogTest, AFailedCommitRemovesTheSegmentsItBegan) {
     AppendAndCommit(*log, 0, 3);
   }
   const std::vector<std::string> before = *env_.GetChildren(kDir);
-  {
-    auto log = Open();
-    for (uint64_t i = 3; i < 30; ++i) log->Append(Payload(i));
-    env_.FailWritesAfter(400, ENOSPC);  // past a few segments
-    EXPECT_FALSE(log->Commit().ok());
+  const std::string first_segment = *env_.Contents(SegmentPath(0));
+  // The disk fills up at every byte of the commit in turn: in a record, in a new
+  // segment's header (a segment half created), between segments.
+  for (uint64_t fail_after = 0; fail_after < 600; fail_after += 7) {
+    {
+      auto log = Open();
+      for (uint64_t i = 3; i < 30; ++i) log->Append(Payload(i));
+      env_.FailWritesAfter(fail_after, ENOSPC);
+      EXPECT_FALSE(log->Commit().ok());
+      EXPECT_EQ(ReadAll(*log), Expected(0, 3));
+    }
+    env_.ClearFaults();
+    EXPECT_EQ(*env_.GetChildren(kDir), before) << fail_after;
+    EXPECT_EQ(*env_.Contents(SegmentPath(0)), first_segment) << fail_after;
+    RecoveryReport report;
+    auto log = Open(&report);
+    ASSERT_NE(log, nullptr) << fail_after;
+    EXPECT_FALSE(report.cut.has_value()) << fail_after;
     EXPECT_EQ(ReadAll(*log), Expected(0, 3));
+    EXPECT_EQ(log->next_offset(), LogOffset{3});
   }
-  env_.ClearFaults();
-  EXPECT_EQ(*env_.GetChildren(kDir), before);
-  RecoveryReport report;
-  auto log = Open(&report);
-  EXPECT_FALSE(report.cut.has_value());
-  EXPECT_EQ(ReadAll(*log), Expected(0, 3));
-  EXPECT_EQ(log->next_offset(), LogOffset{3});
 }
 
 TEST_F(EventLogTest, TornWriteThatReachedTheDiskBeforePowerLossIsCut) {
