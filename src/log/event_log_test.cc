@@ -466,6 +466,28 @@ TEST_F(EventLogTest, CorruptRecordFollowedByOneThatVerifiesIsDamageAndNothingIsC
   }
 }
 
+// After a power loss, pages written back out of order leave a page of zeros (one that
+// never reached the disk) with records that verify after it: all of them unsynced, a
+// torn tail to cut, not damage.
+TEST_F(EventLogTest, AZeroedPageWithRecordsAfterItIsATornTailAndCut) {
+  {
+    auto log = Open();
+    AppendAndCommit(*log, 0, 1000);  // about 21 KB
+  }
+  std::string data = *env_.Contents(SegmentPath(0));
+  ASSERT_GT(data.size(), 3 * 4096u);
+  std::fill(data.begin() + 8192, data.begin() + 12288, '\0');
+  env_.SetContents(SegmentPath(0), data);
+  RecoveryReport report;
+  auto log = Open(&report);
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(report.cut.has_value());
+  EXPECT_LE(report.cut->byte_offset, 8192u);
+  const std::vector<std::pair<uint64_t, std::string>> kept = ReadAll(*log);
+  EXPECT_GT(kept.size(), 300u);
+  EXPECT_EQ(kept, Expected(0, kept.size()));
+}
+
 TEST_F(EventLogTest, ReadOnlyOpenLeavesATornTailInPlaceAndReadsTheRecordsBeforeIt) {
   {
     auto log = Open();

@@ -156,6 +156,18 @@ std::optional<uint64_t> VerifiedRecordAfter(std::string_view file, uint64_t bad_
   return std::nullopt;
 }
 
+// Whether a whole page from the one holding byte `from` up to byte `to` reads as zeros:
+// what a page that never reached the disk leaves when a power loss comes while later
+// pages of the file, written back before it, did.
+bool HasZeroedPage(std::string_view file, uint64_t from, uint64_t to) {
+  constexpr uint64_t kPageBytes = 4096;
+  for (uint64_t page = from / kPageBytes * kPageBytes; page + kPageBytes <= to;
+       page += kPageBytes) {
+    if (AllZero(file.substr(page, kPageBytes))) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 SegmentCheck CheckSegment(std::string_view file, LogOffset named_first,
@@ -192,11 +204,13 @@ SegmentCheck CheckSegment(std::string_view file, LogOffset named_first,
   check.good_bytes = scanner.position();
   if (!scanner.problem()) return check;
   const Problem& problem = *scanner.problem();
-  // A torn write leaves nothing that verifies after it: what follows a bad frame in the
-  // last segment was never written whole. A record that verifies after it means damage
-  // to records written before it, which may have been acknowledged.
-  const std::optional<uint64_t> verified_after =
+  // A torn write leaves nothing that verifies after it, unless the power failed while
+  // pages after it had reached the disk and one before them had not, which reads back as
+  // zeros. Any other bad frame with a record that verifies after it is damage to records
+  // written before that one, which may have been acknowledged.
+  std::optional<uint64_t> verified_after =
       last && problem.torn ? VerifiedRecordAfter(file, problem.at) : std::nullopt;
+  if (verified_after && HasZeroedPage(file, problem.at, *verified_after)) verified_after.reset();
   if (last && problem.torn && !verified_after) {
     check.verdict = Verdict::kCutTail;
     check.problem = problem;
