@@ -327,6 +327,33 @@ TEST(ServeTest, ExportLeavesATornTailInPlaceAndSaysSo) {
   EXPECT_EQ(ViewsByUser(StrCat(dir / "exported", "/user_features.csv")).size(), 20u);
 }
 
+// A state whose log was lost goes on from its snapshot, with a log that starts where the
+// snapshot ends; export rebuilds the tables from the log alone, so it refuses such a
+// state rather than leave out the events before that point.
+TEST(ServeTest, ExportRefusesALogThatNoLongerHoldsEveryEvent) {
+  TempDir dir("serve_export_partial");
+  const std::string state = dir / "state";
+  const uint16_t port = FreePort();
+  for (int start = 0; start < 2; ++start) {
+    Server server({"--state", state}, port);
+    ASSERT_TRUE(server.WaitReady());
+    TestClient client(port);
+    ASSERT_EQ(
+        client.Post("/v1/events", EventsBody(start * 10, 10), "application/x-ndjson").result_int(),
+        200);
+    ASSERT_EQ(WEXITSTATUS(server.Kill(SIGTERM)), 0);
+    if (start == 0) fs::remove_all(state + "/log");
+  }
+  const std::string err = dir / "export.err";
+  const int status = std::system(
+      StrCat(STREAMREC_BINARY, " export --state ", state, " --out ", dir / "out", " 2>", err)
+          .c_str());
+  EXPECT_NE(WEXITSTATUS(status), 0);
+  EXPECT_NE(ReadFile(err).find("cannot be rebuilt from the log"), std::string::npos)
+      << ReadFile(err);
+  EXPECT_FALSE(fs::exists(dir / "out"));
+}
+
 // A start-up can take minutes (a bootstrap, a long log): SIGTERM ends it at once, as a
 // kill would, and the state stays unbootstrapped. Here the bootstrap's events file is a
 // FIFO that no one writes, so the start-up would never end.

@@ -31,6 +31,14 @@ absl::StatusOr<PipelineSummary> ExportTables(const ExportOptions& options) {
          {"reason", report.cut->reason},
          {"detail", "not exported, and left in place (the server cuts it at its next start)"}});
   }
+  // The tables are rebuilt from every record: a log that starts later (it was lost, and
+  // began again where a snapshot ends) no longer holds them all.
+  if (log->start_offset().value > 0) {
+    return absl::FailedPreconditionError(
+        StrCat("the log of ", options.state_dir, " starts at offset ", log->start_offset().value,
+               ": the records before it are only in a snapshot, so the tables cannot be "
+               "rebuilt from the log"));
+  }
   IdDictionary ids;
   Run run;
   uint32_t seq = 0;

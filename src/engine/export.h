@@ -22,7 +22,10 @@ struct ExportOptions {
   FeatureConfig features;
 };
 
-// FailedPrecondition when a server holds the state directory; NotFound when it has no log.
+// Reads the log only (a torn tail is left in place, not exported, and logged as a
+// warning). FailedPrecondition when a server holds the state directory, or when the log
+// no longer starts at offset 0 (it was lost, and began again where a snapshot ends: the
+// events before are in no log); NotFound when it has no log.
 absl::StatusOr<PipelineSummary> ExportTables(const ExportOptions& options);
 
 }  // namespace streamrec

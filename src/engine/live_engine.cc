@@ -103,6 +103,18 @@ absl::StatusOr<std::unique_ptr<LiveEngine>> LiveEngine::Open(LiveEngineOptions o
   }
   const std::string& state = engine->options_.state_dir;
   ASSIGN_OR_RETURN(engine->state_lock_, Env::Default()->LockFile(StateLockPath(state)));
+  // A bootstrap of an earlier version renamed the snapshots into place first: one
+  // interrupted there left the whole log, synced, in the temporary folder. It goes where
+  // it was going, so that the log holds every record again.
+  if (!fs::exists(LogDir(state)) && fs::exists(SnapshotDir(state)) &&
+      fs::exists(BootstrapDir(state) + "/log")) {
+    fs::rename(BootstrapDir(state) + "/log", LogDir(state), ec);
+    if (ec) {
+      return absl::InternalError(StrCat("cannot move the log of an interrupted bootstrap into ",
+                                        state, ": ", ec.message()));
+    }
+    RETURN_IF_ERROR(Env::Default()->SyncDir(state));
+  }
   fs::remove_all(BootstrapDir(state), ec);  // left by an interrupted bootstrap
   // Only a state without log and snapshots is new. A state with either has accepted
   // events, whatever happened to the other: it is recovered, never bootstrapped again.
@@ -319,6 +331,18 @@ absl::Status LiveEngine::Recover(StartupReport* report) {
   if (from < log_->start_offset()) {
     return absl::DataLossError(StrCat("the snapshot covers log offsets below ", from.value,
                                       " but the log starts at ", log_->start_offset().value));
+  }
+  // A log that does not start at 0 holds only what came after a snapshot: without that
+  // snapshot the state cannot be rebuilt (and an empty one would replace it at the next
+  // snapshot).
+  if (!report->snapshot_offset && from.value > 0) {
+    return absl::DataLossError(
+        StrCat("the log starts at offset ", from.value,
+               " and no snapshot that covers the records before it could be loaded",
+               report->skipped_snapshots.empty()
+                   ? std::string()
+                   : StrCat(" (", report->skipped_snapshots.back().path, ": ",
+                            report->skipped_snapshots.back().reason, ")")));
   }
   // No reader comes before recovery is done: one hold for all of it.
   WriteHolds holds(this, SIZE_MAX);

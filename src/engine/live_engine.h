@@ -20,14 +20,16 @@
 // user are part of that user's answers at once (see Recommendations in serving).
 //
 // State directory:
+//   LOCK         held by the engine's process from before any bootstrap on
 //   log/         the event log (docs/formats/event-log.md); payloads: below
 //   snapshots/   snapshots of the whole state (docs/formats/snapshot.md)
 // Start-up loads the newest valid snapshot and replays the log after it, exactly as
 // the records were applied live: each payload carries the wall-clock time of its
-// arrival, which is what moved the watermark. On the first start (no log/), the
-// bootstrap files are loaded, logged, applied in stream order and snapshotted in
-// a temporary folder that is renamed into place only when complete, so an interrupted
-// bootstrap is started again rather than half-kept.
+// arrival, which is what moved the watermark; a log that is gone starts again where the
+// snapshot ends. On the first start (neither log/ nor snapshots/), the bootstrap files
+// are loaded, logged, applied in stream order and snapshotted in a temporary folder
+// whose log and then snapshots are renamed into place, so an interrupted bootstrap is
+// started again, or its log replayed, rather than half-kept.
 //
 // Concurrency: one writer thread changes the state under an exclusive lock; readers
 // use Read(), under a shared lock. Ingest, Read, SnapshotNow and Stop are thread-safe.

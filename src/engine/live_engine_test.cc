@@ -735,6 +735,50 @@ TEST_F(LiveEngineTest, AStateWhoseLogIsGoneIsRecoveredFromItsSnapshotNotBootstra
   }
 }
 
+// With the log gone, the snapshot is all the state there is: one that cannot be loaded
+// (written by a differently configured engine, say) must stop the start, not give an
+// empty state that the next snapshot would write over it.
+TEST_F(LiveEngineTest, ALogThatStartsAfterAnUnloadableSnapshotFailsTheStart) {
+  {
+    auto engine = Open(Options());
+    for (auto& request : SomeTraffic()) Ingest(*engine, std::move(request));
+  }
+  fs::remove_all(dir_ / "log");
+  LiveEngineOptions other = Options();
+  other.models.recent_items = 4;  // shapes the models' state: their snapshot is refused
+  other.models.pair_window = 3;
+  for (int start = 0; start < 2; ++start) {
+    const absl::StatusOr<std::unique_ptr<LiveEngine>> engine = LiveEngine::Open(other);
+    EXPECT_TRUE(absl::IsDataLoss(engine.status())) << engine.status();
+    EXPECT_THAT(engine.status().message(),
+                ::testing::HasSubstr("no snapshot that covers the records before it"));
+  }
+  auto engine = Open(Options());  // the engine that wrote it still loads it
+  ASSERT_NE(engine, nullptr);
+  engine->Read([](const LiveState& s) { EXPECT_EQ(s.events_accepted, 600); });
+}
+
+// A bootstrap of an earlier version renamed snapshots/ into place before log/; one
+// interrupted between the two left the whole log in bootstrap.tmp/. The next start
+// moves it into place instead of deleting it.
+TEST_F(LiveEngineTest, TheLogOfAnEarlierVersionsInterruptedBootstrapIsMovedIntoPlace) {
+  const LiveEngineOptions o = BootstrapOptions(
+      "user_id,item_id,event_type,timestamp\n"
+      "u1,a,view,2024-01-01 10:00:00\n"
+      "u2,b,view,2024-01-01 10:01:00\n");
+  const fs::path state = o.state_dir;
+  { auto engine = Open(o); }
+  fs::create_directories(state / "bootstrap.tmp");
+  fs::rename(state / "log", state / "bootstrap.tmp" / "log");
+  StartupReport report;
+  auto engine = Open(o, &report);
+  ASSERT_NE(engine, nullptr);
+  EXPECT_FALSE(report.bootstrapped);
+  EXPECT_EQ(report.log.start_offset.value, 0u);
+  EXPECT_FALSE(fs::exists(state / "bootstrap.tmp"));
+  engine->Read([](const LiveState& s) { EXPECT_EQ(s.ids.users.size(), 2u); });
+}
+
 // While one process bootstraps a state (here: holds its LOCK before the log exists), a
 // second one started on it must neither bootstrap too nor delete the first's work.
 TEST_F(LiveEngineTest, ASecondEngineOnTheSameStateIsRefusedBeforeItTouchesIt) {

@@ -234,10 +234,12 @@ void EventLog::TakeBack(size_t segment, uint64_t bytes, LogOffset committed) {
   // behind, it would not continue the truncated segment, and recovery would refuse it.
   // Removed before the truncation, so that an interruption leaves at worst the records
   // that came before the first of them.
-  for (const Roll& roll : rolls_) {
-    env_->RemoveFile(JoinPath(dir_, segment::FileName(roll.first))).IgnoreError();
+  // The newest first, each removal synced, so that an interruption leaves segments that
+  // continue each other.
+  for (auto roll = rolls_.rbegin(); roll != rolls_.rend(); ++roll) {
+    env_->RemoveFile(JoinPath(dir_, segment::FileName(roll->first))).IgnoreError();
+    env_->SyncDir(dir_).IgnoreError();
   }
-  if (!rolls_.empty()) env_->SyncDir(dir_).IgnoreError();
   env_->TruncateFile(path, bytes).IgnoreError();  // truncates and syncs
 }
 

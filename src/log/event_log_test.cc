@@ -466,26 +466,36 @@ TEST_F(EventLogTest, CorruptRecordFollowedByOneThatVerifiesIsDamageAndNothingIsC
   }
 }
 
-// After a power loss, pages written back out of order leave a page of zeros (one that
-// never reached the disk) with records that verify after it: all of them unsynced, a
-// torn tail to cut, not damage.
-TEST_F(EventLogTest, AZeroedPageWithRecordsAfterItIsATornTailAndCut) {
+// After a power loss, sectors written back out of order leave zeros where a write did
+// not reach the disk, with later sectors intact: all of it unsynced, a torn tail to cut,
+// not damage. The zeros begin at the bad frame (the rest of a partly filled page whose
+// rewrite was lost), or fill a sector of a record's payload.
+TEST_F(EventLogTest, ZerosBeforeRecordsThatVerifyAreATornTailAndCut) {
   {
     auto log = Open();
     AppendAndCommit(*log, 0, 1000);  // about 21 KB
   }
-  std::string data = *env_.Contents(SegmentPath(0));
+  const std::string data = *env_.Contents(SegmentPath(0));
   ASSERT_GT(data.size(), 3 * 4096u);
-  std::fill(data.begin() + 8192, data.begin() + 12288, '\0');
-  env_.SetContents(SegmentPath(0), data);
-  RecoveryReport report;
-  auto log = Open(&report);
-  ASSERT_NE(log, nullptr);
-  ASSERT_TRUE(report.cut.has_value());
-  EXPECT_LE(report.cut->byte_offset, 8192u);
-  const std::vector<std::pair<uint64_t, std::string>> kept = ReadAll(*log);
-  EXPECT_GT(kept.size(), 300u);
-  EXPECT_EQ(kept, Expected(0, kept.size()));
+  uint64_t record100 = segment::kHeaderBytes;
+  for (uint64_t i = 0; i < 100; ++i) record100 += segment::kRecordHeaderBytes + Payload(i).size();
+  const uint64_t record_bytes = segment::kRecordHeaderBytes + Payload(100).size();
+  // The rest of the page from record 100 on, and a sector inside a page.
+  for (const auto& [from, to] : {std::pair<uint64_t, uint64_t>{record100, 4096},
+                                 std::pair<uint64_t, uint64_t>{4608, 5120}}) {
+    std::string torn = data;
+    std::fill(torn.begin() + from, torn.begin() + to, '\0');
+    env_.SetContents(SegmentPath(0), torn);
+    RecoveryReport report;
+    auto log = Open(&report);
+    ASSERT_NE(log, nullptr) << from;
+    ASSERT_TRUE(report.cut.has_value());
+    EXPECT_LE(report.cut->byte_offset, from);
+    EXPECT_GT(report.cut->byte_offset, from - record_bytes);
+    const std::vector<std::pair<uint64_t, std::string>> kept = ReadAll(*log);
+    EXPECT_EQ(kept, Expected(0, kept.size()));
+    EXPECT_GE(kept.size(), from == record100 ? 100u : 150u);
+  }
 }
 
 TEST_F(EventLogTest, ReadOnlyOpenLeavesATornTailInPlaceAndReadsTheRecordsBeforeIt) {

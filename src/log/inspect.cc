@@ -117,8 +117,15 @@ std::vector<std::string> StartProblems(std::span<const SegmentSummary> segments,
   for (const SnapshotSummary& snap : snapshots) {
     if (snap.valid() && (!newest || *newest < snap.name.covered)) newest = snap.name.covered;
   }
-  if (!newest || segments.empty()) return problems;  // a log that is gone starts at newest
+  if (segments.empty()) return problems;  // a log that is gone starts at the newest
   const LogOffset start = segments.front().first_offset;
+  if (!newest) {
+    if (start.value > 0) {
+      problems.push_back(StrCat("the log starts at offset ", start.value,
+                                " and no valid snapshot holds the records before it"));
+    }
+    return problems;
+  }
   const LogOffset end{segments.back().first_offset.value + segments.back().records};
   if (*newest < start) {
     problems.push_back(StrCat("the log starts at offset ", start.value,

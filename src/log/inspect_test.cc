@@ -146,6 +146,9 @@ TEST_F(InspectTest, StartProblemsAreDamageAndASnapshotTheLogDoesNotContinue) {
   EXPECT_THAT(StartProblems(later, std::vector{snapshot(10)}),
               ElementsAre("the log starts at offset 100, after the newest snapshot's covered "
                           "offset 10"));
+  EXPECT_THAT(StartProblems(later, std::vector{snapshot(100, false)}),
+              ElementsAre("the log starts at offset 100 and no valid snapshot holds the "
+                          "records before it"));
   std::vector<SegmentSummary> damaged = log;
   damaged[0].state = SegmentSummary::State::kCorrupt;
   damaged[0].reason = "checksum mismatch at byte 43";

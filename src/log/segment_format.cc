@@ -156,14 +156,18 @@ std::optional<uint64_t> VerifiedRecordAfter(std::string_view file, uint64_t bad_
   return std::nullopt;
 }
 
-// Whether a whole page from the one holding byte `from` up to byte `to` reads as zeros:
-// what a page that never reached the disk leaves when a power loss comes while later
-// pages of the file, written back before it, did.
-bool HasZeroedPage(std::string_view file, uint64_t from, uint64_t to) {
-  constexpr uint64_t kPageBytes = 4096;
-  for (uint64_t page = from / kPageBytes * kPageBytes; page + kPageBytes <= to;
-       page += kPageBytes) {
-    if (AllZero(file.substr(page, kPageBytes))) return true;
+// Whether the bad frame at `bad_at`, with a record that verifies at `verified_at` after
+// it, looks like what a power loss leaves in an append-only file. Whatever of a write
+// did not reach the disk reads back, a sector at a time, as the file held before: zeros
+// past the end of what had been synced. So the frame's header is zeros, or a whole
+// sector between it and the next record is (its payload's rest was lost while a later
+// sector was written back first).
+bool LooksTorn(std::string_view file, uint64_t bad_at, uint64_t verified_at) {
+  constexpr uint64_t kSectorBytes = 512;
+  if (AllZero(file.substr(bad_at, kRecordHeaderBytes))) return true;
+  for (uint64_t sector = (bad_at + kSectorBytes - 1) / kSectorBytes * kSectorBytes;
+       sector + kSectorBytes <= verified_at; sector += kSectorBytes) {
+    if (AllZero(file.substr(sector, kSectorBytes))) return true;
   }
   return false;
 }
@@ -205,12 +209,12 @@ SegmentCheck CheckSegment(std::string_view file, LogOffset named_first,
   if (!scanner.problem()) return check;
   const Problem& problem = *scanner.problem();
   // A torn write leaves nothing that verifies after it, unless the power failed while
-  // pages after it had reached the disk and one before them had not, which reads back as
-  // zeros. Any other bad frame with a record that verifies after it is damage to records
-  // written before that one, which may have been acknowledged.
+  // later sectors had reached the disk and earlier ones had not (LooksTorn). Any other
+  // bad frame with a record that verifies after it is damage to records written before
+  // that one, which may have been acknowledged.
   std::optional<uint64_t> verified_after =
       last && problem.torn ? VerifiedRecordAfter(file, problem.at) : std::nullopt;
-  if (verified_after && HasZeroedPage(file, problem.at, *verified_after)) verified_after.reset();
+  if (verified_after && LooksTorn(file, problem.at, *verified_after)) verified_after.reset();
   if (last && problem.torn && !verified_after) {
     check.verdict = Verdict::kCutTail;
     check.problem = problem;
