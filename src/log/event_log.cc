@@ -232,10 +232,8 @@ void EventLog::TakeBack(size_t segment, uint64_t bytes, LogOffset committed) {
   }
   // Every segment the commit was to begin, also one whose creation failed half-way: left
   // behind, it would not continue the truncated segment, and recovery would refuse it.
-  // Removed before the truncation, so that an interruption leaves at worst the records
-  // that came before the first of them.
-  // The newest first, each removal synced, so that an interruption leaves segments that
-  // continue each other.
+  // The newest first, each removal synced, and all before the truncation: an
+  // interruption leaves segments that continue each other.
   for (auto roll = rolls_.rbegin(); roll != rolls_.rend(); ++roll) {
     env_->RemoveFile(JoinPath(dir_, segment::FileName(roll->first))).IgnoreError();
     env_->SyncDir(dir_).IgnoreError();
