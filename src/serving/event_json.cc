@@ -282,6 +282,10 @@ absl::StatusOr<ParsedEvents> ParseEventBody(std::string_view body, BodyFormat fo
   };
   ParsedEvents out;
   if (format == BodyFormat::kNdjson) {
+    // A line per event, up to the limit and to 64k (past which the vector grows as it
+    // goes): a body of blank lines reserves no more.
+    const size_t lines = static_cast<size_t>(std::count(body.begin(), body.end(), '\n')) + 1;
+    out.events.reserve(std::min({lines, max_events > 0 ? max_events : lines, size_t{1} << 16}));
     size_t index = 0;
     size_t line_number = 0;
     size_t json_lines = 0;
