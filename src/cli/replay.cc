@@ -210,7 +210,8 @@ class EventReader {
           ++seq_;
           break;
       }
-      if (AppendEvent(file, batch)) batch->origins.push_back({file, row_.line});
+      AppendEvent(file, batch);
+      batch->origins.push_back({file, row_.line});
     }
     return !batch->origins.empty();
   }
@@ -235,20 +236,13 @@ class EventReader {
   }
 
   // Appends the accepted row in `records_` (one kEvent, preceded by a kPurchase with
-  // the amount for a purchase event) as one NDJSON line. Refuses, as a local reject, a
-  // row whose ids are not UTF-8: JSON cannot carry them (the pipeline takes any bytes).
-  bool AppendEvent(uint32_t file, Batch* batch) {
+  // the amount for a purchase event) as one NDJSON line. (Its ids are UTF-8, which JSON
+  // needs: the decoder refuses others.)
+  void AppendEvent(uint32_t file, Batch* batch) {
     const Record& event = records_.back();
     const std::string_view user = ids_.users.Name(event.user);
     const std::string_view item = ids_.items.Name(event.item);
     std::string_view event_id = decoder_->EventIdText(row_);
-    for (const auto& [name, text] : {std::pair{"user_id", user}, std::pair{"item_id", item},
-                                     std::pair{"event_id", event_id}}) {
-      if (!IsValidUtf8(text)) {
-        Reject(file, StrCat(name, " is not valid UTF-8, which JSON cannot carry"));
-        return false;
-      }
-    }
     std::string& out = batch->body;
     out.append("{\"user_id\":");
     AppendJsonString(user, &out);
@@ -271,7 +265,6 @@ class EventReader {
     }
     AppendJsonString(event_id, &out);
     out.append("}\n");
-    return true;
   }
 
   const std::vector<std::string>& files_;

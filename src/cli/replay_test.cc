@@ -403,10 +403,30 @@ TEST_F(ReplayTest, IdsThatAreNotUtf8AreRejectedLocally) {
                   [&](const RejectedRow& r) { rejects.push_back(StrCat(r.line, ": ", r.reason)); },
                   &summary)
                   .ok());
-  EXPECT_THAT(rejects, ElementsAre("2: user_id is not valid UTF-8, which JSON cannot carry"));
+  EXPECT_THAT(rejects, ElementsAre("2: user_id is not valid UTF-8"));
   // Valid UTF-8 and quotes travel as they are.
   EXPECT_THAT(DescribeAll(server.accepted()),
               ElementsAre("caf\xc3\xa9 i\"1\" view 2019-10-01 00:00:00"));
+}
+
+// A row refused for an id that is not UTF-8 changes nothing: its event_id is not taken
+// as seen, so a later row with the same id is sent.
+TEST_F(ReplayTest, ARowRefusedForItsIdsDoesNotClaimItsEventId) {
+  FakeIngestServer server;
+  const std::string events =
+      Write("events.csv", std::string("user_id,item_id,event_type,timestamp,event_id\n") +
+                              "u\xff"
+                              "1,i1,view,2019-10-01,e1\n"
+                              "u2,i2,view,2019-10-01,e1\n");
+  std::vector<std::string> rejects;
+  ReplaySummary summary;
+  ASSERT_TRUE(RunReplay(
+                  OptionsFor(server, {events}),
+                  [&](const RejectedRow& r) { rejects.push_back(StrCat(r.line, ": ", r.reason)); },
+                  &summary)
+                  .ok());
+  EXPECT_THAT(rejects, ElementsAre("2: user_id is not valid UTF-8"));
+  EXPECT_THAT(DescribeAll(server.accepted()), ElementsAre("u2 i2 view 2019-10-01 00:00:00"));
 }
 
 TEST_F(ReplayTest, ServerRejectsAreReportedWithSourceAndLineAndExitOne) {

@@ -187,7 +187,9 @@ class JsonLinesSource final : public RowSource {
   JsonLinesSource(std::unique_ptr<MappedFile> file, std::vector<std::string> columns)
       : file_(std::move(file)),
         columns_(std::move(columns)),
-        parser_(boost::json::parse_options(), &columns_) {}
+        parser_(boost::json::parse_options(), &columns_),
+        // A UTF-8 byte order mark before the first line, as a CSV file may have.
+        pos_(file_->data().starts_with("\xEF\xBB\xBF") ? 3 : 0) {}
 
   const std::vector<std::string>& columns() const override { return columns_; }
 

@@ -1,5 +1,8 @@
 #include "io/mapping.h"
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -131,8 +134,15 @@ absl::StatusOr<Mapping> ParseMapping(std::string_view toml_text, std::string_vie
 }
 
 absl::StatusOr<Mapping> LoadMapping(const std::string& path) {
+  // An ifstream opens a directory, and reads nothing from it.
+  if (std::filesystem::is_directory(path)) {
+    return absl::InvalidArgumentError(
+        StrCat("cannot read mapping file ", path, ": a directory, not a file"));
+  }
   std::ifstream in(path);
-  if (!in) return absl::NotFoundError(StrCat("cannot open mapping file ", path));
+  if (!in) {
+    return absl::NotFoundError(StrCat("cannot open mapping file ", path, ": ", strerror(errno)));
+  }
   std::stringstream text;
   text << in.rdbuf();
   return ParseMapping(text.str(), path);

@@ -289,6 +289,14 @@ TEST_F(LoadMappingTest, MissingFileIsNotFound) {
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(m.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(m.status().message()), HasSubstr(path));
+  EXPECT_THAT(std::string(m.status().message()), HasSubstr("No such file or directory"));
+}
+
+// An ifstream opens a directory and reads nothing: that would be the default mapping.
+TEST_F(LoadMappingTest, ADirectoryIsAnErrorNotAnEmptyMapping) {
+  absl::StatusOr<Mapping> m = LoadMapping(dir_);
+  ASSERT_FALSE(m.ok());
+  EXPECT_THAT(std::string(m.status().message()), HasSubstr("a directory, not a file"));
 }
 
 }  // namespace

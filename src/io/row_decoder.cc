@@ -5,6 +5,7 @@
 
 #include "absl/status/status.h"
 #include "common/check.h"
+#include "common/json_string.h"
 #include "common/strings.h"
 #include "common/time.h"
 #include "fmt/ranges.h"
@@ -39,10 +40,17 @@ std::vector<FieldSpec> SpecsFor(SourceKind kind) {
 // Parses a finite, non-negative decimal; the error names the field.
 bool ParseAmount(std::string_view text, double* out, std::string* reason) {
   text = TrimAscii(text);
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, *out);
-  if (ec != std::errc() || ptr != end) {
+  // "+5" is 5, as SQL reads it (from_chars takes no sign but '-').
+  const std::string_view number =
+      text.size() > 1 && text.front() == '+' && text[1] != '-' ? text.substr(1) : text;
+  const char* end = number.data() + number.size();
+  auto [ptr, ec] = std::from_chars(number.data(), end, *out);
+  if (ptr != end || (ec != std::errc() && ec != std::errc::result_out_of_range)) {
     *reason = StrCat("bad amount '", text, "': not a number");
+    return false;
+  }
+  if (ec == std::errc::result_out_of_range) {
+    *reason = StrCat("bad amount '", text, "': out of range");
     return false;
   }
   if (!std::isfinite(*out)) {
@@ -168,6 +176,16 @@ DecodeOutcome RowDecoder::DecodeInto(const Row& row, uint32_t seq, IdDictionary*
     *reason = "missing item_id";
     return DecodeOutcome::kRejected;
   }
+  // Ids are text: bytes that are not UTF-8 could not be written to Parquet or JSON (the
+  // server's answers), so the row is refused here, in every format alike.
+  const std::string_view event_id = EventIdText(row);
+  for (const auto& [name, text] :
+       {std::pair{"user_id", user}, std::pair{"item_id", item}, std::pair{"event_id", event_id}}) {
+    if (!IsValidUtf8(text)) {
+      *reason = StrCat(name, " is not valid UTF-8");
+      return DecodeOutcome::kRejected;
+    }
+  }
 
   EventType type = EventType::kPurchase;
   if (kind_ == SourceKind::kEvents) {
@@ -228,10 +246,8 @@ DecodeOutcome RowDecoder::DecodeInto(const Row& row, uint32_t seq, IdDictionary*
     return DecodeOutcome::kRejected;
   }
 
-  if (kind_ == SourceKind::kEvents) {
-    if (const std::string_view event_id = Get(row, kEventId); !event_id.empty()) {
-      if (!seen_event_ids->emplace(event_id).second) return DecodeOutcome::kDuplicate;
-    }
+  if (!event_id.empty() && !seen_event_ids->emplace(event_id).second) {
+    return DecodeOutcome::kDuplicate;
   }
 
   Record r;
@@ -252,6 +268,11 @@ DecodeOutcome RowDecoder::DecodeInto(const Row& row, uint32_t seq, IdDictionary*
     out[(*n)++] = r;
   }
   return DecodeOutcome::kAccepted;
+}
+
+std::string_view RowDecoder::EventIdText(const Row& row) const {
+  const std::string_view id = Get(row, kEventId);
+  return IsBlank(id) ? std::string_view() : id;
 }
 
 }  // namespace streamrec

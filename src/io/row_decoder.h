@@ -44,8 +44,9 @@ class RowDecoder {
   bool reads_event_ids() const { return fields_[kEventId].present; }
 
   // The row's event_id text exactly as Decode reads it; empty when the row or the
-  // source has none. REQUIRES: Decode did not refuse `row` (it has every column).
-  std::string_view EventIdText(const Row& row) const { return Get(row, kEventId); }
+  // source has none, or it is only spaces (missing, as for the other ids).
+  // REQUIRES: `row` has every column (Decode did not refuse it for its field count).
+  std::string_view EventIdText(const Row& row) const;
 
   // Starts loading what interning the row's user and item will probe (the id tables
   // of millions of names miss the cache): a reader calls it some rows ahead of Decode.

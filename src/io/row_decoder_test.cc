@@ -332,6 +332,35 @@ TEST(RowDecoderTest, BadAmountOnAViewIsRejectedToo) {
   EXPECT_THAT(d.Reject({"u", "i", "view", "1706745600", "oops", ""}), HasSubstr("bad amount"));
 }
 
+TEST(RowDecoderTest, AnAmountWithAPlusSignIsItsNumberAndOneOutOfRangeSaysSo) {
+  Decoding d(SourceKind::kEvents, kEventColumns);
+  EXPECT_EQ(d.Decode({"u", "i", "purchase", "1706745600", "+5", ""}), DecodeOutcome::kAccepted);
+  ASSERT_FALSE(d.records.empty());
+  EXPECT_EQ(d.records.front().amount, 5.0);
+  EXPECT_EQ(d.Reject({"u", "i", "purchase", "1706745600", "+-5", ""}),
+            "bad amount '+-5': not a number");
+  EXPECT_EQ(d.Reject({"u", "i", "purchase", "1706745600", "1e400", ""}),
+            "bad amount '1e400': out of range");
+}
+
+// An event_id of only spaces is missing, as a user or item id of only spaces is: it makes
+// no later row a duplicate.
+TEST(RowDecoderTest, AnEventIdOfOnlySpacesIsMissing) {
+  Decoding d(SourceKind::kEvents, kEventColumns);
+  EXPECT_EQ(d.Decode({"u", "i", "view", "1706745600", "", " "}), DecodeOutcome::kAccepted);
+  EXPECT_EQ(d.Decode({"u", "i", "view", "1706745660", "", " "}), DecodeOutcome::kAccepted);
+  EXPECT_TRUE(d.seen.empty());
+}
+
+TEST(RowDecoderTest, IdsThatAreNotUtf8AreRefusedAndClaimNothing) {
+  Decoding d(SourceKind::kEvents, kEventColumns);
+  EXPECT_EQ(d.Reject({"u\xff", "i", "view", "1706745600", "", "e1"}), "user_id is not valid UTF-8");
+  EXPECT_EQ(d.Reject({"u", "i\xc3", "view", "1706745600", "", "e1"}), "item_id is not valid UTF-8");
+  EXPECT_EQ(d.Reject({"u", "i", "view", "1706745600", "", "e\xff"}), "event_id is not valid UTF-8");
+  EXPECT_EQ(d.Decode({"caf\xc3\xa9", "i", "view", "1706745600", "", "e1"}),
+            DecodeOutcome::kAccepted);
+}
+
 TEST(RowDecoderTest, NegativeAmountIsRejected) {
   Decoding d(SourceKind::kEvents, kEventColumns);
   EXPECT_EQ(d.Reject({"u", "i", "purchase", "1706745600", "-0.01", ""}),

@@ -437,6 +437,17 @@ TEST_F(RowSourceTest, JsonLinesExtractsTheWantedColumnsInOrder) {
   EXPECT_EQ(steps[2].status, RowStatus::kEnd);
 }
 
+TEST_F(RowSourceTest, JsonLinesByteOrderMarkIsSkipped) {
+  auto source = Open("e.jsonl", "\xEF\xBB\xBF{\"user_id\":\"u1\"}\r\n{\"user_id\":\"u2\"}\r\n", {},
+                     {"user_id"});
+  ASSERT_NE(source, nullptr);
+  const std::vector<Step> steps = ReadAll(*source);
+  ASSERT_EQ(steps.size(), 3u);
+  EXPECT_EQ(steps[0].status, RowStatus::kRow);
+  EXPECT_THAT(steps[0].fields, ElementsAre("u1"));
+  EXPECT_THAT(steps[1].fields, ElementsAre("u2"));
+}
+
 TEST_F(RowSourceTest, JsonLinesIntegerIsText) {
   auto source = Open("e.jsonl", "{\"user_id\":42,\"ts\":1706745600,\"big\":18446744073709551615}\n",
                      {}, {"user_id", "ts", "big"});
