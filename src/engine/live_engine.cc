@@ -575,6 +575,20 @@ void LiveEngine::WriterLoop() {
 }
 
 void LiveEngine::ProcessGroup(std::vector<Request>* group) {
+  // Requests queued before a failed commit was known are refused as later ones are, also
+  // one whose events are all duplicates (their first copies may be the events the
+  // failure lost), which no commit would otherwise look at under kAlways.
+  absl::Status failed;
+  {
+    std::lock_guard lock(queue_mu_);
+    failed = failure_;
+  }
+  if (!failed.ok()) {
+    for (Request& r : *group) {
+      r.done(absl::UnavailableError(StrCat("the event log failed: ", failed.message())));
+    }
+    return;
+  }
   // Only this thread changes the state, and only it looks at the event ids: testing and
   // adding them here needs no lock. An id is added as its event is logged, so a second
   // one in the same group is a duplicate too.

@@ -427,6 +427,31 @@ TEST_F(LiveEngineTest, UnderFsyncAlwaysTheRequestsCommittedBeforeAFailureAreAckn
   });
 }
 
+// A retry queued while the first copy's commit was failing is a duplicate of an event
+// the failure lost: it must be refused too, not acknowledged as a duplicate.
+TEST_F(LiveEngineTest, UnderFsyncAlwaysARetryQueuedBehindAFailingCommitIsRefused) {
+  SyncFailingEnv env;
+  LiveEngineOptions o = Options();
+  o.log_env = &env;
+  o.fsync = FsyncPolicy::kAlways;
+  auto engine = Open(o);
+  ASSERT_NE(engine, nullptr);
+  const auto ingest = [&](std::string event_id) {
+    auto done = std::make_shared<std::promise<absl::StatusOr<IngestAck>>>();
+    engine->Ingest({Event("u1", "a", EventType::kView, kStart, std::move(event_id))},
+                   [done](absl::StatusOr<IngestAck> a) { done->set_value(std::move(a)); });
+    return done->get_future();
+  };
+  env.hold_syncs = true;
+  auto first = ingest("e1");
+  while (env.syncs_waiting == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  auto retry = ingest("e1");  // queued before the failure is known
+  env.fail_syncs = true;
+  env.hold_syncs = false;
+  EXPECT_EQ(first.get().status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(retry.get().status().code(), absl::StatusCode::kUnavailable);
+}
+
 // While idle the writer releases what the watermark passes, and logs nothing of it:
 // replay must still apply those records before the next request's late ones. Here a
 // view released while idle is enriched without the late purchase that follows it, live
