@@ -1,5 +1,6 @@
 #include "common/time.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -59,13 +60,12 @@ absl::Status Bad(std::string_view text, std::string_view why) {
 absl::StatusOr<EventTime> ParseEpoch(std::string_view text) {
   const size_t dot = text.find('.');
   std::string_view whole = text.substr(0, dot);
-  if (whole.empty()) return Bad(text, "not a date, a date-time or an epoch number");
+  if (whole.empty() || !std::all_of(whole.begin(), whole.end(), IsDigit)) {
+    return Bad(text, "not a date, a date-time or an epoch number");
+  }
   if (whole.size() > 16) return Bad(text, "epoch value out of range");
   int64_t value = 0;
-  for (char c : whole) {
-    if (!IsDigit(c)) return Bad(text, "not a date, a date-time or an epoch number");
-    value = value * 10 + (c - '0');
-  }
+  for (char c : whole) value = value * 10 + (c - '0');
   if (dot == std::string_view::npos) {
     // Integer: seconds below 10^11 (at most year 5138, always in range), milliseconds
     // from there on, up to the end of year 9999 (checked before multiplying, which

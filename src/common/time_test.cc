@@ -300,6 +300,11 @@ TEST(ParseTimeTest, WrongDateTimeSeparatorIsRefused) {
 
 TEST(ParseTimeTest, SlashDateIsRefused) {
   EXPECT_THAT(Refusal("2024/02/01"), HasSubstr("not a date, a date-time or an epoch number"));
+  // Long enough to pass for an epoch of too many digits: still not a number at all.
+  EXPECT_THAT(Refusal("2024/02/01 10:00:00"),
+              HasSubstr("not a date, a date-time or an epoch number"));
+  EXPECT_THAT(Refusal("10000-01-01 00:00:00"),
+              HasSubstr("not a date, a date-time or an epoch number"));
 }
 
 TEST(ParseTimeTest, NonDigitInDateIsRefused) {
