@@ -37,5 +37,21 @@ TEST(JsonStringTest, EachByteOfMalformedUtf8BecomesTheReplacementCharacter) {
   }
 }
 
+// Runs of eight ASCII bytes are checked at once: a bad byte at any place around them is
+// still found, and good sequences that straddle them still pass.
+TEST(JsonStringTest, Utf8IsCheckedAtEveryPlaceAroundAsciiRuns) {
+  const std::string ascii = "abcdefghijklmnopq";  // 17 bytes
+  for (size_t at = 0; at <= ascii.size(); ++at) {
+    std::string bad = ascii;
+    bad.insert(at, "\xE2\x82");  // truncated
+    EXPECT_FALSE(IsValidUtf8(bad)) << at;
+    std::string good = ascii;
+    good.insert(at, "\xE2\x82\xAC");
+    EXPECT_TRUE(IsValidUtf8(good)) << at;
+  }
+  EXPECT_TRUE(IsValidUtf8(ascii));
+  EXPECT_TRUE(IsValidUtf8(""));
+}
+
 }  // namespace
 }  // namespace streamrec
