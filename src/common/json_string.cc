@@ -1,7 +1,6 @@
 #include "common/json_string.h"
 
 #include <cstdint>
-#include <cstring>
 
 namespace streamrec {
 
@@ -33,28 +32,18 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   return len;
 }
 
-bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    // ASCII, nearly every id, eight bytes at a time.
-    if (i + 8 <= s.size()) {
-      uint64_t word;
-      std::memcpy(&word, s.data() + i, 8);
-      if ((word & 0x8080808080808080ULL) == 0) {
-        i += 8;
-        continue;
-      }
-    }
-    if (static_cast<unsigned char>(s[i]) < 0x80) {
-      ++i;
-      continue;
-    }
+namespace json_string_internal {
+
+bool IsValidNonAsciiUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
     const size_t len = Utf8SequenceLength(s, i);
     if (len == 0) return false;
     i += len;
   }
   return true;
 }
+
+}  // namespace json_string_internal
 
 void AppendJsonString(std::string_view s, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";

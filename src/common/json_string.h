@@ -12,8 +12,17 @@ namespace streamrec {
 // forms, surrogates or values above U+10FFFF), or 0 when none does. REQUIRES: i < size.
 size_t Utf8SequenceLength(std::string_view s, size_t i);
 
-// True when all of `s` is well-formed UTF-8, which is what a JSON parser accepts.
-bool IsValidUtf8(std::string_view s);
+namespace json_string_internal {
+bool IsValidNonAsciiUtf8(std::string_view s);
+}  // namespace json_string_internal
+
+// True when all of `s` is well-formed UTF-8, which is what a JSON parser accepts. Inline
+// for ASCII, nearly every id: the row decoder checks each id of each row.
+inline bool IsValidUtf8(std::string_view s) {
+  unsigned char bits = 0;  // the top bit of any byte
+  for (const char c : s) bits |= static_cast<unsigned char>(c);
+  return bits < 0x80 || json_string_internal::IsValidNonAsciiUtf8(s);
+}
 
 // Appends `s` as a JSON string: in quotes, with " \ and control characters escaped, and
 // U+FFFD in place of each byte that is not part of well-formed UTF-8.
