@@ -238,6 +238,17 @@ class ReplayTest : public ::testing::Test {
     return path;
   }
 
+  // Runs the replay, which must end OK; its local rejects, as "<line>: <reason>".
+  static std::vector<std::string> LocalRejects(const ReplayOptions& options) {
+    std::vector<std::string> rejects;
+    ReplaySummary summary;
+    const absl::Status status = RunReplay(
+        options, [&](const RejectedRow& r) { rejects.push_back(StrCat(r.line, ": ", r.reason)); },
+        &summary);
+    EXPECT_TRUE(status.ok()) << status;
+    return rejects;
+  }
+
   // Options that send `files` to `server`, retrying quickly.
   static ReplayOptions OptionsFor(const FakeIngestServer& server, std::vector<std::string> files) {
     ReplayOptions o;
@@ -396,14 +407,8 @@ TEST_F(ReplayTest, IdsThatAreNotUtf8AreRejectedLocally) {
       Write("events.csv", std::string(kHeader) +
                               "caf\xe9,i1,view,2019-10-01,\n"
                               "caf\xc3\xa9,\"i\"\"1\"\"\",view,2019-10-01,\n");
-  std::vector<std::string> rejects;
-  ReplaySummary summary;
-  ASSERT_TRUE(RunReplay(
-                  OptionsFor(server, {events}),
-                  [&](const RejectedRow& r) { rejects.push_back(StrCat(r.line, ": ", r.reason)); },
-                  &summary)
-                  .ok());
-  EXPECT_THAT(rejects, ElementsAre("2: user_id is not valid UTF-8"));
+  EXPECT_THAT(LocalRejects(OptionsFor(server, {events})),
+              ElementsAre("2: user_id is not valid UTF-8"));
   // Valid UTF-8 and quotes travel as they are.
   EXPECT_THAT(DescribeAll(server.accepted()),
               ElementsAre("caf\xc3\xa9 i\"1\" view 2019-10-01 00:00:00"));
@@ -418,14 +423,8 @@ TEST_F(ReplayTest, ARowRefusedForItsIdsDoesNotClaimItsEventId) {
                               "u\xff"
                               "1,i1,view,2019-10-01,e1\n"
                               "u2,i2,view,2019-10-01,e1\n");
-  std::vector<std::string> rejects;
-  ReplaySummary summary;
-  ASSERT_TRUE(RunReplay(
-                  OptionsFor(server, {events}),
-                  [&](const RejectedRow& r) { rejects.push_back(StrCat(r.line, ": ", r.reason)); },
-                  &summary)
-                  .ok());
-  EXPECT_THAT(rejects, ElementsAre("2: user_id is not valid UTF-8"));
+  EXPECT_THAT(LocalRejects(OptionsFor(server, {events})),
+              ElementsAre("2: user_id is not valid UTF-8"));
   EXPECT_THAT(DescribeAll(server.accepted()), ElementsAre("u2 i2 view 2019-10-01 00:00:00"));
 }
 
@@ -620,17 +619,10 @@ buy = "purchase"
                                    "2019-10-01 00:00:00\tu2\ti3\tcart\t\t60000\n");
   ReplayOptions options = OptionsFor(server, {events});
   options.mapping_file = mapping;
-  std::vector<std::string> rejects;
-  ReplaySummary summary;
-  ASSERT_TRUE(RunReplay(
-                  options,
-                  [&](const RejectedRow& r) { rejects.push_back(StrCat(r.line, ": ", r.reason)); },
-                  &summary)
-                  .ok());
+  EXPECT_THAT(LocalRejects(options), ElementsAre("3: unknown event type 'fav'"));
   EXPECT_THAT(DescribeAll(server.accepted()), ElementsAre("u1 i1 view 2019-10-01 00:00:00",
                                                           "u1 i1 purchase 2019-10-01 00:00:01.5 5",
                                                           "u2 i3 add_to_cart 2019-10-01 00:01:00"));
-  EXPECT_THAT(rejects, ElementsAre("3: unknown event type 'fav'"));
 }
 
 TEST_F(ReplayTest, RateIsKeptWithinTwentyPercent) {

@@ -54,6 +54,14 @@ class LiveEngineTest : public ::testing::Test {
     return engine.ok() ? std::move(*engine) : nullptr;
   }
 
+  // Opens an engine whose log is in `env` (one that injects faults), under `fsync`.
+  std::unique_ptr<LiveEngine> OpenWithLogIn(Env* env, FsyncPolicy fsync) {
+    LiveEngineOptions o = Options();
+    o.log_env = env;
+    o.fsync = fsync;
+    return Open(std::move(o));
+  }
+
   // Opens the state again from its log alone: the snapshots removed, every record
   // replayed.
   std::unique_ptr<LiveEngine> OpenFromTheLogAlone(StartupReport* report = nullptr) {
@@ -65,11 +73,16 @@ class LiveEngineTest : public ::testing::Test {
                              std::string event_id = "", std::optional<double> amount = {}) {
     return IncomingEvent{std::move(user), std::move(item), std::move(event_id), type, t, amount};
   }
+  // Queues `events` and returns their answer to come.
+  static std::future<absl::StatusOr<IngestAck>> IngestLater(LiveEngine& engine,
+                                                            std::vector<IncomingEvent> events) {
+    auto done = std::make_shared<std::promise<absl::StatusOr<IngestAck>>>();
+    engine.Ingest(std::move(events),
+                  [done](absl::StatusOr<IngestAck> a) { done->set_value(std::move(a)); });
+    return done->get_future();
+  }
   static IngestAck Ingest(LiveEngine& engine, std::vector<IncomingEvent> events) {
-    std::promise<absl::StatusOr<IngestAck>> done;
-    auto result = done.get_future();
-    engine.Ingest(std::move(events), [&](absl::StatusOr<IngestAck> a) { done.set_value(a); });
-    absl::StatusOr<IngestAck> ack = result.get();
+    absl::StatusOr<IngestAck> ack = IngestLater(engine, std::move(events)).get();
     EXPECT_TRUE(ack.ok()) << ack.status();
     return ack.ok() ? *ack : IngestAck{};
   }
@@ -333,18 +346,14 @@ class SyncFailingEnv final : public Env {
 // acknowledged before.
 TEST_F(LiveEngineTest, AFailedCommitAcknowledgesNothingAndRefusesWhatFollows) {
   SyncFailingEnv env;
-  LiveEngineOptions o = Options();
-  o.log_env = &env;
-  auto engine = Open(o);
+  auto engine = OpenWithLogIn(&env, FsyncPolicy::kBatch);
   ASSERT_NE(engine, nullptr);
   Ingest(*engine, {Event("u1", "a", EventType::kView, kStart, "e1")});
   env.fail_syncs = true;
   const auto ingest = [&](std::string event_id) {
-    std::promise<absl::StatusOr<IngestAck>> done;
-    auto result = done.get_future();
-    engine->Ingest({Event("u2", "b", EventType::kView, kStart, std::move(event_id))},
-                   [&](absl::StatusOr<IngestAck> a) { done.set_value(a); });
-    return result.get().status();
+    return IngestLater(*engine, {Event("u2", "b", EventType::kView, kStart, std::move(event_id))})
+        .get()
+        .status();
   };
   const absl::Status failed = ingest("e2");
   EXPECT_EQ(failed.code(), absl::StatusCode::kUnavailable) << failed;
@@ -392,16 +401,11 @@ TEST_F(LiveEngineTest, ALogRecordThatDoesNotApplyFailsEveryStart) {
 // with the rest (a client retrying them would add their events twice).
 TEST_F(LiveEngineTest, UnderFsyncAlwaysTheRequestsCommittedBeforeAFailureAreAcknowledged) {
   SyncFailingEnv env;
-  LiveEngineOptions o = Options();
-  o.log_env = &env;
-  o.fsync = FsyncPolicy::kAlways;
-  auto engine = Open(o);
+  auto engine = OpenWithLogIn(&env, FsyncPolicy::kAlways);
   ASSERT_NE(engine, nullptr);
   const auto ingest = [&](std::string user, std::string event_id) {
-    auto done = std::make_shared<std::promise<absl::StatusOr<IngestAck>>>();
-    engine->Ingest({Event(std::move(user), "a", EventType::kView, kStart, std::move(event_id))},
-                   [done](absl::StatusOr<IngestAck> a) { done->set_value(std::move(a)); });
-    return done->get_future();
+    return IngestLater(
+        *engine, {Event(std::move(user), "a", EventType::kView, kStart, std::move(event_id))});
   };
   // The first request's commit waits; the next two queue behind it as one group.
   env.hold_syncs = true;
@@ -431,16 +435,10 @@ TEST_F(LiveEngineTest, UnderFsyncAlwaysTheRequestsCommittedBeforeAFailureAreAckn
 // the failure lost: it must be refused too, not acknowledged as a duplicate.
 TEST_F(LiveEngineTest, UnderFsyncAlwaysARetryQueuedBehindAFailingCommitIsRefused) {
   SyncFailingEnv env;
-  LiveEngineOptions o = Options();
-  o.log_env = &env;
-  o.fsync = FsyncPolicy::kAlways;
-  auto engine = Open(o);
+  auto engine = OpenWithLogIn(&env, FsyncPolicy::kAlways);
   ASSERT_NE(engine, nullptr);
   const auto ingest = [&](std::string event_id) {
-    auto done = std::make_shared<std::promise<absl::StatusOr<IngestAck>>>();
-    engine->Ingest({Event("u1", "a", EventType::kView, kStart, std::move(event_id))},
-                   [done](absl::StatusOr<IngestAck> a) { done->set_value(std::move(a)); });
-    return done->get_future();
+    return IngestLater(*engine, {Event("u1", "a", EventType::kView, kStart, std::move(event_id))});
   };
   env.hold_syncs = true;
   auto first = ingest("e1");
