@@ -44,6 +44,11 @@ EventTime SystemNow() {
 std::string LogDir(const std::string& state) { return state + "/log"; }
 std::string SnapshotDir(const std::string& state) { return state + "/snapshots"; }
 std::string BootstrapDir(const std::string& state) { return state + "/bootstrap.tmp"; }
+
+// The answer to an ingest request once the event log has failed with `failure`.
+absl::Status LogFailedError(const absl::Status& failure) {
+  return absl::UnavailableError(StrCat("the event log failed: ", failure.message()));
+}
 std::string StateLockPath(const std::string& state) { return state + "/LOCK"; }
 
 template <typename Id>
@@ -508,7 +513,7 @@ void LiveEngine::Ingest(std::vector<IncomingEvent> events, IngestDone done) {
     if (stopping_) {
       refused = absl::UnavailableError("the engine is shutting down");
     } else if (!failure_.ok()) {
-      refused = absl::UnavailableError(StrCat("the event log failed: ", failure_.message()));
+      refused = LogFailedError(failure_);
     } else {
       queue_.push_back(Request{std::move(events), std::move(done)});
     }
@@ -585,7 +590,7 @@ void LiveEngine::ProcessGroup(std::vector<Request>* group) {
   }
   if (!failed.ok()) {
     for (Request& r : *group) {
-      r.done(absl::UnavailableError(StrCat("the event log failed: ", failed.message())));
+      r.done(LogFailedError(failed));
     }
     return;
   }
@@ -677,7 +682,7 @@ void LiveEngine::ProcessGroup(std::vector<Request>* group) {
       events_since_snapshot_ += acks[i].accepted;
       (*group)[i].done(acks[i]);
     } else {
-      (*group)[i].done(absl::UnavailableError(StrCat("the event log failed: ", status.message())));
+      (*group)[i].done(LogFailedError(status));
     }
   }
 }
