@@ -36,7 +36,7 @@ CsvScanner::Result CsvScanner::Next(std::vector<std::string_view>* fields) {
       while (true) {
         const void* q = std::memchr(base + end, '"', n - end);
         if (q == nullptr) {
-          error_ = "unterminated quoted field";
+          error_ = kUnterminatedQuote;
           ended_inside_quotes_ = true;
           pos_ = n;
           return Result::kBad;

@@ -18,12 +18,18 @@ class CsvScanner {
  public:
   enum class Result { kRow, kBad, kEnd };
 
+  // The error of a row whose quote is never closed: every later line was inside it.
+  static constexpr const char* kUnterminatedQuote =
+      "unterminated quoted field: its quote is never closed, so every line after it "
+      "was read into this row";
+
   // `first_line` is the line number of data[0] when `data` is a slice of a file.
   CsvScanner(std::string_view data, char delimiter, int64_t first_line = 1)
       : data_(data), delimiter_(delimiter), next_line_(first_line) {}
 
   // Reads the next row into `fields`. kBad: the row is malformed (`error()` says how)
-  // and has been skipped up to the end of its line; the next call goes on after it.
+  // and has been skipped up to the end of its line; the next call goes on after it
+  // (after an unterminated quote, that is the end of the input).
   Result Next(std::vector<std::string_view>* fields);
 
   // 1-based line number where the last returned row starts.

@@ -14,8 +14,11 @@
 namespace streamrec {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::StartsWith;
 using Result = CsvScanner::Result;
 
 // One call to Next(), with the fields copied out (scratch views die on the next call).
@@ -277,7 +280,10 @@ TEST(CsvScannerTest, UnterminatedQuoteIsBad) {
   EXPECT_EQ(steps[0].result, Result::kRow);
   EXPECT_EQ(steps[1].result, Result::kBad);
   EXPECT_EQ(steps[1].line, 2);
-  EXPECT_EQ(steps[1].error, "unterminated quoted field");
+  EXPECT_EQ(steps[1].error, CsvScanner::kUnterminatedQuote);
+  // The message says where the later lines went: they were read into this row.
+  EXPECT_THAT(steps[1].error, AllOf(StartsWith("unterminated quoted field"),
+                                    HasSubstr("every line after it was read into this row")));
   // The rest of the input was inside the open quote: nothing is left to read.
   EXPECT_EQ(steps[2].result, Result::kEnd);
 }
@@ -286,14 +292,14 @@ TEST(CsvScannerTest, UnterminatedQuoteEndingInDoubledQuote) {
   const std::vector<Step> steps = ScanAll("\"abc\"\"");
   ASSERT_EQ(steps.size(), 2u);
   EXPECT_EQ(steps[0].result, Result::kBad);
-  EXPECT_EQ(steps[0].error, "unterminated quoted field");
+  EXPECT_EQ(steps[0].error, CsvScanner::kUnterminatedQuote);
 }
 
 TEST(CsvScannerTest, LoneQuoteIsUnterminated) {
   const std::vector<Step> steps = ScanAll("\"");
   ASSERT_EQ(steps.size(), 2u);
   EXPECT_EQ(steps[0].result, Result::kBad);
-  EXPECT_EQ(steps[0].error, "unterminated quoted field");
+  EXPECT_EQ(steps[0].error, CsvScanner::kUnterminatedQuote);
 }
 
 TEST(CsvScannerTest, TextAfterClosingQuoteIsBadAndNextRowReadsFine) {

@@ -49,7 +49,7 @@ class RowSource {
   // Reads the next row. An I/O failure is an error status; a malformed row is kBad.
   virtual absl::StatusOr<RowStatus> Next(Row* row) = 0;
 
-  // Why the last kBad row was refused, e.g. "unterminated quoted field".
+  // Why the last kBad row was refused, e.g. "a quote inside an unquoted field".
   const std::string& bad_reason() const { return bad_reason_; }
 
   // Bytes consumed so far and in all, for progress reporting (0 when unknown).
