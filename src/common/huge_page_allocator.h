@@ -68,6 +68,16 @@ struct HugePageAllocator {
   static constexpr bool kOverAligned = alignof(T) > __STDCPP_DEFAULT_NEW_ALIGNMENT__;
 };
 
+// Advises the whole huge pages inside [p, p + bytes) as transparent huge pages, for a
+// large block that came from elsewhere (a string's, say) and is not yet touched.
+// Advisory: failure only costs speed.
+inline void AdviseHugePages(void* p, size_t bytes) {
+  const auto begin = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t from = (begin + kHugePageBytes - 1) / kHugePageBytes * kHugePageBytes;
+  const uintptr_t to = (begin + bytes) / kHugePageBytes * kHugePageBytes;
+  if (to > from) ::madvise(reinterpret_cast<void*>(from), to - from, MADV_HUGEPAGE);
+}
+
 // A vector whose large blocks are huge pages.
 template <typename T>
 using HugePageVector = std::vector<T, HugePageAllocator<T>>;

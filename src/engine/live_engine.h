@@ -282,6 +282,8 @@ class LiveEngine {
   std::vector<ModelEvent> model_events_;
   uint32_t next_seq_ = 0;
   uint64_t events_since_snapshot_ = 0;
+  // The state bytes of the snapshot loaded or written last (writer thread; 0: none yet).
+  size_t last_snapshot_bytes_ = 0;
 
   std::mutex queue_mu_;
   std::condition_variable queue_cv_;
