@@ -197,7 +197,16 @@ if [ "${SERVE_SKIP_RESTART:-0}" != 1 ] && [ -f "$restart/events.csv" ]; then
   users_held=$(curl -sf "$url/metrics" | awk '/^streamrec_users /{print $2}')
   echo "== latency on the 10M state ($users_held users; the restarted server)"
   latency_tests 500000 "$restart/./events.csv" --mapping "$out/week-later.toml"
+  # The writer pauses ingest while it cuts a snapshot (the state serialized); the file is
+  # compressed and written in the background.
+  echo "== a snapshot of the 10M state (POST /v1/admin/snapshot, no other load), then SIGTERM"
+  start=$(date +%s.%N)
+  curl -sf -XPOST "$url/v1/admin/snapshot" >/dev/null
+  echo "snapshot answered after $(echo "$(date +%s.%N) - $start" | bc) s"
+  grep -a "event=snapshot_written" "$out/serve.log" | tail -1 | sed "s/^/  /"
+  start=$(date +%s.%N)
   stop_server
+  echo "stopped (with its final snapshot) after $(echo "$(date +%s.%N) - $start" | bc) s"
 else
   echo "== latency on the state of the replay above (no 10M data: run bench/run.sh first)"
   [ -n "$server_pid" ] || start_server "$out/serve-state"

@@ -9,7 +9,7 @@
 // Run() is visible to the job, and everything a job wrote is visible to the owner once
 // it has seen that job finished (Wait(), or Run() returning with fewer outstanding).
 //
-// One owner thread calls Run and Wait; the class is not otherwise thread-safe. The
+// One owner thread calls Run, Wait and Idle; the class is not otherwise thread-safe. The
 // destructor waits for every job and joins the thread.
 
 #include <condition_variable>
@@ -51,6 +51,12 @@ class BackgroundWorker {
   void Wait() {
     std::unique_lock lock(mu_);
     finished_.wait(lock, [&] { return outstanding_ == 0; });
+  }
+
+  // Whether every job has finished (what Wait() would return at once for).
+  bool Idle() {
+    std::lock_guard lock(mu_);
+    return outstanding_ == 0;
   }
 
  private:

@@ -17,6 +17,7 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "common/structured_log.h"
+#include "common/thread_priority.h"
 #include "engine/log_payload.h"
 #include "io/mapping.h"
 #include "io/record_loader.h"
@@ -128,6 +129,12 @@ absl::StatusOr<std::unique_ptr<LiveEngine>> LiveEngine::Open(LiveEngineOptions o
   }
   RETURN_IF_ERROR(engine->Recover(report));
   report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  engine->snapshotter_.Run([] {
+    if (absl::Status lowered = LowerThisThreadsPriority(); !lowered.ok()) {
+      Log(LogLevel::kWarning, "snapshot_priority_not_lowered",
+          {{"error", std::string(lowered.message())}});
+    }
+  });
   engine->writer_ = std::thread([e = engine.get()] { e->WriterLoop(); });
   return engine;
 }
@@ -295,18 +302,27 @@ absl::Status LiveEngine::DeserializeState(SnapshotBytes* bytes) {
 }
 
 absl::Status LiveEngine::WriteSnapshotTo(const std::string& dir, LogOffset covered) {
+  return WriteSnapshotFile(dir, covered, SerializeSnapshot());
+}
+
+std::string LiveEngine::SerializeSnapshot() {
   std::string bytes;
   {
     absl::ReaderMutexLock lock(&state_mu_);
     SerializeState(&bytes);
   }
   last_snapshot_bytes_ = bytes.size();
+  return bytes;
+}
+
+absl::Status LiveEngine::WriteSnapshotFile(const std::string& dir, LogOffset covered,
+                                           std::string_view bytes) {
   ASSIGN_OR_RETURN(std::unique_ptr<SnapshotWriter> writer,
-                   SnapshotWriter::Create(dir, covered, {.threads = options_.threads}));
+                   SnapshotWriter::Create(
+                       dir, covered, {.threads = options_.threads, .env = options_.snapshot_env}));
   RETURN_IF_ERROR(writer->Write(bytes));
   RETURN_IF_ERROR(writer->Finish());
   snapshots_written_.fetch_add(1);
-  events_since_snapshot_ = 0;
   return absl::OkStatus();
 }
 
@@ -558,30 +574,59 @@ void LiveEngine::WriterLoop() {
     }
     const bool due = options_.snapshot_every_events > 0 &&
                      events_since_snapshot_ >= options_.snapshot_every_events;
-    if (due || !snapshot_requests.empty()) {
-      const auto start = std::chrono::steady_clock::now();
-      const absl::StatusOr<LogOffset> covered = WriteSnapshot();
-      const std::string_view trigger = snapshot_requests.empty() ? "scheduled" : "requested";
-      if (covered.ok()) {
-        Log(LogLevel::kInfo, "snapshot_written",
-            {{"log_offset", covered->value},
-             {"trigger", trigger},
-             {"seconds",
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}});
-      } else {
-        // A schedule's next try comes after as many events again, not after every group:
-        // a snapshot serializes the whole state on this thread.
-        snapshot_failures_.fetch_add(1);
-        if (due) events_since_snapshot_ = 0;
-        Log(LogLevel::kError, "snapshot_failed",
-            {{"trigger", trigger},
-             {"error", std::string(covered.status().message())},
-             {"then", "the next scheduled one comes after as many events again"}});
-      }
-      for (SnapshotRequest& r : snapshot_requests) r.done(covered);
+    // A scheduled snapshot waits while the one before is still being written.
+    if ((due && snapshotter_.Idle()) || !snapshot_requests.empty()) {
+      StartSnapshot(std::move(snapshot_requests));
       snapshot_requests.clear();
     }
   }
+}
+
+void LiveEngine::StartSnapshot(std::vector<SnapshotRequest> requests) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::string_view trigger = requests.empty() ? "scheduled" : "requested";
+  // A failed one too: the schedule's next try comes after as many events again, not
+  // after every group.
+  events_since_snapshot_ = 0;
+  // One snapshot's bytes at a time: a request waits for the one in flight.
+  snapshotter_.Wait();
+  auto bytes = std::make_shared<std::string>();
+  absl::StatusOr<LogOffset> covered = CutSnapshot(bytes.get());
+  const double paused =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto report = [this, trigger, start, paused](absl::StatusOr<LogOffset> covered,
+                                               std::vector<SnapshotRequest>* requests) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (covered.ok()) {
+      Log(LogLevel::kInfo, "snapshot_written",
+          {{"log_offset", covered->value},
+           {"trigger", trigger},
+           {"seconds", seconds},
+           {"ingest_paused_seconds", paused}});
+    } else {
+      snapshot_failures_.fetch_add(1);
+      Log(LogLevel::kError, "snapshot_failed",
+          {{"trigger", trigger},
+           {"error", std::string(covered.status().message())},
+           {"then", "the next scheduled one comes after as many events again"}});
+    }
+    for (SnapshotRequest& r : *requests) r.done(covered);
+  };
+  if (!covered.ok()) {
+    report(covered.status(), &requests);
+    return;
+  }
+  // The state's bytes are taken; compressing and writing them needs no state, so the
+  // writer goes on with ingest meanwhile.
+  snapshotter_.Run(
+      [this, covered = *covered, bytes, report,
+       requests = std::make_shared<std::vector<SnapshotRequest>>(std::move(requests))] {
+        absl::StatusOr<LogOffset> written = FinishSnapshot(covered, *bytes);
+        bytes->clear();
+        bytes->shrink_to_fit();  // before the callbacks: a waiting SnapshotNow may start another
+        report(written, requests.get());
+      });
 }
 
 void LiveEngine::ProcessGroup(std::vector<Request>* group) {
@@ -693,14 +738,25 @@ void LiveEngine::ProcessGroup(std::vector<Request>* group) {
 }
 
 absl::StatusOr<LogOffset> LiveEngine::WriteSnapshot() {
+  std::string bytes;
+  ASSIGN_OR_RETURN(const LogOffset covered, CutSnapshot(&bytes));
+  return FinishSnapshot(covered, bytes);
+}
+
+absl::StatusOr<LogOffset> LiveEngine::CutSnapshot(std::string* bytes) {
   // Every appended record is committed and applied here (writer thread, between groups).
-  const std::string dir = SnapshotDir(options_.state_dir);
   // The snapshot claims every record below next_offset: they must be on disk first, or a
   // power loss under the interval policy could drop records the snapshot covers, and
   // their offsets would be reused.
   RETURN_IF_ERROR(log_->Sync());
   const LogOffset covered = log_->next_offset();
-  RETURN_IF_ERROR(WriteSnapshotTo(dir, covered));
+  *bytes = SerializeSnapshot();
+  return covered;
+}
+
+absl::StatusOr<LogOffset> LiveEngine::FinishSnapshot(LogOffset covered, std::string_view bytes) {
+  const std::string dir = SnapshotDir(options_.state_dir);
+  RETURN_IF_ERROR(WriteSnapshotFile(dir, covered, bytes));
   last_snapshot_millis_.store(clock_().micros / 1000);
   RETURN_IF_ERROR(RetainNewestSnapshots(dir, options_.snapshots_kept).status());
   return covered;
@@ -730,6 +786,7 @@ absl::Status LiveEngine::Stop() {
   // holds part of it, and a snapshot of that, covering the whole log, would hide the rest.
   const bool opened = writer_.joinable();
   if (opened) writer_.join();
+  snapshotter_.Wait();  // a background snapshot first: the final one comes after it
   absl::Status status;
   if (opened && log_ != nullptr) {
     std::lock_guard lock(queue_mu_);

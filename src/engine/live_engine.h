@@ -90,8 +90,10 @@ struct LiveEngineOptions {
   // Wall clock, in event-time units; tests replace it.
   std::function<EventTime()> clock;
   // The file system of the live event log (nullptr: Env::Default()); tests inject
-  // faults with it. The bootstrap's log and the snapshots use the default one.
+  // faults with it. The bootstrap's log uses the default one.
   Env* log_env = nullptr;
+  // The file system the snapshots are written to (nullptr: Env::Default()); for tests.
+  Env* snapshot_env = nullptr;
 };
 
 // One event as a client sent it, validated (serving/event_json.h checks every field).
@@ -249,11 +251,22 @@ class LiveEngine {
   // The enriched events in scratch_out_ to the recommenders; `popularity_counted`: they
   // came through the reorder buffer, whose arrivals popular and trending took already.
   void ObserveEnriched(bool popularity_counted);
-  // A snapshot as of everything logged so far; keeps the newest snapshots_kept.
-  // Writer thread (or after it stopped).
+  // A snapshot as of everything logged so far, written before it returns; keeps the
+  // newest snapshots_kept. Writer thread (or after it stopped).
   absl::StatusOr<LogOffset> WriteSnapshot();
-  // Snapshots the state as of log offset `covered` into `dir`. Takes the shared lock.
+  // The same in two steps, so that the writer waits for the first only: the cut (the log
+  // synced, the state serialized into `*bytes`; writer thread) and the file written from
+  // those bytes (any thread; one at a time).
+  absl::StatusOr<LogOffset> CutSnapshot(std::string* bytes);
+  absl::StatusOr<LogOffset> FinishSnapshot(LogOffset covered, std::string_view bytes);
+  // A snapshot for `requests` (none: the schedule's): cut here, written by snapshotter_;
+  // the requests are answered once it is written. Writer thread.
+  void StartSnapshot(std::vector<SnapshotRequest> requests);
+  // Snapshots the state as of log offset `covered` into `dir` (the bootstrap's).
   absl::Status WriteSnapshotTo(const std::string& dir, LogOffset covered);
+  // The state's bytes, under the shared lock. Writer thread (or after it stopped).
+  std::string SerializeSnapshot();
+  absl::Status WriteSnapshotFile(const std::string& dir, LogOffset covered, std::string_view bytes);
   // REQUIRES: state_mu_ held (shared is enough).
   void SerializeState(std::string* out) const;
   // Replaces the state with a snapshot's; DataLoss when malformed (state unchanged).
@@ -302,6 +315,10 @@ class LiveEngine {
   // The writer's group commits, one at a time, while it applies the group (the writer
   // thread is its only user).
   BackgroundWorker committer_;
+  // Writes the snapshots the writer cuts, one at a time, at the lowest priority: the
+  // writer goes on with ingest meanwhile, and the requests come first. Destroyed before
+  // the members its jobs use.
+  BackgroundWorker snapshotter_;
   std::thread writer_;
 };
 

@@ -208,6 +208,17 @@ double MetricValue(const LiveEngine& engine, std::string_view name) {
   return at == std::string::npos ? -1 : std::stod(text.substr(at + key.size()));
 }
 
+// Waits up to 10 s for a series without labels in /metrics to read `value` (snapshots are
+// written in the background); returns its last value.
+double AwaitMetric(const LiveEngine& engine, std::string_view name, double value) {
+  double now = MetricValue(engine, name);
+  for (int i = 0; i < 10'000 && now != value; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    now = MetricValue(engine, name);
+  }
+  return now;
+}
+
 // /metrics counts the writer's exclusive holds of the state by duration: every ingested
 // group is one (the recovery at start adds its own, and an idle tick one when it releases
 // records), and the buckets are cumulative up to the count.
@@ -256,12 +267,15 @@ TEST_F(LiveEngineTest, AFailedScheduledSnapshotIsTriedAgainAfterAsManyEvents) {
     Ingest(*engine, {Event("u1", "i1", EventType::kView, kStart, "e1")});
   };
   const auto failures = [&] { return MetricValue(*engine, "streamrec_snapshot_failures_total"); };
+  const auto await_failures = [&](double n) {
+    return AwaitMetric(*engine, "streamrec_snapshot_failures_total", n);
+  };
   ingest(4);
-  EXPECT_EQ(failures(), 1);
+  EXPECT_EQ(await_failures(1), 1);
   ingest(3);
   EXPECT_EQ(failures(), 1) << "tried again before as many events";
   ingest(1);
-  EXPECT_EQ(failures(), 2);
+  EXPECT_EQ(await_failures(2), 2);
 }
 
 // The POSIX file system, whose files' Sync fails while fail_syncs is set (a disk that
@@ -863,6 +877,82 @@ TEST_F(LiveEngineTest, SnapshotNowCoversEveryAcknowledgedRequest) {
   ASSERT_TRUE(covered.ok()) << covered.status();
   EXPECT_EQ(covered->value, 2u);  // one log record per request
   EXPECT_TRUE(fs::exists(dir_ / "snapshots" / SnapshotFileName(*covered)));
+}
+
+// A scheduled snapshot's file is written in the background, held here in its fdatasync:
+// the writer cuts the snapshot (log synced, state serialized) and goes on with ingest.
+class SnapshotInFlightTest : public LiveEngineTest {
+ protected:
+  // Opens an engine whose second event cuts a snapshot (of offsets below 2) whose
+  // writing is then held.
+  std::unique_ptr<LiveEngine> OpenWithASnapshotHeld() {
+    LiveEngineOptions o = Options();
+    o.snapshot_every_events = 2;
+    o.snapshot_env = &snapshot_env_;
+    auto engine = Open(o);  // its bootstrap writes the first snapshot
+    if (engine == nullptr) return nullptr;
+    snapshot_env_.hold_syncs = true;
+    Ingest(*engine, {Event("u1", "a", EventType::kView, kStart)});
+    Ingest(*engine, {Event("u1", "b", EventType::kView, kStart)});
+    for (int i = 0; i < 10'000 && snapshot_env_.syncs_waiting == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_EQ(snapshot_env_.syncs_waiting, 1) << "the snapshot never reached its sync";
+    return engine;
+  }
+  bool HasSnapshot(uint64_t covered) const {
+    return fs::exists(dir_ / "snapshots" / SnapshotFileName(LogOffset{covered}));
+  }
+
+  SyncFailingEnv snapshot_env_;
+};
+
+TEST_F(SnapshotInFlightTest, IngestIsAcknowledgedWhileTheSnapshotIsWritten) {
+  auto engine = OpenWithASnapshotHeld();
+  ASSERT_NE(engine, nullptr);
+  const double written = MetricValue(*engine, "streamrec_snapshots_total");  // the bootstrap's
+  auto later = IngestLater(*engine, {Event("u2", "c", EventType::kView, kStart)});
+  ASSERT_EQ(later.wait_for(std::chrono::seconds(10)), std::future_status::ready)
+      << "ingest waited for the snapshot's file";
+  ASSERT_TRUE(later.get().ok());
+  EXPECT_EQ(engine->Read([](const LiveState& s) { return s.events_accepted; }), 3);
+  EXPECT_EQ(MetricValue(*engine, "streamrec_snapshots_total"), written);
+
+  snapshot_env_.hold_syncs = false;
+  EXPECT_EQ(AwaitMetric(*engine, "streamrec_snapshots_total", written + 1), written + 1);
+  EXPECT_TRUE(HasSnapshot(2)) << "the snapshot covers what was logged when it was cut";
+}
+
+TEST_F(SnapshotInFlightTest, SnapshotNowWaitsForItThenCoversWhatCameAfter) {
+  auto engine = OpenWithASnapshotHeld();
+  ASSERT_NE(engine, nullptr);
+  Ingest(*engine, {Event("u2", "c", EventType::kView, kStart)});
+  auto requested = std::async(std::launch::async, [&] { return engine->SnapshotNow(); });
+  EXPECT_EQ(requested.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+
+  snapshot_env_.hold_syncs = false;
+  const absl::StatusOr<LogOffset> covered = requested.get();
+  ASSERT_TRUE(covered.ok()) << covered.status();
+  EXPECT_EQ(covered->value, 3u);
+  EXPECT_TRUE(HasSnapshot(2));
+  EXPECT_TRUE(HasSnapshot(3));
+}
+
+TEST_F(SnapshotInFlightTest, StopWritesTheFinalSnapshotAfterIt) {
+  auto engine = OpenWithASnapshotHeld();
+  ASSERT_NE(engine, nullptr);
+  Ingest(*engine, {Event("u2", "c", EventType::kView, kStart)});
+  auto stopped = std::async(std::launch::async, [&] { return engine->Stop(); });
+  EXPECT_EQ(stopped.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+
+  snapshot_env_.hold_syncs = false;
+  ASSERT_TRUE(stopped.get().ok());
+  EXPECT_TRUE(HasSnapshot(2));
+  EXPECT_TRUE(HasSnapshot(3));
+  engine.reset();
+  StartupReport report;
+  ASSERT_NE(Open(Options(), &report), nullptr);
+  EXPECT_EQ(report.snapshot_offset, 3u);
 }
 
 TEST_F(LiveEngineTest, IngestAfterStopIsUnavailable) {
