@@ -52,8 +52,10 @@ class ByteWriter {
   }
 
   // Makes room for `n` more bytes, so that writes up to them move nothing. A buffer of
-  // 4 MiB or more grows (by doubling) into memory advised as huge pages: a snapshot of a
-  // GB written into plain pages took a page fault every 4 KiB, most of its time.
+  // 64 MiB or more grows (by doubling) into memory advised as huge pages: a snapshot of a
+  // GB written into plain pages took a page fault every 4 KiB, most of its time. (Below
+  // 64 MiB a block may come from the heap, whose pages malloc hands out again: glibc
+  // maps blocks of its own from 32 MiB at most.)
   void Reserve(size_t n) {
     if (out_->capacity() - out_->size() < n) Grow(n);
   }
@@ -63,7 +65,7 @@ class ByteWriter {
  private:
   void Grow(size_t n) {
     const size_t want = std::max(out_->size() + n, 2 * out_->capacity());
-    if (want < kHugeAllocationThreshold) {
+    if (want < kAdviseHugePagesFrom) {
       out_->reserve(want);
       return;
     }
@@ -74,6 +76,8 @@ class ByteWriter {
     bigger.append(*out_);
     out_->swap(bigger);
   }
+
+  static constexpr size_t kAdviseHugePagesFrom = size_t{64} << 20;
 
   std::string* out_;
 };

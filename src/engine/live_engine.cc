@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -553,13 +554,18 @@ void LiveEngine::WriterLoop() {
   std::vector<SnapshotRequest> snapshot_requests;
   for (;;) {
     bool stop = false;
+    bool stopping = false;
     {
       std::unique_lock lock(queue_mu_);
       queue_cv_.wait_for(lock, kIdleTick, [&] {
         return stopping_ || !queue_.empty() || !snapshot_requests_.empty();
       });
       group.swap(queue_);
-      snapshot_requests.swap(snapshot_requests_);
+      // Requests still waiting for a snapshot in flight stay ahead of these.
+      std::move(snapshot_requests_.begin(), snapshot_requests_.end(),
+                std::back_inserter(snapshot_requests));
+      snapshot_requests_.clear();
+      stopping = stopping_;
       stop = stopping_ && group.empty() && snapshot_requests.empty();
     }
     if (stop) return;
@@ -574,8 +580,9 @@ void LiveEngine::WriterLoop() {
     }
     const bool due = options_.snapshot_every_events > 0 &&
                      events_since_snapshot_ >= options_.snapshot_every_events;
-    // A scheduled snapshot waits while the one before is still being written.
-    if ((due && snapshotter_.Idle()) || !snapshot_requests.empty()) {
+    // A snapshot is cut once the one before is written: until then ingest goes on, and a
+    // request waits (looked at again each tick). Only a stopping writer waits for it.
+    if ((due || !snapshot_requests.empty()) && (stopping || snapshotter_.Idle())) {
       StartSnapshot(std::move(snapshot_requests));
       snapshot_requests.clear();
     }
@@ -588,7 +595,7 @@ void LiveEngine::StartSnapshot(std::vector<SnapshotRequest> requests) {
   // A failed one too: the schedule's next try comes after as many events again, not
   // after every group.
   events_since_snapshot_ = 0;
-  // One snapshot's bytes at a time: a request waits for the one in flight.
+  // One snapshot's bytes at a time (the writer waits here only when stopping).
   snapshotter_.Wait();
   auto bytes = std::make_shared<std::string>();
   absl::StatusOr<LogOffset> covered = CutSnapshot(bytes.get());

@@ -260,7 +260,8 @@ class LiveEngine {
   absl::StatusOr<LogOffset> CutSnapshot(std::string* bytes);
   absl::StatusOr<LogOffset> FinishSnapshot(LogOffset covered, std::string_view bytes);
   // A snapshot for `requests` (none: the schedule's): cut here, written by snapshotter_;
-  // the requests are answered once it is written. Writer thread.
+  // the requests are answered once it is written. Writer thread; waits for the snapshot
+  // in flight, if any.
   void StartSnapshot(std::vector<SnapshotRequest> requests);
   // Snapshots the state as of log offset `covered` into `dir` (the bootstrap's).
   absl::Status WriteSnapshotTo(const std::string& dir, LogOffset covered);

@@ -208,11 +208,12 @@ double MetricValue(const LiveEngine& engine, std::string_view name) {
   return at == std::string::npos ? -1 : std::stod(text.substr(at + key.size()));
 }
 
-// Waits up to 10 s for a series without labels in /metrics to read `value` (snapshots are
-// written in the background); returns its last value.
-double AwaitMetric(const LiveEngine& engine, std::string_view name, double value) {
+// Waits up to `within` for a series without labels in /metrics to read `value` (snapshots
+// are written in the background); returns its last value.
+double AwaitMetric(const LiveEngine& engine, std::string_view name, double value,
+                   std::chrono::milliseconds within = std::chrono::seconds(10)) {
   double now = MetricValue(engine, name);
-  for (int i = 0; i < 10'000 && now != value; ++i) {
+  for (int64_t i = 0; i < within.count() && now != value; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
     now = MetricValue(engine, name);
   }
@@ -266,14 +267,16 @@ TEST_F(LiveEngineTest, AFailedScheduledSnapshotIsTriedAgainAfterAsManyEvents) {
     // once it is acknowledged, the schedule after the events before it has been seen to.
     Ingest(*engine, {Event("u1", "i1", EventType::kView, kStart, "e1")});
   };
-  const auto failures = [&] { return MetricValue(*engine, "streamrec_snapshot_failures_total"); };
   const auto await_failures = [&](double n) {
     return AwaitMetric(*engine, "streamrec_snapshot_failures_total", n);
   };
   ingest(4);
   EXPECT_EQ(await_failures(1), 1);
   ingest(3);
-  EXPECT_EQ(failures(), 1) << "tried again before as many events";
+  EXPECT_EQ(
+      AwaitMetric(*engine, "streamrec_snapshot_failures_total", 2, std::chrono::milliseconds(300)),
+      1)
+      << "tried again before as many events";
   ingest(1);
   EXPECT_EQ(await_failures(2), 2);
 }
@@ -883,73 +886,80 @@ TEST_F(LiveEngineTest, SnapshotNowCoversEveryAcknowledgedRequest) {
 // the writer cuts the snapshot (log synced, state serialized) and goes on with ingest.
 class SnapshotInFlightTest : public LiveEngineTest {
  protected:
-  // Opens an engine whose second event cuts a snapshot (of offsets below 2) whose
-  // writing is then held.
-  std::unique_ptr<LiveEngine> OpenWithASnapshotHeld() {
+  // Opens engine_ and ingests two events, which cut a snapshot (of offsets below 2)
+  // whose writing is then held.
+  void OpenWithASnapshotHeld() {
     LiveEngineOptions o = Options();
     o.snapshot_every_events = 2;
     o.snapshot_env = &snapshot_env_;
-    auto engine = Open(o);  // its bootstrap writes the first snapshot
-    if (engine == nullptr) return nullptr;
+    engine_ = Open(o);  // its bootstrap writes the first snapshot
+    ASSERT_NE(engine_, nullptr);
     snapshot_env_.hold_syncs = true;
-    Ingest(*engine, {Event("u1", "a", EventType::kView, kStart)});
-    Ingest(*engine, {Event("u1", "b", EventType::kView, kStart)});
+    Ingest(*engine_, {Event("u1", "a", EventType::kView, kStart)});
+    Ingest(*engine_, {Event("u1", "b", EventType::kView, kStart)});
     for (int i = 0; i < 10'000 && snapshot_env_.syncs_waiting == 0; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    EXPECT_EQ(snapshot_env_.syncs_waiting, 1) << "the snapshot never reached its sync";
-    return engine;
+    ASSERT_EQ(snapshot_env_.syncs_waiting, 1) << "the snapshot never reached its sync";
+  }
+  // A failed expectation must not leave the engine's Stop waiting for the held sync.
+  void TearDown() override {
+    snapshot_env_.hold_syncs = false;
+    engine_.reset();
+  }
+  // Ingests one event and expects it acknowledged within 10 s.
+  void ExpectIngestAcknowledged(std::string item) {
+    auto later = IngestLater(*engine_, {Event("u2", std::move(item), EventType::kView, kStart)});
+    ASSERT_EQ(later.wait_for(std::chrono::seconds(10)), std::future_status::ready)
+        << "ingest waited for the snapshot's file";
+    EXPECT_TRUE(later.get().ok());
   }
   bool HasSnapshot(uint64_t covered) const {
     return fs::exists(dir_ / "snapshots" / SnapshotFileName(LogOffset{covered}));
   }
 
   SyncFailingEnv snapshot_env_;
+  std::unique_ptr<LiveEngine> engine_;
 };
 
 TEST_F(SnapshotInFlightTest, IngestIsAcknowledgedWhileTheSnapshotIsWritten) {
-  auto engine = OpenWithASnapshotHeld();
-  ASSERT_NE(engine, nullptr);
-  const double written = MetricValue(*engine, "streamrec_snapshots_total");  // the bootstrap's
-  auto later = IngestLater(*engine, {Event("u2", "c", EventType::kView, kStart)});
-  ASSERT_EQ(later.wait_for(std::chrono::seconds(10)), std::future_status::ready)
-      << "ingest waited for the snapshot's file";
-  ASSERT_TRUE(later.get().ok());
-  EXPECT_EQ(engine->Read([](const LiveState& s) { return s.events_accepted; }), 3);
-  EXPECT_EQ(MetricValue(*engine, "streamrec_snapshots_total"), written);
+  ASSERT_NO_FATAL_FAILURE(OpenWithASnapshotHeld());
+  const double written = MetricValue(*engine_, "streamrec_snapshots_total");  // the bootstrap's
+  ExpectIngestAcknowledged("c");
+  EXPECT_EQ(engine_->Read([](const LiveState& s) { return s.events_accepted; }), 3);
+  EXPECT_EQ(MetricValue(*engine_, "streamrec_snapshots_total"), written);
 
   snapshot_env_.hold_syncs = false;
-  EXPECT_EQ(AwaitMetric(*engine, "streamrec_snapshots_total", written + 1), written + 1);
+  EXPECT_EQ(AwaitMetric(*engine_, "streamrec_snapshots_total", written + 1), written + 1);
   EXPECT_TRUE(HasSnapshot(2)) << "the snapshot covers what was logged when it was cut";
 }
 
-TEST_F(SnapshotInFlightTest, SnapshotNowWaitsForItThenCoversWhatCameAfter) {
-  auto engine = OpenWithASnapshotHeld();
-  ASSERT_NE(engine, nullptr);
-  Ingest(*engine, {Event("u2", "c", EventType::kView, kStart)});
-  auto requested = std::async(std::launch::async, [&] { return engine->SnapshotNow(); });
+TEST_F(SnapshotInFlightTest, SnapshotNowWaitsForItWhileIngestGoesOnThenCoversWhatCameAfter) {
+  ASSERT_NO_FATAL_FAILURE(OpenWithASnapshotHeld());
+  ExpectIngestAcknowledged("c");
+  auto requested = std::async(std::launch::async, [&] { return engine_->SnapshotNow(); });
   EXPECT_EQ(requested.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+  ExpectIngestAcknowledged("d");  // the request waits; the writer does not
 
   snapshot_env_.hold_syncs = false;
   const absl::StatusOr<LogOffset> covered = requested.get();
   ASSERT_TRUE(covered.ok()) << covered.status();
-  EXPECT_EQ(covered->value, 3u);
+  EXPECT_EQ(covered->value, 4u);
   EXPECT_TRUE(HasSnapshot(2));
-  EXPECT_TRUE(HasSnapshot(3));
+  EXPECT_TRUE(HasSnapshot(4));
 }
 
 TEST_F(SnapshotInFlightTest, StopWritesTheFinalSnapshotAfterIt) {
-  auto engine = OpenWithASnapshotHeld();
-  ASSERT_NE(engine, nullptr);
-  Ingest(*engine, {Event("u2", "c", EventType::kView, kStart)});
-  auto stopped = std::async(std::launch::async, [&] { return engine->Stop(); });
+  ASSERT_NO_FATAL_FAILURE(OpenWithASnapshotHeld());
+  ExpectIngestAcknowledged("c");
+  auto stopped = std::async(std::launch::async, [&] { return engine_->Stop(); });
   EXPECT_EQ(stopped.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
 
   snapshot_env_.hold_syncs = false;
   ASSERT_TRUE(stopped.get().ok());
   EXPECT_TRUE(HasSnapshot(2));
   EXPECT_TRUE(HasSnapshot(3));
-  engine.reset();
+  engine_.reset();
   StartupReport report;
   ASSERT_NE(Open(Options(), &report), nullptr);
   EXPECT_EQ(report.snapshot_offset, 3u);
