@@ -292,6 +292,14 @@ class SyncFailingEnv final : public Env {
   std::atomic<bool> hold_syncs{false};
   std::atomic<int> syncs_waiting{0};
 
+  // Waits up to 10 s for a Sync to be held; whether one is.
+  bool AwaitHeldSync() const {
+    for (int i = 0; i < 10'000 && syncs_waiting == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return syncs_waiting > 0;
+  }
+
   absl::StatusOr<std::unique_ptr<WritableFile>> NewWritableFile(const std::string& p) override {
     return Wrap(base_->NewWritableFile(p));
   }
@@ -427,7 +435,7 @@ TEST_F(LiveEngineTest, UnderFsyncAlwaysTheRequestsCommittedBeforeAFailureAreAckn
   // The first request's commit waits; the next two queue behind it as one group.
   env.hold_syncs = true;
   auto first = ingest("u1", "e1");
-  while (env.syncs_waiting == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(env.AwaitHeldSync());
   auto second = ingest("u2", "e2");
   auto third = ingest("u3", "e3");
   env.syncs_before_failing = 2;  // the first's and the second's
@@ -459,7 +467,7 @@ TEST_F(LiveEngineTest, UnderFsyncAlwaysARetryQueuedBehindAFailingCommitIsRefused
   };
   env.hold_syncs = true;
   auto first = ingest("e1");
-  while (env.syncs_waiting == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(env.AwaitHeldSync());
   auto retry = ingest("e1");  // queued before the failure is known
   env.fail_syncs = true;
   env.hold_syncs = false;
@@ -897,10 +905,8 @@ class SnapshotInFlightTest : public LiveEngineTest {
     snapshot_env_.hold_syncs = true;
     Ingest(*engine_, {Event("u1", "a", EventType::kView, kStart)});
     Ingest(*engine_, {Event("u1", "b", EventType::kView, kStart)});
-    for (int i = 0; i < 10'000 && snapshot_env_.syncs_waiting == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    ASSERT_EQ(snapshot_env_.syncs_waiting, 1) << "the snapshot never reached its sync";
+    ASSERT_TRUE(snapshot_env_.AwaitHeldSync()) << "the snapshot never reached its sync";
+    ASSERT_EQ(snapshot_env_.syncs_waiting, 1);
   }
   // A failed expectation must not leave the engine's Stop waiting for the held sync.
   void TearDown() override {
