@@ -1,5 +1,6 @@
 // Benchmarks of the durable state (src/log): event log append+commit under each fsync
-// policy, CRC-32C, the event payload codec, recovery scanning, and snapshot write/load.
+// policy, CRC-32C, the event payload codec, recovery scanning, snapshot write/load, and
+// the set of event ids that ingest checks every event against.
 //
 // Files go to a temporary folder under STREAMREC_BENCH_DIR (default: the system's
 // temporary directory), so the fsync figures are those of that file system.
@@ -7,6 +8,8 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "benchmark/benchmark.h"
+#include "common/interner.h"
 #include "log/crc32c.h"
 #include "log/event_codec.h"
 #include "log/event_log.h"
@@ -181,6 +185,32 @@ void BM_DecodeEvents(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 1000);
 }
 BENCHMARK(BM_DecodeEvents);
+
+// The engine's set of event ids grown to `n` ids shaped as replay makes them
+// ("<file>:<line>"): the mean insert, and the longest single one, which is how long a
+// growth of the set stops ingest.
+void BM_EventIdSetGrowth(benchmark::State& state) {
+  const auto n = static_cast<size_t>(state.range(0));
+  double longest_ms = 0;
+  for (auto _ : state) {
+    ArenaStringSet set;
+    std::string id = "data/events.csv:";
+    const size_t prefix = id.size();
+    for (size_t i = 0; i < n; ++i) {
+      id.resize(prefix);
+      id += std::to_string(i + 2);
+      const auto start = std::chrono::steady_clock::now();
+      set.Insert(id);
+      longest_ms = std::max(longest_ms, std::chrono::duration<double, std::milli>(
+                                            std::chrono::steady_clock::now() - start)
+                                            .count());
+    }
+    state.counters["MB"] = double(set.MemoryBytes()) / 1e6;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * n));
+  state.counters["longest_insert_ms"] = longest_ms;
+}
+BENCHMARK(BM_EventIdSetGrowth)->Arg(16'000'000)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 // Opening (recovering) a log of 1M records of 60 bytes: every record verified.
 void BM_Recover(benchmark::State& state) {

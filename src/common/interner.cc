@@ -8,7 +8,8 @@ namespace streamrec {
 std::string_view StringArena::Store(std::string_view s) {
   if (s.size() > left_) {
     const size_t size = std::max(kBlockSize, s.size());
-    blocks_.push_back(std::make_unique<char[]>(size));
+    // Not zeroed: every byte handed out is written first.
+    blocks_.push_back(std::make_unique_for_overwrite<char[]>(size));
     cursor_ = blocks_.back().get();
     left_ = size;
   }

@@ -5,6 +5,7 @@
 // stored in an arena that never moves, so views returned by Name() stay valid for
 // the interner's lifetime.
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -40,6 +41,10 @@ class StringArena {
 // entry keeps 32 bits of its string's hash beside the view (16 bytes in all), so that
 // growing the set never hashes a string again and a lookup reads a stored string only
 // when the hashes agree. Iteration order is unspecified.
+//
+// The entries are spread over kShards tables by their hash, so that a growth rehashes
+// one table's share, not the whole set: one table of 14.7M ids stopped its inserting
+// thread for seconds as it doubled (docs/PERFORMANCE.md, *Event ids*).
 class ArenaStringSet {
  public:
   // Adds `s`; returns false (and adds nothing) when it is already in the set.
@@ -47,27 +52,44 @@ class ArenaStringSet {
     // One hash and one probe: the arena copy is made only for a new string.
     const Key probe = MakeKey(s);
     bool inserted = false;
-    set_.lazy_emplace(probe, [&](const auto& construct) {
+    ShardOf(probe).lazy_emplace(probe, [&](const auto& construct) {
       const std::string_view stored = arena_.Store(s);
       construct(Key{stored.data(), probe.size, probe.hash});
       inserted = true;
     });
+    size_ += inserted;
     return inserted;
   }
-  bool contains(std::string_view s) const { return set_.contains(MakeKey(s)); }
+  bool contains(std::string_view s) const {
+    const Key probe = MakeKey(s);
+    return ShardOf(probe).contains(probe);
+  }
   // Starts loading what Insert(s) and contains(s) will probe (the table is a cache miss
   // once it outgrows the cache): call it some strings ahead.
-  void Prefetch(std::string_view s) const { set_.prefetch(MakeKey(s)); }
-  size_t size() const { return set_.size(); }
-  void reserve(size_t n) { set_.reserve(n); }
+  void Prefetch(std::string_view s) const {
+    const Key probe = MakeKey(s);
+    ShardOf(probe).prefetch(probe);
+  }
+  size_t size() const { return size_; }
+  // Room for about `n` strings in all (the shards' shares are even, up to chance).
+  void reserve(size_t n) {
+    for (Table& t : shards_) t.reserve(n / kShards);
+  }
   // Calls fn(std::string_view) for every string.
   template <typename Fn>
   void ForEach(Fn&& fn) const {
-    for (const Key& k : set_) fn(k.view());
+    for (const Table& t : shards_) {
+      for (const Key& k : t) fn(k.view());
+    }
   }
-  size_t MemoryBytes() const { return set_.capacity() * (sizeof(Key) + 1) + arena_.bytes_used(); }
+  size_t MemoryBytes() const {
+    size_t bytes = arena_.bytes_used();
+    for (const Table& t : shards_) bytes += t.capacity() * (sizeof(Key) + 1);
+    return bytes;
+  }
 
  private:
+  static constexpr size_t kShards = 256;
   struct Key {
     const char* data;
     uint32_t size;
@@ -76,7 +98,8 @@ class ArenaStringSet {
   };
   struct KeyHash {
     // Spreads the 32 stored bits over the 64 the table uses (high bits pick the group,
-    // low bits are the control byte's tag).
+    // low bits are the control byte's tag). The top 8 bits, which pick the shard, are the
+    // same for a shard's keys; the product mixes the other 24 into every bit.
     size_t operator()(const Key& k) const { return uint64_t{k.hash} * 0x9E3779B97F4A7C15ULL; }
   };
   struct KeyEq {
@@ -84,14 +107,19 @@ class ArenaStringSet {
       return a.hash == b.hash && a.view() == b.view();
     }
   };
+  using Table = absl::flat_hash_set<Key, KeyHash, KeyEq>;
   static_assert(sizeof(Key) == 16);
+  static_assert(kShards == 256, "ShardOf takes the top 8 bits of the 32-bit hash");
   static Key MakeKey(std::string_view s) {
     STREAMREC_CHECK(s.size() <= UINT32_MAX) << "a string of 4 GiB or more";
     return Key{s.data(), static_cast<uint32_t>(s.size()),
                static_cast<uint32_t>(StringViewHash{}(s))};
   }
+  Table& ShardOf(const Key& k) { return shards_[k.hash >> 24]; }
+  const Table& ShardOf(const Key& k) const { return shards_[k.hash >> 24]; }
 
-  absl::flat_hash_set<Key, KeyHash, KeyEq> set_;
+  std::array<Table, kShards> shards_;
+  size_t size_ = 0;
   StringArena arena_;
 };
 

@@ -281,6 +281,22 @@ TEST(ArenaStringSetTest, EveryStringSurvivesGrowthAndIsFoundAgain) {
   EXPECT_EQ(set.size(), 100000u);
 }
 
+// A growth moves one shard's entries: no single insert grows the tables by more than a
+// small share of their size (one table would double, adding as much as it held).
+TEST(ArenaStringSetTest, GrowthRehashesAShareOfTheSetNotAllOfIt) {
+  ArenaStringSet set;
+  size_t largest_step = 0;
+  size_t before = set.MemoryBytes();
+  for (int i = 0; i < 200000; ++i) {
+    const std::string id = "id-" + std::to_string(i);
+    ASSERT_TRUE(set.Insert(id));
+    const size_t after = set.MemoryBytes();
+    largest_step = std::max(largest_step, after - before - id.size());
+    before = after;
+  }
+  EXPECT_LT(largest_step, before / 64) << "of " << before << " bytes";
+}
+
 TEST(IdDictionaryTest, UserAndItemIdSpacesAreIndependent) {
   IdDictionary ids;
   EXPECT_EQ(ids.users.Intern("same"), UserIdx(0));
