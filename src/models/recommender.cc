@@ -1,9 +1,11 @@
 #include "models/recommender.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 
+#include "absl/container/inlined_vector.h"
 #include "common/check.h"
 #include "common/strings.h"
 #include "models/top_pool.h"
@@ -16,6 +18,61 @@ struct Recommender::Candidate {
   double score = 0;
   ItemIdx anchor;
   double anchor_score = 0;  // the best anchor's contribution
+};
+
+// A request's session candidates, each item once, with a table from item to candidate:
+// open addressing over indices into `list`, at least twice as many slots as candidates.
+// Summing ~500 contributions costs a probe each, where sorting them by item cost more
+// than the rest of the sum.
+class Recommender::CandidateSet {
+ public:
+  // Empties the set, with room for `n` candidates.
+  void Reset(size_t n) {
+    list.clear();
+    list.reserve(n);
+    size_t slots = 16;
+    while (slots < 2 * n) slots *= 2;
+    shift_ = 32 - static_cast<int>(std::countr_zero(slots));
+    slots_.assign(slots, kEmpty);
+  }
+  // The candidate of `item`, appended (score 0, anchor `anchor`) if it is not in the set.
+  // REQUIRES: fewer than the `n` of Reset candidates, if it is new.
+  Candidate& FindOrAdd(ItemIdx item, ItemIdx anchor) {
+    uint32_t& slot = slots_[SlotOf(item)];
+    if (slot == kEmpty) {
+      slot = static_cast<uint32_t>(list.size());
+      list.push_back(Candidate{item, 0, anchor, -1});
+    }
+    return list[slot];
+  }
+  const Candidate* Find(ItemIdx item) const {
+    const uint32_t index = slots_[SlotOf(item)];
+    return index == kEmpty ? nullptr : &list[index];
+  }
+  // Keeps the candidates for which keep(c) holds, in their order.
+  template <typename Keep>
+  void KeepIf(Keep&& keep) {
+    std::erase_if(list, [&](const Candidate& c) { return !keep(c); });
+    std::fill(slots_.begin(), slots_.end(), kEmpty);
+    for (size_t i = 0; i < list.size(); ++i) {
+      slots_[SlotOf(list[i].item)] = static_cast<uint32_t>(i);
+    }
+  }
+
+  std::vector<Candidate> list;  // in the order of their first contributions
+
+ private:
+  static constexpr uint32_t kEmpty = UINT32_MAX;
+  // The slot of `item`, or the empty slot where it would go.
+  size_t SlotOf(ItemIdx item) const {
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = (item.value * 0x9E3779B1u) >> shift_;; i = (i + 1) & mask) {
+      if (slots_[i] == kEmpty || list[slots_[i]].item == item) return i;
+    }
+  }
+
+  std::vector<uint32_t> slots_;
+  int shift_ = 28;
 };
 
 // The items a request leaves out: the filter's ids and predicate, and from the user's
@@ -264,15 +321,15 @@ Reason Recommender::TogetherReason(ItemIdx anchor, ItemIdx item) const {
 }
 
 void Recommender::SessionCandidates(std::span<const RecentSlot> row, bool latest_only,
-                                    const Excluder& excluded, std::vector<Candidate>* out) const {
-  struct Contribution {
-    ItemIdx item;
-    ItemIdx anchor;
-    double score;
-  };
-  std::vector<Contribution> parts;
+                                    const Excluder& excluded, CandidateSet* out) const {
+  out->Reset(0);
   const size_t used = Used(row);
   if (used == 0) return;
+  struct Anchor {
+    ItemIdx item;
+    double weight;  // recency, and the previous session's weight
+  };
+  absl::InlinedVector<Anchor, 8> anchors;
   const uint32_t current = row[0].session();
   bool has_previous = false;
   uint32_t previous = 0;
@@ -288,34 +345,39 @@ void Recommender::SessionCandidates(std::span<const RecentSlot> row, bool latest
       if (slot.session() != previous) break;  // older than the previous session
       r *= config_.previous_session_weight;
     }
-    if (r <= 0) continue;
+    if (r > 0) anchors.push_back(Anchor{slot.item, r});
+  }
+  // Each item's score sums its contributions by increasing anchor id, so that it is the
+  // same float for the same row and state.
+  std::stable_sort(anchors.begin(), anchors.end(),
+                   [](const Anchor& a, const Anchor& b) { return a.item < b.item; });
+  struct Contribution {
+    ItemIdx item;
+    ItemIdx anchor;
+    double score;
+  };
+  std::vector<Contribution> parts;  // by anchor
+  for (const Anchor& a : anchors) {
     // The item itself (similarity 1 to itself): people come back to what they viewed.
     if (!latest_only && config_.revisit_weight > 0) {
-      parts.push_back(Contribution{slot.item, slot.item, r * config_.revisit_weight});
+      parts.push_back(Contribution{a.item, a.item, a.weight * config_.revisit_weight});
     }
-    const float anchor_norm = co_.Norm(slot.item);
-    co_.ForEachNeighbour(slot.item, [&](ItemIdx item, float weight) {
-      parts.push_back(
-          Contribution{item, slot.item, r * co_.Similarity(weight, anchor_norm, co_.Norm(item))});
+    const float anchor_norm = co_.Norm(a.item);
+    co_.ForEachNeighbour(a.item, [&](ItemIdx item, float weight) {
+      parts.push_back(Contribution{
+          item, a.item, a.weight * co_.Similarity(weight, anchor_norm, co_.Norm(item))});
     });
   }
-  // Sum per item in a fixed order (item, then anchor), so scores are deterministic.
-  std::sort(parts.begin(), parts.end(), [](const Contribution& a, const Contribution& b) {
-    return a.item != b.item ? a.item < b.item : a.anchor < b.anchor;
-  });
-  for (size_t i = 0; i < parts.size();) {
-    Candidate c{parts[i].item, 0, parts[i].anchor, -1};
-    size_t j = i;
-    for (; j < parts.size() && parts[j].item == c.item; ++j) {
-      c.score += parts[j].score;
-      if (parts[j].score > c.anchor_score) {  // ties keep the lower anchor id
-        c.anchor_score = parts[j].score;
-        c.anchor = parts[j].anchor;
-      }
+  out->Reset(parts.size());
+  for (const Contribution& part : parts) {
+    Candidate& c = out->FindOrAdd(part.item, part.anchor);
+    c.score += part.score;
+    if (part.score > c.anchor_score) {  // ties keep the lower anchor id
+      c.anchor_score = part.score;
+      c.anchor = part.anchor;
     }
-    i = j;
-    if (c.score > 0 && !excluded(c.item)) out->push_back(c);
   }
+  out->KeepIf([&](const Candidate& c) { return c.score > 0 && !excluded(c.item); });
 }
 
 void Recommender::Recommend(std::span<const RecentSlot> row, size_t k, ModelKind kind,
@@ -341,13 +403,10 @@ void Recommender::Recommend(std::span<const RecentSlot> row, size_t k, ModelKind
 
   // A reason may read a pair's cell (a miss in a table of hundreds of MB), so reasons are
   // given to the k items returned only, not to every candidate.
-  std::vector<Candidate> candidates;
-  SessionCandidates(row, kind == ModelKind::kItem, excluded, &candidates);
-  const auto find_candidate = [&](ItemIdx item) -> const Candidate* {  // sorted by item
-    const auto it = std::lower_bound(candidates.begin(), candidates.end(), item,
-                                     [](const Candidate& c, ItemIdx id) { return c.item < id; });
-    return it != candidates.end() && it->item == item ? &*it : nullptr;
-  };
+  CandidateSet candidate_set;
+  SessionCandidates(row, kind == ModelKind::kItem, excluded, &candidate_set);
+  const std::vector<Candidate>& candidates = candidate_set.list;
+  const auto find_candidate = [&](ItemIdx item) { return candidate_set.Find(item); };
   if (kind == ModelKind::kItem || kind == ModelKind::kSession) {
     for (const Candidate& c : candidates) out->push_back(ScoredItem{c.item, c.score, Reason{}});
     SortAndCut(k, out);

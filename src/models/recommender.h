@@ -140,6 +140,7 @@ class Recommender {
 
  private:
   struct Candidate;
+  class CandidateSet;
   class Excluder;
 
   // Updates e's user's row and norms; queues e's pair updates in `pending`.
@@ -151,7 +152,7 @@ class Recommender {
   void Recommend(std::span<const RecentSlot> row, size_t k, ModelKind kind, const Filter& filter,
                  std::vector<ScoredItem>* out) const;
   void SessionCandidates(std::span<const RecentSlot> row, bool latest_only,
-                         const Excluder& excluded, std::vector<Candidate>* out) const;
+                         const Excluder& excluded, CandidateSet* out) const;
   // The reason of a session candidate: its own revisit, its one strong anchor, or the
   // session as a whole (see Filter::tell_bought_together).
   Reason CandidateReason(const Candidate& c, bool single_anchor, bool tell_bought) const;
