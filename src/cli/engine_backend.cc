@@ -1,5 +1,6 @@
 #include "cli/engine_backend.h"
 
+#include <algorithm>
 #include <random>
 
 #include "absl/container/flat_hash_set.h"
@@ -66,11 +67,12 @@ std::vector<ItemIdx> KnownItems(const std::vector<std::string>& names, const IdD
   return out;
 }
 
-// Adds the items of the purchases among `pending` (a user's records that wait in the
-// reorder buffer) to `out`.
-void AddPendingPurchases(std::span<const Record> pending, absl::flat_hash_set<ItemIdx>* out) {
+// Calls fn(ItemIdx) for the item of each purchase among `pending` (a user's records that
+// wait in the reorder buffer).
+template <typename Fn>
+void ForEachPendingPurchase(std::span<const Record> pending, Fn&& fn) {
   for (const Record& r : pending) {
-    if (r.kind == RecordKind::kPurchase) out->insert(r.item);
+    if (r.kind == RecordKind::kPurchase) fn(r.item);
   }
 }
 
@@ -101,7 +103,10 @@ BatchInput GatherBatchInput(const ServedModel& served, const LiveState& s, UserI
       in.weights.push_back(static_cast<float>(weight));
     }
   });
-  if (exclude_purchased) AddPendingPurchases(s.buffer.PendingOf(user), &in.excluded);
+  if (exclude_purchased) {
+    ForEachPendingPurchase(s.buffer.PendingOf(user),
+                           [&](ItemIdx item) { in.excluded.insert(item); });
+  }
   return in;
 }
 
@@ -237,13 +242,18 @@ absl::StatusOr<Recommendations> EngineBackend::RecommendForUser(std::string_view
       return;
     }
     const std::span<const Record> pending = s.buffer.PendingOf(*user);
-    absl::flat_hash_set<ItemIdx> pending_purchases;
-    AddPendingPurchases(pending, &pending_purchases);
+    // The items the user bought (in the matrix or pending), sorted: the filter asks about
+    // hundreds of candidates, and a row is scanned faster than probed that often.
+    std::vector<ItemIdx> bought;
+    if (options_.exclude_purchased) {
+      s.ops.user_item_matrix().ForEachInRow(*user, [&](ItemIdx item, const Interaction& cell) {
+        if (cell.purchase_count > 0) bought.push_back(item);
+      });
+      ForEachPendingPurchase(pending, [&](ItemIdx item) { bought.push_back(item); });
+      std::sort(bought.begin(), bought.end());
+    }
     auto purchased = [&](ItemIdx item) {
-      if (!options_.exclude_purchased) return false;
-      if (pending_purchases.contains(item)) return true;
-      const std::optional<Interaction> c = s.ops.user_item_matrix().Find(*user, item);
-      return c.has_value() && c->purchase_count > 0;
+      return std::binary_search(bought.begin(), bought.end(), item);
     };
     std::erase_if(from_batch, [&](const ScoredItem& r) { return purchased(r.item); });
     if (batch_slot != nullptr) {

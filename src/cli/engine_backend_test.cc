@@ -157,6 +157,38 @@ TEST_F(EngineBackendTest, HybridWithAlsStillSaysBoughtTogether) {
   EXPECT_EQ(r->items[0].reason, "bought together with p0");
 }
 
+// Bought items are left out: one bought long ago (in the matrix, out of the user's recent
+// items since) and one whose purchase still waits in the reorder buffer, with ALS and
+// without.
+TEST_F(EngineBackendTest, ItemsTheUserBoughtLongAgoOrJustNowAreLeftOut) {
+  const EventTime long_ago{kStart.micros - 20 * 60 * kMicrosPerSecond};
+  std::vector<IngestEvent> before{
+      IngestEvent{"buyer", "a1", EventType::kPurchase, long_ago, 10.0, ""}};
+  for (int i = 0; i < 8; ++i) {  // as many views as recent items: a1 leaves them
+    before.push_back(IngestEvent{"buyer",
+                                 StrCat("x", i),
+                                 EventType::kView,
+                                 EventTime{long_ago.micros + (i + 1) * kMicrosPerSecond},
+                                 {},
+                                 ""});
+  }
+  Ingest(std::move(before));
+  TwoGroups();
+  Ingest({View("buyer", "a0"), View("buyer", "a2"),
+          IngestEvent{"buyer", "a3", EventType::kPurchase, kStart, 10.0, ""}});
+  const auto expect_left_out = [&](std::string_view model) {
+    const std::vector<std::string> items = Items("buyer", model, 10);
+    EXPECT_FALSE(items.empty()) << model;
+    EXPECT_THAT(items, ::testing::Not(::testing::Contains("a1"))) << model;
+    EXPECT_THAT(items, ::testing::Not(::testing::Contains("a3"))) << model;
+  };
+  expect_left_out("hybrid");
+  expect_left_out("session");
+  ASSERT_TRUE(Retrain().ok());
+  expect_left_out("hybrid");
+  expect_left_out("als");
+}
+
 TEST_F(EngineBackendTest, HybridBlendsTheLiveListWithTheAlsScoresItVouchesFor) {
   TwoGroups();
   ASSERT_TRUE(Retrain().ok());

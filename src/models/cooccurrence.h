@@ -92,6 +92,10 @@ class CoOccurrence {
   const PairCell* Find(ItemIdx a, ItemIdx b) const {
     return a == b ? nullptr : pairs_.Find(PairTable::Key(a, b));
   }
+  // Starts loading the line where Find(a, b) begins.
+  void PrefetchFind(ItemIdx a, ItemIdx b) const {
+    if (a != b) pairs_.PrefetchFind(PairTable::Key(a, b));
+  }
   // Calls fn(ItemIdx j, float c(item, j)) for each j in `item`'s neighbour pool, in pool
   // order (not sorted); nothing for unknown items.
   template <typename Fn>

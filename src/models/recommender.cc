@@ -364,8 +364,8 @@ void Recommender::SessionCandidates(std::span<const RecentSlot> row, bool latest
     }
     const float anchor_norm = co_.Norm(a.item);
     co_.ForEachNeighbour(a.item, [&](ItemIdx item, float weight) {
-      parts.push_back(Contribution{
-          item, a.item, a.weight * co_.Similarity(weight, anchor_norm, co_.Norm(item))});
+      parts.push_back(Contribution{item, a.item,
+                                   a.weight * co_.Similarity(weight, anchor_norm, co_.Norm(item))});
     });
   }
   out->Reset(parts.size());
@@ -543,6 +543,10 @@ double Recommender::PairWeight(ItemIdx a, ItemIdx b) const {
 
 void Recommender::TellBoughtTogether(std::span<ScoredItem> items) const {
   CheckFlushed();
+  // Each pair's cell is a miss in a table of hundreds of MB: all are asked for first.
+  for (const ScoredItem& s : items) {
+    if (s.reason.kind == ReasonKind::kViewedTogether) co_.PrefetchFind(s.reason.anchor, s.item);
+  }
   for (ScoredItem& s : items) {
     if (s.reason.kind == ReasonKind::kViewedTogether) {
       s.reason = TogetherReason(s.reason.anchor, s.item);
