@@ -44,7 +44,8 @@ class StringArena {
 //
 // The entries are spread over kShards tables by their hash, so that a growth rehashes
 // one table's share, not the whole set: one table of 14.7M ids stopped its inserting
-// thread for seconds as it doubled (docs/PERFORMANCE.md, *Event ids*).
+// thread for seconds as it doubled (docs/PERFORMANCE.md, *Cheaper requests, and event
+// ids without a stall*).
 class ArenaStringSet {
  public:
   // Adds `s`; returns false (and adds nothing) when it is already in the set.
