@@ -765,7 +765,8 @@ absl::StatusOr<LogOffset> LiveEngine::FinishSnapshot(LogOffset covered, std::str
   const std::string dir = SnapshotDir(options_.state_dir);
   RETURN_IF_ERROR(WriteSnapshotFile(dir, covered, bytes));
   last_snapshot_millis_.store(clock_().micros / 1000);
-  RETURN_IF_ERROR(RetainNewestSnapshots(dir, options_.snapshots_kept).status());
+  RETURN_IF_ERROR(
+      RetainNewestSnapshots(dir, options_.snapshots_kept, options_.snapshot_env).status());
   return covered;
 }
 

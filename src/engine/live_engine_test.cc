@@ -291,6 +291,7 @@ class SyncFailingEnv final : public Env {
   // While set, a file Sync waits (counted in syncs_waiting) before it goes on.
   std::atomic<bool> hold_syncs{false};
   std::atomic<int> syncs_waiting{0};
+  std::atomic<int> removes{0};  // RemoveFile calls
 
   // Waits up to 10 s for a Sync to be held; whether one is.
   bool AwaitHeldSync() const {
@@ -320,7 +321,10 @@ class SyncFailingEnv final : public Env {
     return base_->GetChildren(d);
   }
   absl::Status CreateDir(const std::string& d) override { return base_->CreateDir(d); }
-  absl::Status RemoveFile(const std::string& p) override { return base_->RemoveFile(p); }
+  absl::Status RemoveFile(const std::string& p) override {
+    ++removes;
+    return base_->RemoveFile(p);
+  }
   absl::Status RenameFile(const std::string& f, const std::string& t) override {
     return base_->RenameFile(f, t);
   }
@@ -888,6 +892,25 @@ TEST_F(LiveEngineTest, SnapshotNowCoversEveryAcknowledgedRequest) {
   ASSERT_TRUE(covered.ok()) << covered.status();
   EXPECT_EQ(covered->value, 2u);  // one log record per request
   EXPECT_TRUE(fs::exists(dir_ / "snapshots" / SnapshotFileName(*covered)));
+}
+
+// Old snapshots are removed through the file system the snapshots are written with.
+TEST_F(LiveEngineTest, OldSnapshotsArePrunedThroughTheSnapshotsFileSystem) {
+  SyncFailingEnv snapshot_env;
+  LiveEngineOptions o = Options();
+  o.snapshots_kept = 1;
+  o.snapshot_env = &snapshot_env;
+  std::unique_ptr<LiveEngine> engine = Open(o);  // its bootstrap writes the first snapshot
+  ASSERT_NE(engine, nullptr);
+  Ingest(*engine, {Event("u1", "a", EventType::kView, kStart)});
+  const absl::StatusOr<LogOffset> covered = engine->SnapshotNow();
+  ASSERT_TRUE(covered.ok()) << covered.status();
+  EXPECT_GE(snapshot_env.removes, 1) << "the bootstrap's snapshot was removed elsewhere";
+  size_t snapshots = 0;
+  for (const auto& f : fs::directory_iterator(dir_ / "snapshots")) {
+    snapshots += f.path().extension() == ".snap";
+  }
+  EXPECT_EQ(snapshots, 1u);
 }
 
 // A scheduled snapshot's file is written in the background, held here in its fdatasync:
