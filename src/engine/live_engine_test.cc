@@ -288,8 +288,10 @@ class SyncFailingEnv final : public Env {
   std::atomic<bool> fail_syncs{false};
   // When >= 0: this many more file Syncs succeed, then every one fails.
   std::atomic<int> syncs_before_failing{-1};
-  // While set, a file Sync waits (counted in syncs_waiting) before it goes on.
+  // While set, a file Sync waits (counted in syncs_waiting) before it goes on; one that
+  // starts while hold_new_syncs is cleared goes on at once.
   std::atomic<bool> hold_syncs{false};
+  std::atomic<bool> hold_new_syncs{true};
   std::atomic<int> syncs_waiting{0};
   std::atomic<int> removes{0};  // RemoveFile calls
 
@@ -345,7 +347,7 @@ class SyncFailingEnv final : public Env {
         : base_(std::move(base)), env_(env) {}
     absl::Status Append(std::string_view data) override { return base_->Append(data); }
     absl::Status Sync() override {
-      if (env_->hold_syncs) {
+      if (env_->hold_syncs && env_->hold_new_syncs) {
         ++env_->syncs_waiting;
         while (env_->hold_syncs) std::this_thread::sleep_for(std::chrono::milliseconds(1));
         --env_->syncs_waiting;
@@ -981,6 +983,9 @@ TEST_F(SnapshotInFlightTest, SnapshotNowWaitsForItWhileIngestGoesOnThenCoversWha
 TEST_F(SnapshotInFlightTest, StopWritesTheFinalSnapshotAfterIt) {
   ASSERT_NO_FATAL_FAILURE(OpenWithASnapshotHeld());
   ExpectIngestAcknowledged("c");
+  // Only the snapshot in flight is held: Stop waits for it, not for its own snapshot's
+  // sync (whose pruning would remove the held one's unfinished file).
+  snapshot_env_.hold_new_syncs = false;
   auto stopped = std::async(std::launch::async, [&] { return engine_->Stop(); });
   EXPECT_EQ(stopped.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
 
