@@ -857,6 +857,10 @@ std::string LiveEngine::MetricsText() const {
          static_cast<double>(snapshots_written_.load()));
   metric("streamrec_snapshot_failures_total", "Snapshots this process failed to write.", "counter",
          static_cast<double>(snapshot_failures_.load()));
+  metric("streamrec_snapshot_last_written_timestamp_seconds",
+         "When the last snapshot this process wrote was written (Unix seconds; 0 before the "
+         "first).",
+         "gauge", static_cast<double>(last_snapshot_millis_.load()) / 1000);
   return out;
 }
 

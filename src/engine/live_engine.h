@@ -312,6 +312,7 @@ class LiveEngine {
   std::atomic<int64_t> snapshot_failures_{0};
   // The writer's exclusive holds by duration.
   MicrosHistogram<kWriteHoldBoundsMicros.size()> write_holds_{kWriteHoldBoundsMicros};
+  // When the last snapshot was written, by clock_ (/metrics); 0 before the first.
   std::atomic<int64_t> last_snapshot_millis_{0};
   // The writer's group commits, one at a time, while it applies the group (the writer
   // thread is its only user).

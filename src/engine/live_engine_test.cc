@@ -896,6 +896,16 @@ TEST_F(LiveEngineTest, SnapshotNowCoversEveryAcknowledgedRequest) {
   EXPECT_TRUE(fs::exists(dir_ / "snapshots" / SnapshotFileName(*covered)));
 }
 
+// /metrics tells when the last snapshot was written, by the engine's clock.
+TEST_F(LiveEngineTest, MetricsTellWhenTheLastSnapshotWasWritten) {
+  auto engine = Open(Options());
+  Ingest(*engine, {Event("u1", "a", EventType::kView, kStart)});
+  now_ = EventTime{kStart.micros + 10 * kMinute};
+  ASSERT_TRUE(engine->SnapshotNow().ok());
+  EXPECT_EQ(MetricValue(*engine, "streamrec_snapshot_last_written_timestamp_seconds"),
+            static_cast<double>((kStart.micros + 10 * kMinute) / 1000) / 1000);
+}
+
 // Old snapshots are removed through the file system the snapshots are written with.
 TEST_F(LiveEngineTest, OldSnapshotsArePrunedThroughTheSnapshotsFileSystem) {
   SyncFailingEnv snapshot_env;
