@@ -87,6 +87,17 @@ class LiveEngineTest : public ::testing::Test {
     return ack.ok() ? *ack : IngestAck{};
   }
 
+  // The log offsets the finished snapshots of the state folder cover, ascending.
+  std::vector<uint64_t> FinishedSnapshots() const {
+    std::vector<uint64_t> covered;
+    for (const auto& entry : fs::directory_iterator(dir_ / "snapshots")) {
+      const auto name = ParseSnapshotFileName(entry.path().filename().string());
+      if (name.has_value() && !name->temporary) covered.push_back(name->covered.value);
+    }
+    std::sort(covered.begin(), covered.end());
+    return covered;
+  }
+
   TempDir temp_{"live_engine"};
   const fs::path dir_ = temp_.path();
   std::atomic<EventTime> now_;
@@ -697,23 +708,19 @@ TEST_F(LiveEngineTest, SnapshotOfAnOlderStateFormatIsSkippedAndTheLogReplayed) {
     expected = Fingerprint(*engine);
     ASSERT_TRUE(engine->Stop().ok());
   }
-  // Rewrite the snapshot with the state's version byte (the magic's last) set to 1.
-  const std::optional<uint64_t> covered = [&]() -> std::optional<uint64_t> {
-    for (const auto& entry : fs::directory_iterator(dir_ / "snapshots")) {
-      const auto name = ParseSnapshotFileName(entry.path().filename().string());
-      if (name.has_value() && !name->temporary) return name->covered.value;
-    }
-    return std::nullopt;
-  }();
-  ASSERT_TRUE(covered.has_value());
-  const std::string path = (dir_ / "snapshots" / SnapshotFileName(LogOffset{*covered})).string();
+  // Rewrite the newest snapshot, the one a start loads, with the state's version byte
+  // (the magic's last) set to 1.
+  const std::vector<uint64_t> finished = FinishedSnapshots();
+  ASSERT_FALSE(finished.empty());
+  const uint64_t covered = finished.back();
+  const std::string path = (dir_ / "snapshots" / SnapshotFileName(LogOffset{covered})).string();
   absl::StatusOr<LoadedSnapshot> loaded = LoadSnapshot(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status();
   std::string state(loaded->bytes.view());
   ASSERT_EQ(state.substr(0, 8), "SRSTATE3");
   state[7] = '1';
   fs::remove(path);
-  auto writer = SnapshotWriter::Create((dir_ / "snapshots").string(), LogOffset{*covered});
+  auto writer = SnapshotWriter::Create((dir_ / "snapshots").string(), LogOffset{covered});
   ASSERT_TRUE(writer.ok()) << writer.status();
   ASSERT_TRUE((*writer)->Write(state).ok());
   ASSERT_TRUE((*writer)->Finish().ok());
@@ -918,11 +925,7 @@ TEST_F(LiveEngineTest, OldSnapshotsArePrunedThroughTheSnapshotsFileSystem) {
   const absl::StatusOr<LogOffset> covered = engine->SnapshotNow();
   ASSERT_TRUE(covered.ok()) << covered.status();
   EXPECT_GE(snapshot_env.removes, 1) << "the bootstrap's snapshot was removed elsewhere";
-  size_t snapshots = 0;
-  for (const auto& f : fs::directory_iterator(dir_ / "snapshots")) {
-    snapshots += f.path().extension() == ".snap";
-  }
-  EXPECT_EQ(snapshots, 1u);
+  EXPECT_EQ(FinishedSnapshots(), std::vector<uint64_t>{covered->value});
 }
 
 // A scheduled snapshot's file is written in the background, held here in its fdatasync:
