@@ -313,11 +313,15 @@ RouteMatch Api::Admit(const ApiRequest& request, std::optional<ApiResponse>* rej
     return match;
   }
   const RouteInfo& info = GetRouteInfo(match.route);
-  if (request.method != info.method) {
-    rejection->emplace(ErrorResponse(
-        405, "method_not_allowed",
-        StrCat(info.pattern, " takes ", info.method, ", not ", request.method.substr(0, 32))));
-    (*rejection)->allow = info.method;
+  // HEAD is GET without the body (RFC 9110, 9.3.2): every GET route answers it, and the
+  // server leaves the body out.
+  const bool get_route = info.method == "GET";
+  if (request.method != info.method && !(get_route && request.method == "HEAD")) {
+    rejection->emplace(
+        ErrorResponse(405, "method_not_allowed",
+                      StrCat(info.pattern, " takes ", get_route ? "GET or HEAD" : info.method,
+                             ", not ", request.method.substr(0, 32))));
+    (*rejection)->allow = get_route ? "GET, HEAD" : info.method;
     return match;
   }
   if (info.needs_key && !api_key_.empty()) {

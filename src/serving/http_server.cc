@@ -325,11 +325,15 @@ class HttpSession final : public Responder, public std::enable_shared_from_this<
     }
     if (answer.status == 401) response_.set(http::field::www_authenticate, "Bearer");
     if (answer.status == 503) response_.set(http::field::retry_after, "1");
-    // A response to HEAD has no body; dropping it keeps the connection's framing right.
-    if (req.method() == http::verb::head) answer.body.clear();
+    // A response to HEAD has no body, and the Content-Length a GET's would have: the
+    // connection's framing stays right, since the client knows the answer is to a HEAD.
+    const bool head = req.method() == http::verb::head;
+    const size_t get_length = answer.body.size();
+    if (head) answer.body.clear();
     response_.body() = std::move(answer.body);
     response_.keep_alive(keep_alive);
     response_.prepare_payload();
+    if (head) response_.content_length(get_length);
     stream_.expires_after(server_->options().io_timeout);
     http::async_write(
         stream_, response_,

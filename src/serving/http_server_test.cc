@@ -440,19 +440,32 @@ TEST_F(HttpServerTest, WrongMethodIs405WithAllow) {
   ExpectError(res, 405, "method_not_allowed", "/v1/events takes POST, not GET");
   EXPECT_EQ(res[http::field::allow], "POST");
   TestResponse del = Client().Send(http::verb::delete_, "/v1/popular", "");
-  ExpectError(del, 405, "method_not_allowed");
-  EXPECT_EQ(del[http::field::allow], "GET");
+  ExpectError(del, 405, "method_not_allowed", "/v1/popular takes GET or HEAD, not DELETE");
+  EXPECT_EQ(del[http::field::allow], "GET, HEAD");
   EXPECT_EQ(IngestCalls(), 0);
 }
 
-TEST_F(HttpServerTest, HeadIs405WithoutABodyAndTheConnectionServesOn) {
+TEST_F(HttpServerTest, HeadOfAGetRouteHasItsHeadersWithoutTheBody) {
   TestClient client = Client();
-  client.WriteRaw("HEAD /v1/popular HTTP/1.1\r\nHost: x\r\n\r\n");
-  TestResponse res = client.Read();
+  const TestResponse get = client.Get("/v1/popular");
+  ASSERT_EQ(get.result_int(), 200);
+  const TestResponse head = client.Head("/v1/popular");
+  EXPECT_EQ(head.result_int(), 200);
+  EXPECT_EQ(head[http::field::content_type], get[http::field::content_type]);
+  EXPECT_EQ(head[http::field::content_length], std::to_string(get.body().size()));
+  EXPECT_EQ(head.body(), "");
+  // The body was left out, not merely unread: the next answer on the connection is whole.
+  EXPECT_EQ(client.Get("/healthz").body(), R"({"status":"ok"})");
+}
+
+TEST_F(HttpServerTest, HeadOfAPostRouteIs405WithoutABody) {
+  TestClient client = Client();
+  const TestResponse res = client.Head("/v1/events");
   EXPECT_EQ(res.result_int(), 405);
-  EXPECT_EQ(res[http::field::allow], "GET");
+  EXPECT_EQ(res[http::field::allow], "POST");
   EXPECT_EQ(res.body(), "");
   EXPECT_EQ(client.Get("/healthz").body(), R"({"status":"ok"})");
+  EXPECT_EQ(IngestCalls(), 0);
 }
 
 TEST_F(HttpServerTest, WriteWithoutApiKeyIs401) {

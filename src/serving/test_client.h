@@ -39,6 +39,16 @@ class TestClient {
     return Send(boost::beast::http::verb::get, target, "", headers);
   }
 
+  // The answer to a HEAD has no body whatever its Content-Length says.
+  TestResponse Head(std::string_view target) {
+    boost::beast::http::request<boost::beast::http::empty_body> req{
+        boost::beast::http::verb::head, boost::beast::string_view(target.data(), target.size()),
+        11};
+    req.set(boost::beast::http::field::host, "127.0.0.1");
+    boost::beast::http::write(socket_, req);
+    return Read(/*head=*/true);
+  }
+
   // POST with Content-Type `content_type` (none when empty).
   TestResponse Post(std::string_view target, std::string body,
                     std::string_view content_type = "application/json",
@@ -60,9 +70,11 @@ class TestClient {
     return Read();
   }
 
-  TestResponse Read() {
+  // `head`: the answer is to a HEAD request, so it has no body.
+  TestResponse Read(bool head = false) {
     boost::beast::http::response_parser<boost::beast::http::string_body> parser;
     parser.body_limit(boost::none);
+    parser.skip(head);
     boost::beast::http::read(socket_, buffer_, parser);
     return parser.release();
   }
