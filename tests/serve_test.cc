@@ -327,6 +327,26 @@ TEST(ServeTest, ExportLeavesATornTailInPlaceAndSaysSo) {
   EXPECT_EQ(ViewsByUser(StrCat(dir / "exported", "/user_features.csv")).size(), 20u);
 }
 
+// Export reads a stopped server's state: while the server runs, the log is still growing,
+// and export says so rather than write tables of part of it.
+TEST(ServeTest, ExportOfARunningServersStateIsRefused) {
+  TempDir dir("serve_export_running");
+  const std::string state = dir / "state";
+  const uint16_t port = FreePort();
+  Server server({"--state", state}, port);
+  ASSERT_TRUE(server.WaitReady());
+  TestClient client(port);
+  ASSERT_EQ(client.Post("/v1/events", EventsBody(0, 5), "application/x-ndjson").result_int(), 200);
+  const std::string err = dir / "export.err";
+  const int status = std::system(
+      StrCat(STREAMREC_BINARY, " export --state ", state, " --out ", dir / "out", " 2>", err)
+          .c_str());
+  EXPECT_NE(WEXITSTATUS(status), 0);
+  EXPECT_NE(ReadFile(err).find("held by a writer"), std::string::npos) << ReadFile(err);
+  EXPECT_FALSE(fs::exists(dir / "out"));
+  ASSERT_EQ(WEXITSTATUS(server.Kill(SIGTERM)), 0);
+}
+
 // A state whose log was lost goes on from its snapshot, with a log that starts where the
 // snapshot ends; export rebuilds the tables from the log alone, so it refuses such a
 // state rather than leave out the events before that point.

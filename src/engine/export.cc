@@ -21,8 +21,13 @@ absl::StatusOr<PipelineSummary> ExportTables(const ExportOptions& options) {
   // Read only: exporting never repairs the state it reads. A torn tail, which the
   // server's next start would cut, is left in place and not exported.
   RecoveryReport report;
-  ASSIGN_OR_RETURN(std::unique_ptr<EventLog> log,
-                   EventLog::Open(log_dir, EventLogOptions{.read_only = true}, &report));
+  absl::StatusOr<std::unique_ptr<EventLog>> opened =
+      EventLog::Open(log_dir, EventLogOptions{.read_only = true}, &report);
+  if (absl::IsFailedPrecondition(opened.status())) {
+    return absl::FailedPreconditionError(StrCat(
+        opened.status().message(), " (a running server?): export reads a stopped server's state"));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<EventLog> log, std::move(opened));
   if (report.cut) {
     Log(LogLevel::kWarning, "log_tail_torn",
         {{"segment", report.cut->segment},

@@ -350,6 +350,9 @@ class SyncFailingEnv final : public Env {
   absl::StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& p) override {
     return base_->LockFile(p);
   }
+  absl::StatusOr<std::unique_ptr<FileLock>> LockFileShared(const std::string& p) override {
+    return base_->LockFileShared(p);
+  }
 
  private:
   class File final : public WritableFile {

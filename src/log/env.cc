@@ -194,12 +194,27 @@ class PosixEnv final : public Env {
 
   absl::StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override {
     ASSIGN_OR_RETURN(const int fd, OpenFd(path, O_RDWR | O_CREAT, "create lock file"));
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    return Flock(fd, path, LOCK_EX);
+  }
+
+  absl::StatusOr<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) override {
+    ASSIGN_OR_RETURN(const int fd, OpenFd(path, O_RDONLY, "open lock file"));
+    return Flock(fd, path, LOCK_SH);
+  }
+
+ private:
+  // Takes `operation` (LOCK_EX or LOCK_SH) on the open `fd`, which the lock then owns;
+  // closes it on failure.
+  static absl::StatusOr<std::unique_ptr<FileLock>> Flock(int fd, const std::string& path,
+                                                         int operation) {
+    if (::flock(fd, operation | LOCK_NB) != 0) {
       const int err = errno;
       ::close(fd);
       if (err == EWOULDBLOCK) {
         return absl::FailedPreconditionError(
-            StrCat("cannot lock ", path, ": held by another writer of this directory"));
+            operation == LOCK_EX
+                ? StrCat("cannot lock ", path, ": held by another user of this directory")
+                : StrCat("cannot lock ", path, ": held by a writer of this directory"));
       }
       return PosixError("lock", path, err);
     }

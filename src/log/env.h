@@ -84,8 +84,13 @@ class Env {
   virtual absl::Status SyncDir(const std::string& dir) = 0;
   // Takes an exclusive lock on `path` (created if missing), held until the FileLock is
   // destroyed. FailedPrecondition when another holder (another process, or another
-  // open in this one) has it.
+  // open in this one) has it, shared or exclusive.
   virtual absl::StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) = 0;
+  // Takes a shared lock on `path`, for readers that must not run beside its exclusive
+  // holder: readers share it. FailedPrecondition while the exclusive lock is held.
+  // Creates nothing, so it works on a read-only file system: NotFound when `path` is
+  // missing (nothing ever took the exclusive lock there).
+  virtual absl::StatusOr<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) = 0;
 };
 
 // `dir` + "/" + `name`.

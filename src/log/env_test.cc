@@ -89,6 +89,28 @@ TEST_F(PosixEnvTest, LockIsExclusiveEvenWithinOneProcessAndReleasedOnDestruction
   EXPECT_TRUE(env_->LockFile(path).ok());
 }
 
+TEST_F(PosixEnvTest, SharedLocksShareAndKeepTheExclusiveOneOut) {
+  const std::string path = JoinPath(dir_, "LOCK");
+  const absl::Status missing = env_->LockFileShared(path).status();
+  EXPECT_TRUE(absl::IsNotFound(missing)) << missing;
+  EXPECT_FALSE(std::filesystem::exists(path));  // a reader creates nothing
+  auto exclusive = env_->LockFile(path);
+  ASSERT_TRUE(exclusive.ok()) << exclusive.status();
+  const absl::Status refused = env_->LockFileShared(path).status();
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
+  EXPECT_THAT(refused.message(), HasSubstr("held by a writer"));
+  exclusive->reset();
+  auto reader1 = env_->LockFileShared(path);
+  auto reader2 = env_->LockFileShared(path);
+  ASSERT_TRUE(reader1.ok()) << reader1.status();
+  ASSERT_TRUE(reader2.ok()) << reader2.status();
+  EXPECT_TRUE(absl::IsFailedPrecondition(env_->LockFile(path).status()));
+  reader1->reset();
+  EXPECT_TRUE(absl::IsFailedPrecondition(env_->LockFile(path).status()));
+  reader2->reset();
+  EXPECT_TRUE(env_->LockFile(path).ok());
+}
+
 TEST_F(PosixEnvTest, CreateDirMakesParentsAndAcceptsAnExistingOne) {
   const std::string nested = JoinPath(dir_, "a/b/c");
   ASSERT_TRUE(env_->CreateDir(nested).ok());
@@ -212,6 +234,24 @@ TEST_F(MemEnvTest, LockIsExclusiveUntilReleased) {
   ASSERT_TRUE(lock.ok());
   EXPECT_TRUE(absl::IsFailedPrecondition(env_.LockFile("/d/LOCK").status()));
   lock->reset();
+  EXPECT_TRUE(env_.LockFile("/d/LOCK").ok());
+}
+
+TEST_F(MemEnvTest, SharedLocksShareAndKeepTheExclusiveOneOut) {
+  EXPECT_TRUE(absl::IsNotFound(env_.LockFileShared("/d/LOCK").status()));
+  EXPECT_FALSE(env_.Contents("/d/LOCK").has_value());
+  auto exclusive = env_.LockFile("/d/LOCK");
+  ASSERT_TRUE(exclusive.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(env_.LockFileShared("/d/LOCK").status()));
+  exclusive->reset();
+  auto reader1 = env_.LockFileShared("/d/LOCK");
+  auto reader2 = env_.LockFileShared("/d/LOCK");
+  ASSERT_TRUE(reader1.ok());
+  ASSERT_TRUE(reader2.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(env_.LockFile("/d/LOCK").status()));
+  reader1->reset();
+  EXPECT_TRUE(absl::IsFailedPrecondition(env_.LockFile("/d/LOCK").status()));
+  reader2->reset();
   EXPECT_TRUE(env_.LockFile("/d/LOCK").ok());
 }
 

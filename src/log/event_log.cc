@@ -63,8 +63,20 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
     return absl::InvalidArgumentError("sync_interval must be > 0 for the interval fsync policy");
   }
   Env* env = options.env != nullptr ? options.env : Env::Default();
-  if (!options.read_only) RETURN_IF_ERROR(env->CreateDir(dir));
-  ASSIGN_OR_RETURN(std::unique_ptr<FileLock> lock, env->LockFile(JoinPath(dir, "LOCK")));
+  std::unique_ptr<FileLock> lock;
+  if (options.read_only) {
+    // Readers share the lock and create nothing. Without a LOCK file no writer has
+    // opened this log, so there is none to keep out.
+    absl::StatusOr<std::unique_ptr<FileLock>> shared = env->LockFileShared(JoinPath(dir, "LOCK"));
+    if (shared.ok()) {
+      lock = *std::move(shared);
+    } else if (!absl::IsNotFound(shared.status())) {
+      return shared.status();
+    }
+  } else {
+    RETURN_IF_ERROR(env->CreateDir(dir));
+    ASSIGN_OR_RETURN(lock, env->LockFile(JoinPath(dir, "LOCK")));
+  }
   ASSIGN_OR_RETURN(const std::vector<std::string> names, env->GetChildren(dir));
   std::vector<std::pair<LogOffset, std::string>> files;
   for (const std::string& name : names) {

@@ -65,10 +65,12 @@ struct EventLogOptions {
   // The first offset of a log created in a directory without segments.
   LogOffset initial_offset;
   Env* env = nullptr;  // nullptr: Env::Default()
-  // For reading only (export): Open changes nothing on disk. A torn tail stays in the
-  // file, reported in RecoveryReport::cut as what a writer would cut, and reads stop
-  // before it; a directory without a segment with records is NotFound. Append, Commit,
-  // Sync and DropBefore must not be called.
+  // For reading only (export): Open changes nothing on disk and creates nothing, so a
+  // read-only file system will do. Readers share `LOCK` (a writer's open is refused
+  // meanwhile, and theirs while a writer has it). A torn tail stays in the file,
+  // reported in RecoveryReport::cut as what a writer would cut, and reads stop before
+  // it; a directory without a segment with records is NotFound. Append, Commit, Sync and
+  // DropBefore must not be called.
   bool read_only = false;
 };
 

@@ -521,6 +521,40 @@ TEST_F(EventLogTest, ReadOnlyOpenOfADirectoryWithoutSegmentsIsNotFoundAndCreates
   EXPECT_FALSE(env_.Contents(SegmentPath(0)).has_value());
 }
 
+TEST_F(EventLogTest, ReadOnlyOpenCreatesNoLockFile) {
+  {
+    auto log = Open();
+    AppendAndCommit(*log, 0, 3);
+  }
+  // A copy of a state without its LOCK, as a backup tool might leave it.
+  ASSERT_TRUE(env_.RemoveFile(JoinPath(kDir, "LOCK")).ok());
+  options_.read_only = true;
+  auto log = Open();
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(ReadAll(*log), Expected(0, 3));
+  EXPECT_FALSE(env_.Contents(JoinPath(kDir, "LOCK")).has_value());
+}
+
+TEST_F(EventLogTest, ReadersShareTheLogButNotWithAWriter) {
+  {
+    auto log = Open();
+    AppendAndCommit(*log, 0, 3);
+  }
+  EventLogOptions reading = options_;
+  reading.read_only = true;
+  {
+    auto writer = Open();
+    ASSERT_NE(writer, nullptr);
+    const absl::Status refused = EventLog::Open(kDir, reading).status();
+    EXPECT_TRUE(absl::IsFailedPrecondition(refused)) << refused;
+  }
+  auto reader1 = EventLog::Open(kDir, reading);
+  auto reader2 = EventLog::Open(kDir, reading);
+  ASSERT_TRUE(reader1.ok()) << reader1.status();
+  ASSERT_TRUE(reader2.ok()) << reader2.status();
+  EXPECT_TRUE(absl::IsFailedPrecondition(OpenError()));
+}
+
 TEST_F(EventLogTest, ZeroedTailIsCut) {
   {
     auto log = Open();

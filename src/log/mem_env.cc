@@ -85,15 +85,22 @@ class MemEnv::Reader final : public RandomAccessFile {
 
 class MemEnv::Lock final : public FileLock {
  public:
-  Lock(MemEnv* env, std::string path) : env_(env), path_(std::move(path)) {}
+  Lock(MemEnv* env, std::string path, bool shared)
+      : env_(env), path_(std::move(path)), shared_(shared) {}
   ~Lock() override {
     std::lock_guard lock(env_->mu_);
-    env_->locks_.erase(path_);
+    if (!shared_) {
+      env_->locks_.erase(path_);
+    } else if (auto it = env_->shared_locks_.find(path_);
+               it != env_->shared_locks_.end() && --it->second == 0) {
+      env_->shared_locks_.erase(it);
+    }
   }
 
  private:
   MemEnv* const env_;
   const std::string path_;
+  const bool shared_;
 };
 
 absl::Status MemEnv::CheckParentExists(const std::string& path) const {
@@ -224,12 +231,25 @@ absl::Status MemEnv::SyncDir(const std::string& dir) {
 absl::StatusOr<std::unique_ptr<FileLock>> MemEnv::LockFile(const std::string& path) {
   std::lock_guard lock(mu_);
   RETURN_IF_ERROR(CheckParentExists(path));
-  if (!locks_.insert(path).second) {
+  if (shared_locks_.contains(path) || !locks_.insert(path).second) {
     return absl::FailedPreconditionError(
-        StrCat("cannot lock ", path, ": held by another writer of this directory"));
+        StrCat("cannot lock ", path, ": held by another user of this directory"));
   }
   if (!live_.contains(path)) live_[path] = std::make_shared<Node>();
-  return std::make_unique<Lock>(this, path);
+  return std::make_unique<Lock>(this, path, /*shared=*/false);
+}
+
+absl::StatusOr<std::unique_ptr<FileLock>> MemEnv::LockFileShared(const std::string& path) {
+  std::lock_guard lock(mu_);
+  if (!live_.contains(path)) {
+    return absl::NotFoundError(StrCat("cannot open lock file ", path, ": no such file"));
+  }
+  if (locks_.contains(path)) {
+    return absl::FailedPreconditionError(
+        StrCat("cannot lock ", path, ": held by a writer of this directory"));
+  }
+  ++shared_locks_[path];
+  return std::make_unique<Lock>(this, path, /*shared=*/true);
 }
 
 void MemEnv::SimulatePowerLoss(uint64_t unsynced_bytes_kept) {
@@ -241,6 +261,7 @@ void MemEnv::SimulatePowerLoss(uint64_t unsynced_bytes_kept) {
     node->synced = node->data.size();
   }
   locks_.clear();
+  shared_locks_.clear();
   ++generation_;
 }
 

@@ -43,6 +43,7 @@ class MemEnv final : public Env {
   absl::Status TruncateFile(const std::string& path, uint64_t size) override;
   absl::Status SyncDir(const std::string& dir) override;
   absl::StatusOr<std::unique_ptr<FileLock>> LockFile(const std::string& path) override;
+  absl::StatusOr<std::unique_ptr<FileLock>> LockFileShared(const std::string& path) override;
 
   // Power is cut: every file keeps its synced bytes plus up to `unsynced_bytes_kept` of
   // the bytes written after its last sync; directory entries revert to their last
@@ -80,8 +81,9 @@ class MemEnv final : public Env {
   std::map<std::string, std::shared_ptr<Node>> live_;     // names as readers see them
   std::map<std::string, std::shared_ptr<Node>> durable_;  // names as of the last SyncDir
   std::set<std::string> dirs_;
-  std::set<std::string> locks_;
-  uint64_t generation_ = 0;  // bumped by each power loss
+  std::set<std::string> locks_;              // held exclusively
+  std::map<std::string, int> shared_locks_;  // holders of a shared lock, by path
+  uint64_t generation_ = 0;                  // bumped by each power loss
   uint64_t write_budget_ = std::numeric_limits<uint64_t>::max();
   int write_error_ = EIO;  // what a write past the budget fails with
   bool fail_syncs_ = false;
