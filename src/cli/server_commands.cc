@@ -22,6 +22,7 @@
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "common/structured_log.h"
+#include "common/thread_priority.h"
 #include "engine/export.h"
 #include "engine/live_engine.h"
 #include "engine/served_models.h"
@@ -465,6 +466,7 @@ int ServerCommands::Serve() {
     int reloads = 0;
   } signalled;
   std::jthread signal_thread([&](std::stop_token stop) {
+    NameThisThread("signals");
     constexpr timespec kTick{0, 50'000'000};
     while (!stop.stop_requested()) {
       const int signal_number = sigtimedwait(&signals, nullptr, &kTick);

@@ -10,22 +10,31 @@
 // it has seen that job finished (Wait(), or Run() returning with fewer outstanding).
 //
 // One owner thread calls Run, Wait and Idle; the class is not otherwise thread-safe. The
-// destructor waits for every job and joins the thread.
+// destructor waits for every job and joins the thread, which carries `name` (see
+// NameThisThread) when one is given.
 
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
+
+#include "common/thread_priority.h"
 
 namespace streamrec {
 
 class BackgroundWorker {
  public:
-  explicit BackgroundWorker(size_t max_outstanding = 1)
-      : max_outstanding_(max_outstanding < 1 ? 1 : max_outstanding), thread_([this] { Loop(); }) {}
+  explicit BackgroundWorker(std::string_view name = {}, size_t max_outstanding = 1)
+      : max_outstanding_(max_outstanding < 1 ? 1 : max_outstanding),
+        thread_([this, name = std::string(name)] {
+          if (!name.empty()) NameThisThread(name);
+          Loop();
+        }) {}
   ~BackgroundWorker() {
     {
       std::unique_lock lock(mu_);

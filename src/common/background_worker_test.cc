@@ -16,7 +16,7 @@ namespace {
 TEST(BackgroundWorkerTest, JobsRunInQueueOrderOnAnotherThreadAndWaitSeesTheirWrites) {
   std::vector<int> ran;  // written by the jobs only, read after Wait
   std::thread::id job_thread;
-  BackgroundWorker worker(/*max_outstanding=*/3);
+  BackgroundWorker worker("worker-test", /*max_outstanding=*/3);
   for (int i = 0; i < 100; ++i) {
     worker.Run([&, i] {
       ran.push_back(i);
@@ -33,7 +33,7 @@ TEST(BackgroundWorkerTest, JobsRunInQueueOrderOnAnotherThreadAndWaitSeesTheirWri
 TEST(BackgroundWorkerTest, RunHoldsBackWhileMaxOutstandingJobsAreQueuedOrRunning) {
   std::atomic<bool> release{false};
   std::atomic<int> started{0};
-  BackgroundWorker worker(/*max_outstanding=*/2);
+  BackgroundWorker worker("worker-test", /*max_outstanding=*/2);
   const auto blocked = [&] {
     started.fetch_add(1);
     while (!release.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -57,7 +57,7 @@ TEST(BackgroundWorkerTest, RunHoldsBackWhileMaxOutstandingJobsAreQueuedOrRunning
 TEST(BackgroundWorkerTest, DestructorRunsEveryQueuedJobFirst) {
   std::atomic<int> ran{0};
   {
-    BackgroundWorker worker(/*max_outstanding=*/8);
+    BackgroundWorker worker("worker-test", /*max_outstanding=*/8);
     for (int i = 0; i < 8; ++i) {
       worker.Run([&] {
         std::this_thread::sleep_for(std::chrono::milliseconds(2));

@@ -1,10 +1,12 @@
 #include "common/thread_priority.h"
 
+#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 #include "common/strings.h"
 
@@ -18,6 +20,12 @@ absl::Status LowerThisThreadsPriority() {
     return absl::InternalError(StrCat("setpriority: ", std::strerror(errno)));
   }
   return absl::OkStatus();
+}
+
+void NameThisThread(std::string_view name) {
+  constexpr size_t kLongest = 15;  // TASK_COMM_LEN less the terminating NUL
+  const std::string shortened(name.substr(0, kLongest));
+  pthread_setname_np(pthread_self(), shortened.c_str());
 }
 
 }  // namespace streamrec

@@ -136,7 +136,10 @@ absl::StatusOr<std::unique_ptr<LiveEngine>> LiveEngine::Open(LiveEngineOptions o
           {{"error", std::string(lowered.message())}});
     }
   });
-  engine->writer_ = std::thread([e = engine.get()] { e->WriterLoop(); });
+  engine->writer_ = std::thread([e = engine.get()] {
+    NameThisThread("writer");
+    e->WriterLoop();
+  });
   return engine;
 }
 

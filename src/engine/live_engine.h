@@ -316,11 +316,11 @@ class LiveEngine {
   std::atomic<int64_t> last_snapshot_millis_{0};
   // The writer's group commits, one at a time, while it applies the group (the writer
   // thread is its only user).
-  BackgroundWorker committer_;
+  BackgroundWorker committer_{"log-commit"};
   // Writes the snapshots the writer cuts, one at a time, at the lowest priority: the
   // writer goes on with ingest meanwhile, and the requests come first. Destroyed before
   // the members its jobs use.
-  BackgroundWorker snapshotter_;
+  BackgroundWorker snapshotter_{"snapshot"};
   std::thread writer_;
 };
 

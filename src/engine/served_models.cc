@@ -76,7 +76,10 @@ absl::StatusOr<std::shared_ptr<const ServedModel>> TrainServedModel(
 ModelSlot::ModelSlot(const LiveEngine* engine, RetrainOptions options,
                      std::shared_ptr<const ServedModel> initial)
     : engine_(engine), options_(std::move(options)), current_(std::move(initial)) {
-  thread_ = std::jthread([this](std::stop_token stop) { Loop(stop); });
+  thread_ = std::jthread([this](std::stop_token stop) {
+    NameThisThread(StrCat("train-", BatchModelKindName(kind())));
+    Loop(stop);
+  });
 }
 
 ModelSlot::~ModelSlot() { Stop(); }

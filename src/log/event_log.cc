@@ -6,6 +6,7 @@
 #include "common/check.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "common/thread_priority.h"
 #include "log/segment_format.h"
 
 namespace streamrec {
@@ -91,7 +92,10 @@ absl::StatusOr<std::unique_ptr<EventLog>> EventLog::Open(const std::string& dir,
   RETURN_IF_ERROR(log->Recover(std::move(files), &local_report));
   if (report != nullptr) *report = std::move(local_report);
   if (options.fsync == FsyncPolicy::kInterval && !options.read_only) {
-    log->background_ = std::thread([raw = log.get()] { raw->BackgroundSync(); });
+    log->background_ = std::thread([raw = log.get()] {
+      NameThisThread("log-sync");
+      raw->BackgroundSync();
+    });
   }
   return log;
 }

@@ -166,7 +166,7 @@ class PairTable {
   // Below this, growth is cheap enough on one thread: 16 MB.
   static constexpr size_t kBackgroundGrowthMinCells = size_t{1} << 20;
   struct Growth {
-    BackgroundWorker worker;
+    BackgroundWorker worker{"pair-growth"};
     bool started = false;  // the block holds the next size, and a job prepares its cells
   };
 

@@ -162,7 +162,7 @@ Recommender::Recommender(ModelConfig config, int update_threads)
   constexpr size_t kBuffers = 12;
   pending_.resize(update_threads == 2 ? kBuffers : 1);
   if (update_threads == 2) {
-    worker_ = std::make_unique<BackgroundWorker>(kBuffers - 1);
+    worker_ = std::make_unique<BackgroundWorker>("pair-updates", kBuffers - 1);
     co_.GrowPairsInBackground();
   }
 }

@@ -24,6 +24,7 @@
 #include "boost/beast/http.hpp"
 #include "common/strings.h"
 #include "common/structured_log.h"
+#include "common/thread_priority.h"
 #include "fmt/format.h"
 #include "serving/api.h"
 
@@ -424,9 +425,13 @@ absl::Status HttpServerImpl::Start() {
     // Every thread first, then the accept loop: should a thread fail to start, no
     // connection is on a context that nothing runs, and Stop does not wait for one.
     threads_.reserve(iocs_.size());
-    for (const auto& ioc : iocs_) {
-      threads_.emplace_back([this, ioc = ioc.get()] { RunIoThread(ioc); });
+    for (size_t i = 0; i < iocs_.size(); ++i) {
+      threads_.emplace_back([this, i, ioc = iocs_[i].get()] {
+        NameThisThread(StrCat("http-io-", i));
+        RunIoThread(ioc);
+      });
     }
+    net::post(body_thread_, [] { NameThisThread("http-body"); });
     {
       std::lock_guard lock(mu_);
       accepting_ = true;
