@@ -34,6 +34,14 @@ class FakeBackend : public Backend {
   bool drop_ingest = false;                      // destroy callbacks without calling them
   bool block_ingest = false;                     // Ingest returns only after Unblock
 
+  // Changes what a test set once requests have been served: under mu, which every
+  // read of those fields takes, so the change is ordered after the reads before it.
+  template <typename Change>
+  void Reconfigure(Change change) {
+    std::lock_guard lock(mu);
+    change();
+  }
+
   // What the server passed (read after the answer, or under mu).
   std::mutex mu;
   std::vector<IngestEvent> ingested;

@@ -651,9 +651,10 @@ TEST_F(HttpServerTest, BackendErrorsMapToStatuses) {
   TestResponse res = Client().Get("/v1/popular");
   ExpectError(res, 503, "unavailable", "models are loading");
   EXPECT_EQ(res[http::field::retry_after], "1");
-  backend_.read_error = absl::InvalidArgumentError("k too large for this model");
+  backend_.Reconfigure(
+      [&] { backend_.read_error = absl::InvalidArgumentError("k too large for this model"); });
   ExpectError(Client().Get("/v1/popular"), 400, "bad_request", "k too large");
-  backend_.read_error = absl::DataLossError("bad state");
+  backend_.Reconfigure([&] { backend_.read_error = absl::DataLossError("bad state"); });
   ExpectError(Client().Get("/v1/popular"), 500, "internal", "bad state");
 }
 
@@ -661,7 +662,7 @@ TEST_F(HttpServerTest, BackendExceptionIs500AndTheServerServesOn) {
   backend_.throw_on_read = true;
   TestClient client = Client();
   ExpectError(client.Get("/v1/users/u1/recommendations"), 500, "internal", "fake backend failure");
-  backend_.throw_on_read = false;
+  backend_.Reconfigure([&] { backend_.throw_on_read = false; });
   EXPECT_EQ(client.Get("/v1/users/u1/recommendations").result_int(), 200);
 }
 
@@ -673,7 +674,7 @@ TEST_F(HttpServerTest, AnExceptionOutOfAHandlerDropsOnlyItsConnection) {
   client.WriteRaw("GET /v1/users/u1/recommendations HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_TRUE(client.ClosedByServer());
   EXPECT_TRUE(InFlightBecomes(0)) << "the dropped request is still counted in flight";
-  backend_.throw_foreign = false;
+  backend_.Reconfigure([&] { backend_.throw_foreign = false; });
   EXPECT_EQ(Client().Get("/v1/users/u1/recommendations").result_int(), 200);
 }
 
@@ -687,7 +688,7 @@ TEST_F(HttpServerTest, AnExceptionOutOfALargeBodysHandlerDropsOnlyItsConnection)
                          "Content-Length: ", session.size(), "\r\n\r\n", session));
   EXPECT_TRUE(client.ClosedByServer());
   EXPECT_TRUE(InFlightBecomes(0)) << "the dropped request is still counted in flight";
-  backend_.throw_foreign = false;
+  backend_.Reconfigure([&] { backend_.throw_foreign = false; });
   EXPECT_EQ(Client().Post("/v1/sessions/recommendations", std::string(session)).result_int(), 200);
 }
 
