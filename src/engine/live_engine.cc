@@ -299,7 +299,7 @@ absl::Status LiveEngine::DeserializeState(SnapshotBytes* bytes) {
   RETURN_IF_ERROR(state->models.Load(&r));
   if (!state->buffer.Load(&r)) return malformed("truncated reorder buffer");
   if (!r.at_end()) return malformed("bytes after the end of the state");
-  absl::MutexLock lock(&state_mu_);
+  ExclusiveLock lock(&state_mu_);
   state_ = std::move(state);
   next_seq_ = seq;
   return absl::OkStatus();
@@ -312,7 +312,7 @@ absl::Status LiveEngine::WriteSnapshotTo(const std::string& dir, LogOffset cover
 std::string LiveEngine::SerializeSnapshot() {
   std::string bytes;
   {
-    absl::ReaderMutexLock lock(&state_mu_);
+    SharedLock lock(&state_mu_);
     SerializeState(&bytes);
   }
   last_snapshot_bytes_ = bytes.size();

@@ -49,10 +49,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "common/background_worker.h"
 #include "common/interner.h"
 #include "common/prometheus.h"
+#include "common/shared_mutex.h"
 #include "engine/log_payload.h"
 #include "features/feature_operators.h"
 #include "log/env.h"
@@ -168,7 +168,7 @@ class LiveEngine {
   template <typename Fn>
   decltype(auto) Read(Fn&& fn) const {
     readers_waiting_.fetch_add(1, std::memory_order_relaxed);
-    absl::ReaderMutexLock lock(&state_mu_);
+    SharedLock lock(&state_mu_);
     readers_waiting_.fetch_sub(1, std::memory_order_relaxed);
     return fn(static_cast<const LiveState&>(*state_));
   }
@@ -199,7 +199,7 @@ class LiveEngine {
 
    private:
     LiveEngine* engine_;
-    absl::MutexLock lock_;
+    ExclusiveLock lock_;
     std::chrono::steady_clock::time_point start_;
   };
 
@@ -282,7 +282,7 @@ class LiveEngine {
   std::unique_ptr<FileLock> state_lock_;
   std::unique_ptr<EventLog> log_;
 
-  mutable absl::Mutex state_mu_;
+  mutable SharedMutex state_mu_;
   // Reads waiting for state_mu_ (WriteHolds lets them in between two holds).
   mutable std::atomic<int> readers_waiting_{0};
   std::unique_ptr<LiveState> state_;  // guarded by state_mu_ (written by the writer only)
