@@ -28,4 +28,4 @@ bench-serve: build
 	@bash bench/serve_bench.sh
 
 clean:
-	rm -rf build build-debug build-sanitize
+	rm -rf build build-debug build-sanitize build-tsan
