@@ -471,6 +471,10 @@ TEST(ServeTest, OutOfRangeSettingsAreErrorsFromTheFileAndTheCommandLine) {
       {"", "--snapshot-every -1", "must not be negative, not -1"},
       {"", "--allowed-lateness 1e300", "--allowed-lateness must be from 0 to 1e9 seconds"},
       {"", "--trending-half-life 1e300", "--trending-half-life must be more than 0 and at most"},
+      // Comma-separated or not; checked before the state is touched.
+      {"", "--batch-models als,knn", "--batch-models: unknown model 'knn'"},
+      {"", "--batch-models als alss", "--batch-models: unknown model 'alss'"},
+      {"batch_models = [\"itemkn\"]\n", "", "--batch-models: unknown model 'itemkn'"},
   };
   for (const auto& c : cases) {
     std::string command = StrCat(STREAMREC_BINARY, " serve --state ", dir / "state", " ", c.flags);

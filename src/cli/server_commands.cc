@@ -226,6 +226,12 @@ absl::Status ValidateServeSettings(const ServeSettings& s) {
     return out_of_range("trending-half-life", s.trending_half_life_hours,
                         "more than 0 and at most 1e6 hours");
   }
+  for (const std::string& name : s.batch_models) {
+    if (!name.empty() && name != "als" && name != "itemknn") {
+      return absl::InvalidArgumentError(
+          StrCat("--batch-models: unknown model '", name, "' (available: als, itemknn)"));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -246,17 +252,9 @@ absl::StatusOr<BatchModelSlots> OpenModelSlots(const ServeSettings& s, const Liv
     initial[model->model.kind == BatchModelKind::kAls ? 0 : 1] = std::move(model);
     Log(LogLevel::kInfo, "model_file_loaded", {{"path", path}});
   }
-  bool train[2] = {false, false};
-  for (const std::string& name : s.batch_models) {
-    if (name == "als") {
-      train[0] = true;
-    } else if (name == "itemknn") {
-      train[1] = true;
-    } else if (!name.empty()) {
-      return absl::InvalidArgumentError(
-          StrCat("--batch-models: unknown model '", name, "' (available: als, itemknn)"));
-    }
-  }
+  // The names are valid (ValidateServeSettings).
+  const bool train[2] = {std::ranges::count(s.batch_models, "als") > 0,
+                         std::ranges::count(s.batch_models, "itemknn") > 0};
   const auto seconds = std::chrono::seconds(static_cast<int64_t>(s.retrain_every_seconds));
   BatchModelSlots slots;
   for (int k = 0; k < 2; ++k) {
@@ -363,6 +361,7 @@ ServerCommands::ServerCommands(CLI::App* app) {
       ->add_option("--batch-models", s.batch_models,
                    "Batch models trained on the live state: als, itemknn (none: \"\")")
       ->expected(0, -1)
+      ->delimiter(',')
       ->capture_default_str();
   serve_
       ->add_option("--retrain-every", s.retrain_every_seconds,
