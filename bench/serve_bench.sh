@@ -49,7 +49,9 @@ stop_server() {
   wait "$server_pid" || true
   server_pid=
 }
-trap '[ -n "$server_pid" ] && kill -9 "$server_pid" 2>/dev/null || true' EXIT
+busy_pid=
+trap '[ -n "$server_pid" ] && kill -9 "$server_pid" 2>/dev/null
+      [ -n "$busy_pid" ] && kill "$busy_pid" 2>/dev/null || true' EXIT
 
 # Each connection has one request in flight, so 4 connections leave the writer idle
 # while their four requests travel; 16 keep it busy, as many shop front-ends would.
@@ -100,6 +102,15 @@ LUA
     wrk -t1 -c32 -d10s --latency -s "$root/bench/paced.lua" "$url" -- 5000 1 "$users" |
       grep -E '^ +(50|90|99)%|^paced' | sed 's/^ \+/  from the send /'
   done
+  # The margin: the same while a busy loop competes for the cores, as another process on
+  # the machine (or a slow spell of the host) would.
+  echo "== the same with a busy loop beside (a shell loop that never sleeps, 10 s)"
+  (while :; do :; done) &
+  busy_pid=$!
+  wrk -t1 -c32 -d10s -s "$root/bench/paced.lua" "$url" -- 5000 1 "$users" | grep '^paced'
+  kill "$busy_pid"
+  wait "$busy_pid" 2>/dev/null || true
+  busy_pid=
   echo "== the same as 8 clients, each with one request at a time (wrk, paced, 8 threads, 8 connections, 10 s)"
   wrk -t8 -c8 -d10s --latency -s "$root/bench/paced.lua" "$url" -- 5000 8 "$users" |
     grep -E '^ +(50|90|99)%|^paced' | sed 's/^ \+/  from the send /'
